@@ -1,0 +1,92 @@
+"""natsobj: a fast, complete, wire-compatible NATS JetStream Object Store for Python.
+
+import natsobj
+async with await natsobj.connect() as client:
+    store = await client.create_object_store("media")
+    await store.put("hello.txt", b"hello")
+    print(await store.get("hello.txt"))
+"""
+
+from ._client import Client, TransferSettings, connect
+from ._errors import (
+    BadObjectMetaError,
+    BucketExistsError,
+    BucketFullError,
+    BucketNotFoundError,
+    BucketSealedError,
+    ChunkMismatchError,
+    ChunkTooLargeError,
+    ConnectionLostError,
+    DigestMismatchError,
+    IntegrityError,
+    InvalidBucketNameError,
+    InvalidObjectNameError,
+    JetStreamAPIError,
+    LinkError,
+    LinkIsABucketError,
+    LinkNotAllowedError,
+    MissingChunksError,
+    NoLinkToDeletedError,
+    NoLinkToLinkError,
+    ObjectAlreadyExistsError,
+    ObjectNotFoundError,
+    ObjectStoreError,
+    PermissionDeniedError,
+    PutError,
+    SizeMismatchError,
+    StoreTimeoutError,
+    UpdateMetaDeletedError,
+)
+from ._models import (
+    ObjectInfo,
+    ObjectLink,
+    ObjectMeta,
+    ObjectMetaOptions,
+    ObjectStoreConfig,
+    ObjectStoreStatus,
+)
+from ._store import ObjectReader, ObjectStore, ObjectWatcher
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadObjectMetaError",
+    "BucketExistsError",
+    "BucketFullError",
+    "BucketNotFoundError",
+    "BucketSealedError",
+    "ChunkMismatchError",
+    "ChunkTooLargeError",
+    "Client",
+    "ConnectionLostError",
+    "DigestMismatchError",
+    "IntegrityError",
+    "InvalidBucketNameError",
+    "InvalidObjectNameError",
+    "JetStreamAPIError",
+    "LinkError",
+    "LinkIsABucketError",
+    "LinkNotAllowedError",
+    "MissingChunksError",
+    "NoLinkToDeletedError",
+    "NoLinkToLinkError",
+    "ObjectAlreadyExistsError",
+    "ObjectInfo",
+    "ObjectLink",
+    "ObjectMeta",
+    "ObjectMetaOptions",
+    "ObjectNotFoundError",
+    "ObjectReader",
+    "ObjectStore",
+    "ObjectStoreConfig",
+    "ObjectStoreError",
+    "ObjectStoreStatus",
+    "ObjectWatcher",
+    "PermissionDeniedError",
+    "PutError",
+    "SizeMismatchError",
+    "StoreTimeoutError",
+    "TransferSettings",
+    "UpdateMetaDeletedError",
+    "connect",
+]

@@ -1,0 +1,221 @@
+"""Client: a NATS connection plus bucket management (create, bind, update, list, delete)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+
+from . import _wire as wire
+from ._errors import BucketExistsError, BucketNotFoundError, ObjectStoreError
+from ._jetstream import ERR_STREAM_NAME_IN_USE, JetStream, JetStreamAPIError, map_nats_error
+from ._models import ObjectStoreConfig, ObjectStoreStatus
+from ._options import resolve_connect_options, to_jetstream_kwargs, to_nats_connect_kwargs
+from ._store import ObjectStore, status_from_stream
+
+log = logging.getLogger("natsobj")
+
+
+@dataclass
+class TransferSettings:
+    """Knobs of the hot paths; the defaults suit both loopback and real networks."""
+
+    window_bytes: int = 16 * 1024 * 1024
+    """Most chunk bytes published and not yet acknowledged."""
+    ack_timeout: float = 2.0
+    """After this long without its ack, a chunk is re-sent (idempotently)."""
+    stall_timeout: float = 30.0
+    """A put fails after this long with no chunk acknowledged (covers a leader election)."""
+    chunk_timeout: float = 10.0
+    """A get fails after this long with no data from the server."""
+
+
+class Client:
+    """A connection to NATS and the object stores in its account. Use natsobj.connect()."""
+
+    def __init__(
+        self,
+        nc: NatsClient,
+        *,
+        owns_connection: bool,
+        timeout: float = 5.0,
+        domain: str | None = None,
+        api_prefix: str | None = None,
+        transfer: TransferSettings | None = None,
+    ) -> None:
+        self.nc = nc
+        self.js = JetStream(nc, timeout=timeout, domain=domain, api_prefix=api_prefix)
+        self.transfer = transfer or TransferSettings()
+        self._owns_connection = owns_connection
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message the server accepts (bytes)."""
+        return int(self.nc.max_payload)
+
+    async def close(self) -> None:
+        """Close the connection if natsobj opened it."""
+        if self._owns_connection and not self.nc.is_closed:
+            await self.nc.drain()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -----------------------------------------------------------------------------------------
+    # buckets
+
+    async def create_object_store(
+        self,
+        bucket: str | ObjectStoreConfig,
+        *,
+        description: str | None = None,
+        ttl: timedelta | float | None = None,
+        max_bytes: int | None = None,
+        storage: str = "file",
+        replicas: int = 1,
+        compression: bool = False,
+        placement: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectStore:
+        """Create a bucket (or bind to one that exists with the same config)."""
+        config = (
+            bucket
+            if isinstance(bucket, ObjectStoreConfig)
+            else ObjectStoreConfig(
+                bucket=bucket,
+                description=description,
+                ttl=ttl,
+                max_bytes=max_bytes,
+                storage=storage,
+                replicas=replicas,
+                compression=compression,
+                placement=placement,
+                metadata=metadata,
+            )
+        )
+        stream_cfg = wire.stream_config(config)
+        try:
+            info = await self.js.stream_create(stream_cfg, bucket=config.bucket)
+        except JetStreamAPIError as exc:
+            if exc.err_code == ERR_STREAM_NAME_IN_USE:
+                raise BucketExistsError(config.bucket) from exc
+            raise
+        return ObjectStore(self, config.bucket, info)
+
+    async def update_object_store(
+        self, bucket: str | ObjectStoreConfig, **changes: Any
+    ) -> ObjectStore:
+        """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata."""
+        name = bucket.bucket if isinstance(bucket, ObjectStoreConfig) else bucket
+        wire.validate_bucket_name(name)
+        current = await self.js.stream_info(wire.stream_name(name), bucket=name)
+        if isinstance(bucket, ObjectStoreConfig):
+            config = bucket
+        else:
+            base = wire.config_from_stream(current["config"])
+            fields = {k: v for k, v in changes.items() if v is not None}
+            config = ObjectStoreConfig(**{**base.__dict__, **fields})
+        stream_cfg = {**current["config"], **wire.stream_config(config)}
+        info = await self.js.stream_update(stream_cfg, bucket=name)
+        return ObjectStore(self, name, info)
+
+    async def create_or_update_object_store(self, bucket: str, **options: Any) -> ObjectStore:
+        """Create the bucket, or update it to this config if it exists."""
+        try:
+            return await self.create_object_store(bucket, **options)
+        except BucketExistsError:
+            return await self.update_object_store(bucket, **options)
+
+    async def object_store(self, bucket: str) -> ObjectStore:
+        """Bind to an existing bucket; BucketNotFoundError if there is none."""
+        wire.validate_bucket_name(bucket)
+        info = await self.js.stream_info(wire.stream_name(bucket), bucket=bucket)
+        return ObjectStore(self, bucket, info)
+
+    async def delete_object_store(self, bucket: str) -> None:
+        """Delete a bucket and everything in it."""
+        wire.validate_bucket_name(bucket)
+        await self.js.stream_delete(wire.stream_name(bucket), bucket=bucket)
+
+    async def object_store_names(self) -> list[str]:
+        """Names of every bucket in the account."""
+        names = await self.js.stream_names(subject="$O.*.C.>")
+        return sorted(b for b in (wire.bucket_from_stream(n) for n in names) if b)
+
+    async def object_stores(self) -> list[ObjectStoreStatus]:
+        """Status of every bucket in the account."""
+        infos = await self.js.stream_list(subject="$O.*.C.>")
+        statuses = []
+        for info in infos:
+            bucket = wire.bucket_from_stream(info.get("config", {}).get("name", ""))
+            if bucket:
+                statuses.append(status_from_stream(bucket, info))
+        return sorted(statuses, key=lambda s: s.bucket)
+
+
+async def connect(
+    servers: str | Sequence[str] | NatsClient | None = None,
+    *,
+    context: str | None = None,
+    timeout: float | None = None,
+    transfer: TransferSettings | None = None,
+    **options: Any,
+) -> Client:
+    """Connect to NATS and return a Client (an async context manager).
+
+    `servers` is a URL, a list of URLs, or an existing nats-py Client. With none given, the
+    NATS_URL / NATS_CONTEXT environment or the selected natscli context is used, and with none
+    of those a persistent embedded nats-server is started (data in the user's data dir).
+    Other keyword arguments (user, password, token, creds, nkey, tls_cert, tls_key, tls_ca, ...)
+    are resolved as natscli does: arguments, then NATS_* variables, then the context.
+    """
+    if isinstance(servers, NatsClient):
+        return Client(servers, owns_connection=False, timeout=timeout or 5.0, transfer=transfer)
+    opts = resolve_connect_options(servers=servers, context=context, timeout=timeout, **options)
+    kwargs = to_nats_connect_kwargs(opts)
+    if not opts.servers:
+        from .server import ensure_default_server
+
+        default = ensure_default_server()
+        kwargs["servers"] = [default.url]
+        kwargs["token"] = default.token
+    client_box: list[Client] = []
+
+    async def on_error(exc: Exception) -> None:
+        if client_box and client_box[0].js.on_async_error(exc):
+            return
+        log.warning("nats: %s", exc)
+
+    kwargs.setdefault("error_cb", on_error)
+    kwargs.setdefault("max_reconnect_attempts", -1)
+    kwargs.setdefault("reconnect_time_wait", 0.25)
+    try:
+        nc = await nats.connect(**kwargs)
+    except Exception as exc:
+        where = ", ".join(kwargs.get("servers") or [])
+        raise map_nats_error(exc, f"connect to {where}") from exc
+    client = Client(
+        nc,
+        owns_connection=True,
+        timeout=opts.timeout,
+        transfer=transfer,
+        **_js_options(opts),
+    )
+    client_box.append(client)
+    return client
+
+
+def _js_options(opts: Any) -> dict[str, Any]:
+    js = to_jetstream_kwargs(opts)
+    return {"domain": js.get("domain"), "api_prefix": js.get("prefix")}
+
+
+_unused = (BucketNotFoundError, ObjectStoreError)

@@ -1,0 +1,467 @@
+"""The few JetStream API calls the object store needs, over one nats-py connection.
+
+This is the one boundary where nats-py errors and JetStream API error codes become natsobj
+errors: no nats-py exception passes this layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from ._errors import (
+    BucketExistsError,
+    BucketFullError,
+    BucketNotFoundError,
+    BucketSealedError,
+    ConnectionLostError,
+    JetStreamAPIError,
+    ObjectStoreError,
+    PermissionDeniedError,
+    StoreTimeoutError,
+)
+
+# JetStream API err_codes (nats-server's errors.json)
+ERR_STREAM_NOT_FOUND = 10059
+ERR_STREAM_NAME_IN_USE = 10058
+ERR_NO_MESSAGE_FOUND = 10037
+ERR_SEALED = 10109
+ERR_MAX_BYTES = 10077
+ERR_STREAM_STORE_FAILED = 10077
+
+_PERMISSION_RE = re.compile(r'Permissions Violation for (Publish|Subscription) to "?([^"\s]+)"?')
+
+
+def api_error(
+    err: dict[str, Any], *, bucket: str | None = None, context: str = ""
+) -> ObjectStoreError:
+    """The natsobj error for a JetStream API error object."""
+    code = int(err.get("code") or 0)
+    err_code = int(err.get("err_code") or 0)
+    description = str(err.get("description") or "")
+    if bucket is not None:
+        if err_code == ERR_STREAM_NOT_FOUND:
+            return BucketNotFoundError(bucket)
+        if err_code == ERR_STREAM_NAME_IN_USE:
+            return BucketExistsError(bucket)
+        if err_code == ERR_SEALED or "sealed" in description:
+            return BucketSealedError(bucket)
+        if err_code == ERR_MAX_BYTES or "maximum bytes" in description:
+            return BucketFullError(bucket)
+    if code == 403 or "permission" in description.lower():
+        return PermissionDeniedError(f"{context}: {description}" if context else description)
+    return JetStreamAPIError(code, err_code, description, context)
+
+
+def map_nats_error(exc: BaseException, context: str) -> ObjectStoreError:
+    """The natsobj error for an exception raised by nats-py."""
+    if isinstance(exc, ObjectStoreError):
+        return exc
+    if isinstance(exc, nats.errors.NoRespondersError):
+        return StoreTimeoutError(
+            f"{context}: no responders; is JetStream enabled on the server, and does the "
+            "bucket's stream have a leader?"
+        )
+    if isinstance(exc, (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)):
+        return StoreTimeoutError(f"{context}: the server did not answer in time")
+    if isinstance(
+        exc,
+        (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionDrainingError,
+            nats.errors.OutboundBufferLimitError,
+            nats.errors.NoServersError,
+            nats.errors.ConnectionReconnectingError,
+        ),
+    ):
+        return ConnectionLostError(f"{context}: not connected to a NATS server ({exc!r})")
+    return ObjectStoreError(f"{context}: {exc!r}")
+
+
+@dataclass
+class StoredMsg:
+    """A message read back from a stream (direct get)."""
+
+    subject: str
+    seq: int
+    data: bytes
+    headers: dict[str, str]
+    time: str | None
+    num_pending: int | None
+
+
+def _status(msg: Msg) -> str | None:
+    return msg.headers.get("Status") if msg.headers else None
+
+
+def stored_msg(msg: Msg) -> StoredMsg:
+    headers = msg.headers or {}
+    pending = headers.get("Nats-Num-Pending")
+    return StoredMsg(
+        subject=headers.get("Nats-Subject", ""),
+        seq=int(headers.get("Nats-Sequence", "0") or 0),
+        data=msg.data,
+        headers=headers,
+        time=headers.get("Nats-Time-Stamp"),
+        num_pending=int(pending) if pending is not None else None,
+    )
+
+
+class JetStream:
+    """JetStream requests with typed errors, plus permission-violation fast failure."""
+
+    def __init__(
+        self,
+        nc: NatsClient,
+        *,
+        timeout: float = 5.0,
+        domain: str | None = None,
+        api_prefix: str | None = None,
+    ) -> None:
+        self.nc = nc
+        self.timeout = timeout
+        if api_prefix:
+            self.prefix = api_prefix.rstrip(".")
+        elif domain:
+            self.prefix = f"$JS.{domain}.API"
+        else:
+            self.prefix = "$JS.API"
+        self._watchers: dict[str, set[asyncio.Future[None]]] = {}
+
+    # -- permission violations arrive through nats-py's error callback, not as replies
+
+    def on_async_error(self, exc: BaseException) -> bool:
+        """Fail the requests a permission violation names. True if it was one."""
+        match = _PERMISSION_RE.search(str(exc))
+        if not match:
+            return False
+        kind, subject = match.groups()
+        error = PermissionDeniedError(
+            f"permission denied: the server refused {kind.lower()} to {subject!r}; "
+            "ask the account owner for access to this bucket"
+        )
+        for pattern, futures in list(self._watchers.items()):
+            if _subject_matches(subject, pattern):
+                for fut in futures:
+                    if not fut.done():
+                        fut.set_exception(error)
+        return True
+
+    @contextlib.contextmanager
+    def _watch_permission(self, subject: str) -> Iterator[asyncio.Future[None]]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(subject, set()).add(fut)
+        try:
+            yield fut
+        finally:
+            waiters = self._watchers.get(subject)
+            if waiters is not None:
+                waiters.discard(fut)
+                if not waiters:
+                    del self._watchers[subject]
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # mark retrieved
+            else:
+                fut.cancel()
+
+    async def _guarded(self, subject: str, call: Awaitable[Msg], timeout: float) -> Msg:
+        with self._watch_permission(subject) as denied:
+            task = asyncio.ensure_future(call)
+            done, _ = await asyncio.wait(
+                {task, denied}, timeout=timeout + 0.5, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task in done:
+                return task.result()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            if denied in done:
+                denied.result()
+            raise StoreTimeoutError(f"{subject}: the server did not answer in time")
+
+    async def request_msg(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        context: str = "",
+    ) -> Msg:
+        """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied."""
+        wait = timeout or self.timeout
+        try:
+            return await self._guarded(
+                subject,
+                self.nc.request(subject, payload, timeout=wait, headers=headers),
+                wait,
+            )
+        except ObjectStoreError:
+            raise
+        except Exception as exc:
+            raise map_nats_error(exc, context or subject) from exc
+
+    async def api(
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None = None,
+        *,
+        bucket: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Call `$JS.API.<endpoint>` and return the JSON response; raise on an API error."""
+        subject = f"{self.prefix}.{endpoint}"
+        payload = json.dumps(body).encode() if body is not None else b""
+        msg = await self.request_msg(subject, payload, timeout=timeout, context=endpoint)
+        if _status(msg) == "503":
+            raise StoreTimeoutError(f"{endpoint}: JetStream is not available (503 no responders)")
+        try:
+            doc = json.loads(msg.data)
+        except ValueError as exc:
+            raise ObjectStoreError(f"{endpoint}: unreadable JetStream reply {msg.data!r}") from exc
+        if "error" in doc:
+            raise api_error(doc["error"], bucket=bucket, context=endpoint)
+        return doc
+
+    # -- streams
+
+    async def account_info(self) -> dict[str, Any]:
+        return await self.api("INFO")
+
+    async def stream_info(
+        self, stream: str, *, bucket: str | None = None, subjects_filter: str | None = None
+    ) -> dict[str, Any]:
+        body = {"subjects_filter": subjects_filter} if subjects_filter else None
+        if subjects_filter is None:
+            return await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket)
+        # subject details come in pages of at most 100,000
+        info = await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket)
+        subjects = dict(info.get("state", {}).get("subjects") or {})
+        total = int(info.get("total") or 0)
+        while total and len(subjects) < total:
+            page = await self.api(
+                f"STREAM.INFO.{stream}",
+                {"subjects_filter": subjects_filter, "offset": len(subjects)},
+                bucket=bucket,
+            )
+            more = page.get("state", {}).get("subjects") or {}
+            if not more:
+                break
+            subjects.update(more)
+        info.setdefault("state", {})["subjects"] = subjects
+        return info
+
+    async def stream_create(self, config: dict[str, Any], *, bucket: str) -> dict[str, Any]:
+        return await self.api(f"STREAM.CREATE.{config['name']}", config, bucket=bucket)
+
+    async def stream_update(self, config: dict[str, Any], *, bucket: str) -> dict[str, Any]:
+        return await self.api(f"STREAM.UPDATE.{config['name']}", config, bucket=bucket)
+
+    async def stream_delete(self, stream: str, *, bucket: str) -> None:
+        await self.api(f"STREAM.DELETE.{stream}", bucket=bucket)
+
+    async def stream_purge(
+        self, stream: str, subject: str, *, bucket: str, timeout: float | None = None
+    ) -> int:
+        doc = await self.api(
+            f"STREAM.PURGE.{stream}", {"filter": subject}, bucket=bucket, timeout=timeout
+        )
+        return int(doc.get("purged") or 0)
+
+    async def stream_names(self, subject: str | None = None) -> list[str]:
+        names: list[str] = []
+        while True:
+            body: dict[str, Any] = {"offset": len(names)}
+            if subject:
+                body["subject"] = subject
+            doc = await self.api("STREAM.NAMES", body)
+            page = doc.get("streams") or []
+            names.extend(page)
+            if not page or len(names) >= int(doc.get("total") or 0):
+                return names
+
+    async def stream_list(self, subject: str | None = None) -> list[dict[str, Any]]:
+        infos: list[dict[str, Any]] = []
+        while True:
+            body: dict[str, Any] = {"offset": len(infos)}
+            if subject:
+                body["subject"] = subject
+            doc = await self.api("STREAM.LIST", body)
+            page = doc.get("streams") or []
+            infos.extend(page)
+            if not page or len(infos) >= int(doc.get("total") or 0):
+                return infos
+
+    # -- messages
+
+    async def publish(
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        headers: dict[str, str] | None = None,
+        bucket: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Publish into a stream and wait for the PubAck; raise on an error ack."""
+        msg = await self.request_msg(
+            subject, payload, headers=headers, timeout=timeout, context=f"publish {subject}"
+        )
+        return parse_ack(msg, bucket=bucket, subject=subject)
+
+    async def direct_get_last(
+        self, stream: str, subject: str, *, timeout: float | None = None
+    ) -> StoredMsg | None:
+        """The last message on `subject` (subject-appended direct get), or None."""
+        api = f"{self.prefix}.DIRECT.GET.{stream}.{subject}"
+        msg = await self.request_msg(api, b"", timeout=timeout, context=f"get {subject}")
+        status = _status(msg)
+        if status == "404":
+            return None
+        if status == "503":
+            raise StoreTimeoutError(f"get {subject}: no responders for direct get of {stream}")
+        if status:
+            raise JetStreamAPIError(
+                int(status), 0, msg.headers.get("Description", "") if msg.headers else "", api
+            )
+        return stored_msg(msg)
+
+    async def direct_get(
+        self, stream: str, body: dict[str, Any], *, timeout: float | None = None
+    ) -> StoredMsg | None:
+        """A single-message direct get with a JSON body, or None when nothing matches."""
+        api = f"{self.prefix}.DIRECT.GET.{stream}"
+        msg = await self.request_msg(
+            api, json.dumps(body).encode(), timeout=timeout, context=f"direct get {stream}"
+        )
+        status = _status(msg)
+        if status == "404":
+            return None
+        if status:
+            raise JetStreamAPIError(
+                int(status), 0, msg.headers.get("Description", "") if msg.headers else "", api
+            )
+        return stored_msg(msg)
+
+    async def subscribe_inbox(self, cb: Callable[[Msg], Awaitable[None]]) -> tuple[str, Any]:
+        """A fresh inbox prefix and a subscription on `<prefix>.*` delivering to `cb`."""
+        prefix = self.nc.new_inbox()
+        try:
+            sub = await self.nc.subscribe(
+                prefix + ".*", cb=cb, pending_msgs_limit=-1, pending_bytes_limit=-1
+            )
+        except Exception as exc:
+            raise map_nats_error(exc, "subscribe") from exc
+        return prefix, sub
+
+    async def iter_batch(
+        self,
+        stream: str,
+        body: dict[str, Any],
+        *,
+        idle_timeout: float,
+    ) -> AsyncIterator[StoredMsg | None]:
+        """Messages of one batched direct get; yields None once for the end of the batch."""
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def deliver(msg: Msg) -> None:
+            queue.put_nowait(msg)
+
+        inbox = self.nc.new_inbox()
+        api = f"{self.prefix}.DIRECT.GET.{stream}"
+        with self._watch_permission(api) as denied:
+            try:
+                sub = await self.nc.subscribe(inbox, cb=deliver)
+                await self.nc.publish(api, json.dumps(body).encode(), reply=inbox)
+            except Exception as exc:
+                raise map_nats_error(exc, f"direct get {stream}") from exc
+            try:
+                while True:
+                    getter = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait(
+                        {getter, denied}, timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if getter not in done:
+                        getter.cancel()
+                        if denied in done:
+                            denied.result()
+                        raise StoreTimeoutError(
+                            f"direct get {stream}: no reply within {idle_timeout:g}s"
+                        )
+                    msg = getter.result()
+                    status = _status(msg)
+                    if status in ("204", "404"):
+                        yield None
+                        return
+                    if status:
+                        desc = msg.headers.get("Description", "") if msg.headers else ""
+                        raise JetStreamAPIError(int(status), 0, desc, f"direct get {stream}")
+                    yield stored_msg(msg)
+            finally:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+
+    async def ordered_subscribe(
+        self,
+        stream: str,
+        subject: str,
+        *,
+        deliver_policy: str,
+        cb: Callable[[Msg], Awaitable[None]],
+    ) -> Any:
+        """An ordered push consumer (nats-py's): it re-creates itself across gaps and failovers."""
+        from nats.js.api import DeliverPolicy
+
+        ctx = self.nc.jetstream(prefix=self.prefix, timeout=self.timeout)
+        try:
+            return await ctx.subscribe(
+                subject,
+                stream=stream,
+                cb=cb,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy(deliver_policy),
+                idle_heartbeat=2.0,
+                pending_msgs_limit=-1,
+                pending_bytes_limit=-1,
+            )
+        except Exception as exc:
+            raise map_nats_error(exc, f"watch {subject}") from exc
+
+
+def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:
+    """The PubAck in `msg`, or the natsobj error it reports."""
+    status = _status(msg)
+    if status == "503":
+        raise StoreTimeoutError(
+            f"publish {subject}: no responders (the bucket's stream has no leader right now)"
+        )
+    try:
+        doc = json.loads(msg.data)
+    except ValueError as exc:
+        raise ObjectStoreError(f"publish {subject}: unreadable ack {msg.data!r}") from exc
+    if "error" in doc:
+        raise api_error(doc["error"], bucket=bucket, context=f"publish {subject}")
+    return doc
+
+
+def _subject_matches(subject: str, pattern: str) -> bool:
+    """True if a concrete subject matches a subject pattern with * and > wildcards, or equal."""
+    if subject == pattern:
+        return True
+    s_tokens = subject.split(".")
+    p_tokens = pattern.split(".")
+    for i, tok in enumerate(p_tokens):
+        if tok == ">":
+            return len(s_tokens) > i
+        if i >= len(s_tokens) or (tok != "*" and tok != s_tokens[i]):
+            return False
+    return len(s_tokens) == len(p_tokens)

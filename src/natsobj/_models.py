@@ -1,0 +1,128 @@
+"""Value types of the object store: what an object and a bucket look like to a user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ObjectLink:
+    """Where a link points: an object (bucket and name) or, with no name, a whole bucket."""
+
+    bucket: str
+    name: str | None = None
+
+    @property
+    def is_bucket_link(self) -> bool:
+        return not self.name
+
+
+@dataclass(frozen=True)
+class ObjectMetaOptions:
+    """Options stored with an object: a link target and the chunk size used to write it."""
+
+    link: ObjectLink | None = None
+    max_chunk_size: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """What a caller may set on an object: name, description, headers, metadata."""
+
+    name: str
+    description: str | None = None
+    headers: Mapping[str, list[str]] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    options: ObjectMetaOptions | None = None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An object as its meta message describes it."""
+
+    name: str
+    bucket: str
+    nuid: str
+    size: int = 0
+    chunks: int = 0
+    digest: str | None = None
+    mtime: datetime | None = None
+    deleted: bool = False
+    description: str | None = None
+    headers: Mapping[str, list[str]] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    options: ObjectMetaOptions | None = None
+    revision: int = 0
+    """Stream sequence of the meta message (0 when unknown)."""
+
+    @property
+    def link(self) -> ObjectLink | None:
+        return self.options.link if self.options else None
+
+    @property
+    def is_link(self) -> bool:
+        return self.link is not None
+
+    @property
+    def chunk_size(self) -> int:
+        return self.options.max_chunk_size if self.options else 0
+
+    @property
+    def digest_hex(self) -> str | None:
+        """The SHA-256 as lowercase hex, as sha256sum prints it."""
+        from ._wire import digest_hex
+
+        return digest_hex(self.digest)
+
+    @property
+    def meta(self) -> ObjectMeta:
+        return ObjectMeta(
+            name=self.name,
+            description=self.description,
+            headers=self.headers,
+            metadata=self.metadata,
+            options=self.options,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectStoreConfig:
+    """How a bucket is configured."""
+
+    bucket: str
+    description: str | None = None
+    ttl: timedelta | float | None = None
+    max_bytes: int | None = None
+    storage: str = "file"
+    replicas: int = 1
+    compression: bool = False
+    placement: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ObjectStoreStatus:
+    """A bucket's configuration and state."""
+
+    bucket: str
+    description: str | None
+    ttl: timedelta | None
+    storage: str
+    replicas: int
+    sealed: bool
+    size: int
+    """Bytes held by the stream: every chunk and meta message."""
+    objects: int
+    """Number of meta subjects (live objects, links and tombstones)."""
+    compression: bool
+    metadata: Mapping[str, str]
+    max_bytes: int | None
+    backing_store: str = "JetStream"
+    stream_info: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_compressed(self) -> bool:
+        return self.compression

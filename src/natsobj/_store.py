@@ -1,0 +1,807 @@
+"""ObjectStore: one bucket's objects (put, get, info, list, watch, links, meta, status, seal)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _wire as wire
+from ._errors import (
+    BadObjectMetaError,
+    BucketNotFoundError,
+    InvalidObjectNameError,
+    LinkIsABucketError,
+    LinkNotAllowedError,
+    NoLinkToDeletedError,
+    NoLinkToLinkError,
+    ObjectAlreadyExistsError,
+    ObjectNotFoundError,
+    ObjectStoreError,
+    StoreTimeoutError,
+    UpdateMetaDeletedError,
+)
+from ._jetstream import JetStream, StoredMsg
+from ._models import (
+    ObjectInfo,
+    ObjectLink,
+    ObjectMeta,
+    ObjectMetaOptions,
+    ObjectStoreStatus,
+)
+from ._transfer import (
+    ChunkPublisher,
+    ProgressCallback,
+    PutSource,
+    ReadPlan,
+    SpooledBytes,
+    check_chunk_size,
+    iter_source,
+    locate_chunk,
+    purge_subject,
+    read_chunks,
+    temp_path_for,
+)
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+log = logging.getLogger("natsobj")
+
+MAX_LINK_DEPTH = 10
+_ROLLUP = {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT}
+
+
+def _server_time(stored: StoredMsg) -> datetime | None:
+    return wire.parse_time(stored.time)
+
+
+class ObjectStore:
+    """A bucket of objects. Get one from Client.create_object_store() or Client.object_store()."""
+
+    def __init__(self, client: Client, bucket: str, stream_info: Mapping[str, Any]) -> None:
+        self._client = client
+        self._js: JetStream = client.js
+        self.bucket = bucket
+        self.stream = wire.stream_name(bucket)
+        self._stream_info = dict(stream_info)
+        # meta subject -> stream seq this client last wrote there: detects a stale replica
+        self._written: OrderedDict[str, int] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"ObjectStore(bucket={self.bucket!r})"
+
+    @property
+    def name(self) -> str:
+        return self.bucket
+
+    # -----------------------------------------------------------------------------------------
+    # info
+
+    def _remember_write(self, subject: str, seq: int) -> None:
+        self._written[subject] = seq
+        self._written.move_to_end(subject)
+        while len(self._written) > 10_000:
+            self._written.popitem(last=False)
+
+    async def _last_meta(self, subject: str) -> StoredMsg | None:
+        """The last meta message on `subject`, read-your-writes even from a lagging replica."""
+        floor = self._written.get(subject, 0)
+        for attempt in range(20):
+            try:
+                stored = await self._js.direct_get_last(self.stream, subject)
+            except StoreTimeoutError:
+                await self._check_bucket()
+                raise
+            if floor == 0 or (stored is not None and stored.seq >= floor):
+                return stored
+            if stored is None and floor < 0:
+                return None
+            await asyncio.sleep(0.02 * (attempt + 1))
+        return stored
+
+    async def _check_bucket(self) -> None:
+        """Raise BucketNotFoundError if the bucket's stream is gone."""
+        await self._js.stream_info(self.stream, bucket=self.bucket)
+
+    async def _info_at(self, subject: str) -> ObjectInfo | None:
+        stored = await self._last_meta(subject)
+        if stored is None:
+            return None
+        info = wire.decode_meta(stored.data, server_time=_server_time(stored))
+        return replace(info, revision=stored.seq)
+
+    async def get_info(self, name: str, *, show_deleted: bool = False) -> ObjectInfo:
+        """The object's info; ObjectNotFoundError if missing (or deleted, unless show_deleted)."""
+        wire.validate_object_name(name)
+        info = await self._info_at(wire.meta_subject(self.bucket, name))
+        if info is None:
+            latin1 = wire.encode_name_latin1(name)
+            if latin1 is not None:  # nats.js wrote non-ASCII names as Latin-1
+                info = await self._info_at(wire.meta_subject_token(self.bucket, latin1))
+        if info is None or (info.deleted and not show_deleted):
+            raise ObjectNotFoundError(self.bucket, name)
+        return info
+
+    async def _find_info(self, name: str) -> ObjectInfo | None:
+        try:
+            return await self.get_info(name, show_deleted=True)
+        except ObjectNotFoundError:
+            return None
+
+    async def _publish_meta(self, info: ObjectInfo, *, timeout: float | None = None) -> int:
+        subject = wire.meta_subject(self.bucket, info.name)
+        ack = await self._js.publish(
+            subject, wire.encode_meta(info), headers=_ROLLUP, bucket=self.bucket, timeout=timeout
+        )
+        seq = int(ack.get("seq") or 0)
+        self._remember_write(subject, seq)
+        return seq
+
+    # -----------------------------------------------------------------------------------------
+    # put
+
+    async def put(
+        self,
+        name: str,
+        data: PutSource,
+        *,
+        description: str | None = None,
+        headers: Mapping[str, list[str] | str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        chunk_size: int | None = None,
+        meta: ObjectMeta | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ObjectInfo:
+        """Store `data` under `name`, all or nothing, and return the new info.
+
+        `data` is bytes, str, a binary file, a pathlib.Path, or a sync or async iterable of
+        bytes; it is streamed, never held whole in memory. On any failure the new chunks are
+        purged and the previous version stays readable.
+        """
+        if meta is not None:
+            if meta.options is not None and meta.options.link is not None:
+                raise LinkNotAllowedError()
+            name = meta.name or name
+            description = description if description is not None else meta.description
+            headers = headers if headers is not None else meta.headers
+            metadata = metadata if metadata is not None else meta.metadata
+            if chunk_size is None and meta.options is not None and meta.options.max_chunk_size:
+                chunk_size = meta.options.max_chunk_size
+        wire.validate_object_name(name)
+        chunk_size = chunk_size or wire.DEFAULT_CHUNK_SIZE
+        if chunk_size <= 0:
+            raise InvalidObjectNameError(f"chunk_size must be positive, got {chunk_size}")
+        check_chunk_size(chunk_size, self._client.max_payload)
+        try:
+            old = await self._find_info(name)
+        except BadObjectMetaError:
+            old = None  # an unreadable meta must not block a new version forever
+        nuid = wire.new_nuid()
+        subject = wire.chunk_subject(self.bucket, nuid)
+        hasher = hashlib.sha256()
+        size = 0
+        chunks = 0
+        settings = self._client.transfer
+        try:
+            async with ChunkPublisher(
+                self._js,
+                self.bucket,
+                window_bytes=settings.window_bytes,
+                ack_timeout=settings.ack_timeout,
+                stall_timeout=settings.stall_timeout,
+            ) as publisher:
+                async for chunk in iter_source(data, chunk_size):
+                    hasher.update(chunk)
+                    await publisher.publish(subject, chunk, chunks, wire.chunk_msg_id(nuid, chunks))
+                    chunks += 1
+                    size += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                await publisher.flush()
+            info = ObjectInfo(
+                name=name,
+                bucket=self.bucket,
+                nuid=nuid,
+                size=size,
+                chunks=chunks,
+                digest=wire.format_digest(hasher.digest()),
+                mtime=datetime.now(timezone.utc),
+                description=description or None,
+                headers=_normalize_headers(headers),
+                metadata=dict(metadata or {}),
+                options=ObjectMetaOptions(max_chunk_size=chunk_size),
+            )
+            revision = await self._publish_meta_retrying(info)
+        except BaseException:
+            if chunks:
+                await self._cleanup(subject)
+            raise
+        if old is not None and not old.deleted and old.nuid and old.nuid != nuid:
+            try:
+                await purge_subject(
+                    self._js, self.bucket, wire.chunk_subject(self.bucket, old.nuid)
+                )
+            except ObjectStoreError as exc:  # the new version is committed; old chunks leak
+                log.warning("could not purge old chunks of %r: %s", name, exc)
+        return replace(info, revision=revision)
+
+    async def _publish_meta_retrying(self, info: ObjectInfo) -> int:
+        """Publish a put's meta, re-trying a lost ack: the rollup makes a re-send harmless."""
+        deadline = asyncio.get_running_loop().time() + self._client.transfer.stall_timeout
+        delay = 0.1
+        while True:
+            try:
+                return await self._publish_meta(info, timeout=2.0)
+            except StoreTimeoutError:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _cleanup(self, subject: str) -> None:
+        """Purge a failed put's chunks, even when the put was cancelled."""
+        task = asyncio.ensure_future(purge_subject(self._js, self.bucket, subject))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        except ObjectStoreError as exc:
+            log.warning("could not purge chunks %s of a failed put: %s", subject, exc)
+
+    async def put_file(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> ObjectInfo:
+        """Store a local file; the object name defaults to the file's name."""
+        source = Path(path)
+        if not source.is_file():
+            raise FileNotFoundError(f"no such file: {source}")
+        return await self.put(name or source.name, source, **kwargs)
+
+    # -----------------------------------------------------------------------------------------
+    # get
+
+    async def _resolve(self, name: str, depth: int = 0) -> tuple[ObjectStore, ObjectInfo]:
+        """Follow links to the store and info that hold the bytes."""
+        info = await self.get_info(name)
+        link = info.link
+        if link is None:
+            if not info.nuid:
+                raise BadObjectMetaError(
+                    f"object-store meta information invalid: {name!r} has no nuid"
+                )
+            return self, info
+        if link.is_bucket_link:
+            raise LinkIsABucketError(name, link.bucket)
+        if depth >= MAX_LINK_DEPTH:
+            raise BadObjectMetaError(f"link chain from {name!r} is too deep (a cycle?)")
+        target = (
+            self if link.bucket == self.bucket else await self._client.object_store(link.bucket)
+        )
+        return await target._resolve(link.name or "", depth + 1)
+
+    async def _iter_object(
+        self,
+        info: ObjectInfo,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+    ) -> AsyncIterator[bytes]:
+        timeout = self._client.transfer.chunk_timeout
+        if info.size == 0 or length == 0:
+            return
+        if offset == 0 and (length is None or length >= info.size):
+            async for chunk in read_chunks(self._js, info, idle_timeout=timeout):
+                yield chunk
+            return
+        plan = await self._plan_range(info, offset, length)
+        async for chunk in read_chunks(self._js, info, plan=plan, idle_timeout=timeout):
+            yield chunk
+
+    async def _plan_range(self, info: ObjectInfo, offset: int, length: int | None) -> ReadPlan:
+        """Where a range read starts: at the chunk holding `offset` when chunks are uniform."""
+        chunk_size = info.chunk_size
+        wanted = info.size - offset if length is None else min(length, info.size - offset)
+        if chunk_size and info.chunks == -(-info.size // chunk_size):
+            index = offset // chunk_size
+            located = await locate_chunk(self._js, info, index)
+            if located is not None and located[1]:
+                seq, _ = located
+                return ReadPlan(
+                    start_seq=seq,
+                    start_index=index,
+                    skip=offset - index * chunk_size,
+                    length=wanted,
+                    verify=False,
+                )
+        # chunks of unknown sizes (written by another client): read from the start
+        return ReadPlan(skip=offset, length=wanted, verify=False)
+
+    async def get(self, name: str, *, offset: int = 0, length: int | None = None) -> bytes:
+        """The object's bytes (or `length` bytes from `offset`), verified.
+
+        A full read checks size, chunk count and digest. A range past the end returns b"".
+        """
+        _, _, chunks = await self._open_chunks(name, offset, length)
+        buf = SpooledBytes()
+        async for chunk in chunks:
+            buf.write(chunk)
+        return buf.getvalue()
+
+    async def read_range(self, name: str, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` (fewer at the end of the object)."""
+        return await self.get(name, offset=offset, length=length)
+
+    async def _open_chunks(
+        self, name: str, offset: int = 0, length: int | None = None
+    ) -> tuple[ObjectStore, ObjectInfo, AsyncIterator[bytes]]:
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError("offset and length must not be negative")
+        store, info = await self._resolve(name)
+        return store, info, store._iter_object(info, offset=offset, length=length)
+
+    def open(self, name: str, *, offset: int = 0, length: int | None = None) -> ObjectReader:
+        """A streaming reader: `async with store.open(name) as r:` then iterate or read(n)."""
+        return ObjectReader(self, name, offset=offset, length=length)
+
+    async def get_file(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+        resume: bool = False,
+    ) -> ObjectInfo:
+        """Download to `path` via a temporary file renamed into place once it verifies.
+
+        With resume=True, bytes left by an interrupted download of the same version are kept
+        and only the rest is fetched; the whole file's digest is still checked.
+        """
+        target = Path(path)
+        if target.is_dir():
+            target = target / Path(name).name
+        store, info = await self._resolve(name)
+        part = temp_path_for(target)
+        stamp = part.with_name(part.name + ".json")
+        start = 0
+        if resume and part.exists() and stamp.exists():
+            try:
+                recorded = json.loads(stamp.read_text())
+            except ValueError:
+                recorded = {}
+            if recorded.get("nuid") == info.nuid and recorded.get("digest") == info.digest:
+                start = min(part.stat().st_size, info.size)
+            else:
+                log.warning("%s changed since the interrupted download; starting over", name)
+        if resume:
+            stamp.write_text(json.dumps({"nuid": info.nuid, "digest": info.digest}))
+        try:
+            hasher = hashlib.sha256()
+            with open(part, "r+b" if start else "wb") as out:
+                if start:
+                    while block := out.read(1 << 20):
+                        if out.tell() > start:
+                            block = block[: len(block) - (out.tell() - start)]
+                        hasher.update(block)
+                        if out.tell() >= start:
+                            break
+                    out.seek(start)
+                    out.truncate()
+                    if progress is not None:
+                        progress(start)
+                async for chunk in store._iter_object(info, offset=start):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            expected = wire.parse_digest(info.digest)
+            if start and expected is not None and hasher.digest() != expected:
+                from ._errors import DigestMismatchError
+
+                part.unlink(missing_ok=True)
+                raise DigestMismatchError(
+                    f"resumed download of {name!r} does not match its digest; the partial file "
+                    "was discarded, download it again"
+                )
+            os.replace(part, target)
+            stamp.unlink(missing_ok=True)
+        except BaseException:
+            if not resume:
+                part.unlink(missing_ok=True)
+                stamp.unlink(missing_ok=True)
+            raise
+        return info
+
+    # -----------------------------------------------------------------------------------------
+    # delete, list, watch
+
+    async def delete(self, name: str) -> ObjectInfo:
+        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
+        info = await self._find_info(name)
+        if info is None:
+            raise ObjectNotFoundError(self.bucket, name)
+        tombstone = replace(
+            info,
+            name=name if info.name != name else info.name,
+            bucket=self.bucket,
+            size=0,
+            chunks=0,
+            digest=None,
+            deleted=True,
+            mtime=datetime.now(timezone.utc),
+        )
+        revision = await self._publish_meta(tombstone)
+        if info.nuid and not info.is_link:
+            await purge_subject(self._js, self.bucket, wire.chunk_subject(self.bucket, info.nuid))
+        return replace(tombstone, revision=revision)
+
+    async def _scan_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
+        """Every meta subject's last message, read with batched direct gets (no consumer)."""
+        found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
+        seq = 1
+        subject = wire.all_meta_subject(self.bucket)
+        timeout = self._client.transfer.chunk_timeout
+        while True:
+            body = {"seq": seq, "next_by_subj": subject, "batch": 10_000, "max_bytes": 8 << 20}
+            got = 0
+            pending: int | None = None
+            async for stored in self._js.iter_batch(self.stream, body, idle_timeout=timeout):
+                if stored is None:
+                    break
+                got += 1
+                seq = stored.seq + 1
+                pending = stored.num_pending
+                try:
+                    info = wire.decode_meta(stored.data, server_time=_server_time(stored))
+                    info = replace(info, revision=stored.seq)
+                except BadObjectMetaError as exc:
+                    log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
+                    info = None
+                found[stored.subject] = (stored, info)
+            if got == 0 or pending == 0 or pending is None:
+                return found
+
+    async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
+        """Every object in the bucket ([] when there are none), deleted ones on request."""
+        try:
+            metas = await self._scan_metas()
+        except StoreTimeoutError:
+            await self._check_bucket()
+            raise
+        infos = [info for _, info in metas.values() if info is not None]
+        if not show_deleted:
+            infos = [info for info in infos if not info.deleted]
+        return sorted(infos, key=lambda info: info.name)
+
+    def watch(
+        self,
+        *,
+        include_history: bool = False,
+        ignore_deletes: bool = False,
+        updates_only: bool = False,
+        initial_marker: bool = True,
+    ) -> ObjectWatcher:
+        """Changes as they happen: `async for info in store.watch():`.
+
+        First the current objects (all history with include_history), then None once as the
+        initial-state marker (unless updates_only or initial_marker=False), then live updates.
+        """
+        return ObjectWatcher(
+            self,
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            updates_only=updates_only,
+            initial_marker=initial_marker,
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # meta, links
+
+    async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
+        """Replace name, description, headers and metadata; a new name renames the object."""
+        try:
+            info = await self.get_info(name)
+        except ObjectNotFoundError:
+            raise UpdateMetaDeletedError(self.bucket, name) from None
+        new_name = meta.name or name
+        wire.validate_object_name(new_name)
+        if new_name != name:
+            existing = await self._find_info(new_name)
+            if existing is not None and not existing.deleted:
+                raise ObjectAlreadyExistsError(self.bucket, new_name)
+        updated = replace(
+            info,
+            name=new_name,
+            bucket=self.bucket,
+            description=meta.description or None,
+            headers=_normalize_headers(meta.headers),
+            metadata=dict(meta.metadata or {}),
+            mtime=datetime.now(timezone.utc),
+        )
+        revision = await self._publish_meta(updated)
+        if new_name != name:
+            old_subject = wire.meta_subject(self.bucket, name)
+            await purge_subject(self._js, self.bucket, old_subject)
+            self._remember_write(old_subject, -1)
+        return replace(updated, revision=revision)
+
+    async def _check_link_name(self, name: str) -> None:
+        wire.validate_object_name(name)
+        existing = await self._find_info(name)
+        if existing is not None and not existing.deleted and not existing.is_link:
+            raise ObjectAlreadyExistsError(self.bucket, name)
+
+    async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
+        """Make `name` a link to the object `target` (in this or another bucket)."""
+        if target is None or not target.name:
+            raise InvalidObjectNameError("add_link needs the info of the object to link to")
+        if target.deleted:
+            raise NoLinkToDeletedError(target.name)
+        if target.is_link:
+            raise NoLinkToLinkError(target.name)
+        await self._check_link_name(name)
+        return await self._publish_link(name, ObjectLink(bucket=target.bucket, name=target.name))
+
+    async def add_bucket_link(self, name: str, target: ObjectStore | str) -> ObjectInfo:
+        """Make `name` a link to a whole bucket."""
+        bucket = target.bucket if isinstance(target, ObjectStore) else target
+        wire.validate_bucket_name(bucket)
+        await self._check_link_name(name)
+        return await self._publish_link(name, ObjectLink(bucket=bucket))
+
+    async def _publish_link(self, name: str, link: ObjectLink) -> ObjectInfo:
+        info = ObjectInfo(
+            name=name,
+            bucket=self.bucket,
+            nuid=wire.new_nuid(),
+            size=0,
+            chunks=0,
+            mtime=datetime.now(timezone.utc),
+            options=ObjectMetaOptions(link=link),
+        )
+        revision = await self._publish_meta(info)
+        return replace(info, revision=revision)
+
+    # -----------------------------------------------------------------------------------------
+    # bucket
+
+    async def status(self) -> ObjectStoreStatus:
+        """The bucket's configuration and usage."""
+        info = await self._js.stream_info(
+            self.stream, bucket=self.bucket, subjects_filter=wire.all_meta_subject(self.bucket)
+        )
+        return status_from_stream(self.bucket, info)
+
+    async def seal(self) -> ObjectStoreStatus:
+        """Make the bucket read-only for good."""
+        info = await self._js.stream_info(self.stream, bucket=self.bucket)
+        config = dict(info["config"])
+        config["sealed"] = True
+        updated = await self._js.stream_update(config, bucket=self.bucket)
+        return status_from_stream(self.bucket, updated)
+
+    async def orphan_chunk_subjects(self) -> dict[str, int]:
+        """Chunk subjects no meta points to (left by failed or interrupted puts), with counts."""
+        info = await self._js.stream_info(
+            self.stream, bucket=self.bucket, subjects_filter=wire.all_chunks_subject(self.bucket)
+        )
+        subjects: dict[str, int] = dict(info.get("state", {}).get("subjects") or {})
+        if not subjects:
+            return {}
+        live = {
+            wire.chunk_subject(self.bucket, meta.nuid)
+            for _, meta in (await self._scan_metas()).values()
+            if meta is not None and meta.nuid and not meta.deleted
+        }
+        return {subj: count for subj, count in subjects.items() if subj not in live}
+
+    async def purge_orphans(self) -> int:
+        """Purge every orphan chunk subject; returns the number of messages removed."""
+        removed = 0
+        for subject in await self.orphan_chunk_subjects():
+            removed += await purge_subject(self._js, self.bucket, subject)
+        return removed
+
+
+def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatus:
+    config = info.get("config") or {}
+    state = info.get("state") or {}
+    cfg = wire.config_from_stream(config)
+    subjects = state.get("subjects")
+    objects = len(subjects) if isinstance(subjects, dict) else int(state.get("num_subjects") or 0)
+    return ObjectStoreStatus(
+        bucket=bucket,
+        description=cfg.description,
+        ttl=cfg.ttl if not isinstance(cfg.ttl, float) else None,
+        storage=cfg.storage,
+        replicas=cfg.replicas,
+        sealed=bool(config.get("sealed")),
+        size=int(state.get("bytes") or 0),
+        objects=objects,
+        compression=cfg.compression,
+        metadata=dict(config.get("metadata") or {}),
+        max_bytes=cfg.max_bytes,
+        stream_info=info,
+    )
+
+
+def _normalize_headers(headers: Mapping[str, list[str] | str] | None) -> dict[str, list[str]]:
+    if not headers:
+        return {}
+    return {
+        str(k): [v] if isinstance(v, str) else [str(item) for item in v] for k, v in headers.items()
+    }
+
+
+class ObjectReader:
+    """An object opened for streaming: iterate its chunks or read(n); `.info` is its meta."""
+
+    def __init__(
+        self, store: ObjectStore, name: str, *, offset: int = 0, length: int | None = None
+    ) -> None:
+        self._store = store
+        self._name = name
+        self._offset = offset
+        self._length = length
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._buffer = b""
+        self._eof = False
+        self.info: ObjectInfo | None = None
+
+    async def __aenter__(self) -> ObjectReader:
+        _, self.info, self._chunks = await self._store._open_chunks(
+            self._name, self._offset, self._length
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._chunks is not None and hasattr(self._chunks, "aclose"):
+            await self._chunks.aclose()  # type: ignore[attr-defined]
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[bytes]:
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            yield data
+        if self._chunks is None:
+            raise RuntimeError("use 'async with store.open(name) as reader'")
+        async for chunk in self._chunks:
+            yield chunk
+        self._eof = True
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to n bytes (all that is left with n < 0); b"" at the end."""
+        if self._chunks is None:
+            raise RuntimeError("use 'async with store.open(name) as reader'")
+        parts = [self._buffer] if self._buffer else []
+        have = len(self._buffer)
+        self._buffer = b""
+        while (n < 0 or have < n) and not self._eof:
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._eof = True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if n >= 0 and len(data) > n:
+            data, self._buffer = data[:n], data[n:]
+        return data
+
+
+class ObjectWatcher:
+    """Async iterator of ObjectInfo (and one None marker) from an ordered push consumer."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        include_history: bool,
+        ignore_deletes: bool,
+        updates_only: bool,
+        initial_marker: bool,
+    ) -> None:
+        self._store = store
+        self._include_history = include_history
+        self._ignore_deletes = ignore_deletes
+        self._updates_only = updates_only
+        self._want_marker = initial_marker and not updates_only
+        self._queue: asyncio.Queue[ObjectInfo | BaseException | None] = asyncio.Queue()
+        self._sub: Any = None
+        self._marker_sent = False
+        self._started = False
+
+    async def _start(self) -> None:
+        self._started = True
+        store = self._store
+        subject = wire.all_meta_subject(store.bucket)
+        if self._updates_only:
+            policy = "new"
+        elif self._include_history:
+            policy = "all"
+        else:
+            policy = "last_per_subject"
+        if self._want_marker and not self._updates_only:
+            last = await store._js.direct_get(store.stream, {"last_by_subj": subject})
+            if last is None:
+                self._send_marker()
+
+        async def on_msg(msg: Any) -> None:
+            try:
+                meta = msg.metadata
+                info: ObjectInfo | None = wire.decode_meta(
+                    msg.data, server_time=meta.timestamp if meta else None
+                )
+                if info is not None and meta is not None:
+                    info = replace(info, revision=meta.sequence.stream)
+            except BadObjectMetaError as exc:
+                log.warning("watch: skipping unreadable meta: %s", exc)
+                info = None
+            except Exception as exc:  # metadata parsing of a foreign message
+                log.warning("watch: skipping message: %r", exc)
+                info = None
+            if info is not None and not (self._ignore_deletes and info.deleted):
+                self._queue.put_nowait(info)
+            pending = meta.num_pending if meta is not None else None
+            if pending == 0 and self._want_marker:
+                self._send_marker()
+
+        self._sub = await store._js.ordered_subscribe(
+            store.stream, subject, deliver_policy=policy, cb=on_msg
+        )
+
+    def _send_marker(self) -> None:
+        if not self._marker_sent:
+            self._marker_sent = True
+            self._queue.put_nowait(None)
+
+    def __aiter__(self) -> ObjectWatcher:
+        return self
+
+    async def __anext__(self) -> ObjectInfo | None:
+        if not self._started:
+            await self._start()
+        item = await self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def __aenter__(self) -> ObjectWatcher:
+        if not self._started:
+            await self._start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def aclose(self) -> None:
+        await self.stop()
+
+
+_unused = BucketNotFoundError  # re-exported via __init__

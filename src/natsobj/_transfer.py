@@ -1,0 +1,522 @@
+"""The hot paths: publishing chunks with a bounded window of acks, and reading them back.
+
+ChunkPublisher keeps a bounded number of unacked chunk publishes in flight, collects acks on one
+subscription, and re-sends what a failover lost (Nats-Msg-Id makes a re-send idempotent).
+read_chunks streams an object's chunks with batched direct gets (ADR-31): no consumer to create,
+answered by any replica, checked for size, count and digest, and never waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from nats.aio.msg import Msg
+
+from . import _wire as wire
+from ._errors import (
+    ChunkMismatchError,
+    ConnectionLostError,
+    DigestMismatchError,
+    MissingChunksError,
+    ObjectStoreError,
+    PermissionDeniedError,
+    SizeMismatchError,
+    StoreTimeoutError,
+)
+from ._jetstream import JetStream, StoredMsg, map_nats_error, parse_ack
+from ._models import ObjectInfo
+
+log = logging.getLogger("natsobj")
+
+PutSource = (
+    bytes
+    | bytearray
+    | memoryview
+    | str
+    | os.PathLike
+    | BinaryIO
+    | Iterable[bytes]
+    | AsyncIterable[bytes]
+)
+ProgressCallback = Callable[[int], Any]
+"""Called with the number of bytes just moved."""
+
+
+# ---------------------------------------------------------------------------------------------
+# put sources
+
+
+async def iter_source(data: PutSource, chunk_size: int) -> AsyncIterator[bytes]:
+    """Cut any put source into chunks of exactly `chunk_size` bytes (the last one shorter).
+
+    Uniform chunks are what lets a reader compute where byte N lives (range reads).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), chunk_size):
+            yield bytes(view[start : start + chunk_size])
+        return
+    if isinstance(data, os.PathLike):
+        with open(data, "rb") as fh:
+            async for chunk in iter_source(fh, chunk_size):
+                yield chunk
+        return
+    read = getattr(data, "read", None)
+    if read is not None:
+        if asyncio.iscoroutinefunction(read):
+            pieces = _async_reads(read, chunk_size)
+        else:
+            pieces = _sync_reads(read, chunk_size)
+        async for chunk in _rechunk(pieces, chunk_size):
+            yield chunk
+        return
+    if isinstance(data, AsyncIterable):
+        async for chunk in _rechunk(data, chunk_size):
+            yield chunk
+        return
+    if isinstance(data, Iterable):
+        async for chunk in _rechunk(_aiter(data), chunk_size):
+            yield chunk
+        return
+    raise TypeError(
+        f"cannot put {type(data).__name__}: pass bytes, str, a binary file, a pathlib.Path, "
+        "or a (sync or async) iterable of bytes"
+    )
+
+
+async def _sync_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
+    while True:
+        block = read(size)
+        if isinstance(block, str):
+            raise TypeError("file object returned str; open it in binary mode ('rb')")
+        if not block:
+            return
+        yield block
+
+
+async def _async_reads(read: Callable[[int], Any], size: int) -> AsyncIterator[bytes]:
+    while True:
+        block = await read(size)
+        if not block:
+            return
+        yield block
+
+
+async def _aiter(items: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for item in items:
+        yield item
+
+
+async def _rechunk(pieces: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    pending = bytearray()
+    async for piece in pieces:
+        if isinstance(piece, str):
+            raise TypeError("iterable yielded str; yield bytes")
+        if not pending and len(piece) == size:
+            yield bytes(piece)
+            continue
+        pending += piece
+        while len(pending) >= size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    if pending:
+        yield bytes(pending)
+
+
+# ---------------------------------------------------------------------------------------------
+# publishing
+
+
+@dataclass
+class _Pending:
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+    sent_at: float
+    attempts: int = 1
+
+
+@dataclass
+class PublishStats:
+    """What a ChunkPublisher did: for tests, benchmarks and the soak."""
+
+    published: int = 0
+    resent: int = 0
+    acked: int = 0
+    sequences: dict[int, int] = field(default_factory=dict)
+
+
+class ChunkPublisher:
+    """Publishes chunks with at most `window_bytes` unacked, re-sending what is lost."""
+
+    def __init__(
+        self,
+        js: JetStream,
+        bucket: str,
+        *,
+        window_bytes: int = 16 * 1024 * 1024,
+        ack_timeout: float = 2.0,
+        stall_timeout: float = 30.0,
+    ) -> None:
+        self.js = js
+        self.bucket = bucket
+        self.window_bytes = window_bytes
+        self.ack_timeout = ack_timeout
+        self.stall_timeout = stall_timeout
+        self.stats = PublishStats()
+        self._pending: dict[int, _Pending] = {}
+        self._in_flight = 0
+        self._space = asyncio.Event()
+        self._space.set()
+        self._error: BaseException | None = None
+        self._last_progress = time.monotonic()
+        self._inbox = ""
+        self._sub: Any = None
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ChunkPublisher:
+        self._inbox, self._sub = await self.js.subscribe_inbox(self._on_ack)
+        self._watchdog = asyncio.ensure_future(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watchdog
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        self._space.set()
+
+    async def _on_ack(self, msg: Msg) -> None:
+        try:
+            index = int(msg.subject.rsplit(".", 1)[1])
+        except (IndexError, ValueError):
+            return
+        entry = self._pending.get(index)
+        if entry is None:
+            return  # a late duplicate ack
+        try:
+            ack = parse_ack(msg, bucket=self.bucket, subject=entry.subject)
+        except StoreTimeoutError:
+            entry.sent_at = 0.0  # no responders: let the watchdog re-send after a pause
+            return
+        except ObjectStoreError as exc:
+            self._fail(exc)
+            return
+        del self._pending[index]
+        self._in_flight -= len(entry.payload)
+        self.stats.acked += 1
+        self.stats.sequences[index] = int(ack.get("seq") or 0)
+        self._last_progress = time.monotonic()
+        if self._in_flight < self.window_bytes:
+            self._space.set()
+
+    async def _send(self, index: int, entry: _Pending) -> None:
+        entry.sent_at = time.monotonic()
+        await self.js.nc.publish(
+            entry.subject, entry.payload, reply=f"{self._inbox}.{index}", headers=entry.headers
+        )
+
+    async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
+        """Queue chunk `index` for publishing; waits while the window is full."""
+        while self._in_flight >= self.window_bytes and self._error is None:
+            self._space.clear()
+            await self._space.wait()
+        if self._error is not None:
+            raise self._error
+        entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
+        self._pending[index] = entry
+        self._in_flight += len(payload)
+        self.stats.published += 1
+        try:
+            await self._send(index, entry)
+        except Exception as exc:
+            if not self._retryable(exc):
+                self._fail(map_nats_error(exc, f"publish {subject}"))
+                raise self._error from exc  # type: ignore[misc]
+            entry.sent_at = 0.0  # the watchdog re-sends once reconnected
+
+    @staticmethod
+    def _retryable(exc: BaseException) -> bool:
+        mapped = map_nats_error(exc, "")
+        return isinstance(mapped, (ConnectionLostError, StoreTimeoutError))
+
+    async def _watch(self) -> None:
+        """Re-send chunks whose ack is overdue; give up after `stall_timeout` without progress."""
+        while True:
+            await asyncio.sleep(min(0.25, self.ack_timeout / 4))
+            now = time.monotonic()
+            if self._pending and now - self._last_progress > self.stall_timeout:
+                self._fail(
+                    StoreTimeoutError(
+                        f"put into bucket {self.bucket!r}: no chunk was acknowledged for "
+                        f"{self.stall_timeout:g}s; is the bucket's stream available?"
+                    )
+                )
+                return
+            if not self.js.nc.is_connected:
+                continue
+            for index, entry in sorted(self._pending.items()):
+                if now - entry.sent_at < self.ack_timeout:
+                    continue
+                entry.attempts += 1
+                self.stats.resent += 1
+                try:
+                    await self._send(index, entry)
+                except Exception as exc:
+                    if not self._retryable(exc):
+                        self._fail(map_nats_error(exc, f"publish {entry.subject}"))
+                        return
+                    entry.sent_at = time.monotonic()
+                    break
+
+    async def flush(self) -> None:
+        """Wait until every chunk is acked; raise the first error."""
+        while self._pending and self._error is None:
+            self._space.clear()
+            if self._in_flight == 0:
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._space.wait(), 0.5)
+        if self._error is not None:
+            raise self._error
+
+
+async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
+    """Purge `subject` from the bucket's stream, retrying across a leader election."""
+    stream = wire.stream_name(bucket)
+    stop = time.monotonic() + deadline
+    delay = 0.1
+    while True:
+        try:
+            return await js.stream_purge(stream, subject, bucket=bucket, timeout=2.0)
+        except (StoreTimeoutError, ConnectionLostError):
+            if time.monotonic() + delay > stop:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class ReadPlan:
+    """Where to start reading and how much of the object to deliver."""
+
+    start_seq: int = 1
+    start_index: int = 0
+    skip: int = 0
+    """Bytes to drop from the first delivered chunk."""
+    length: int | None = None
+    """Bytes to deliver in all (None = to the end)."""
+    verify: bool = True
+    """Check size, chunk count and digest (only possible from the first byte to the last)."""
+
+
+async def read_chunks(
+    js: JetStream,
+    info: ObjectInfo,
+    *,
+    plan: ReadPlan | None = None,
+    idle_timeout: float = 10.0,
+    batch_bytes: int = 8 * 1024 * 1024,
+    lag_retry: float = 2.0,
+) -> AsyncIterator[bytes]:
+    """Yield the object's bytes chunk by chunk, checking them against its meta.
+
+    With a full read, the last chunk is held back until size, count and digest verify, so a
+    caller never receives the end of a corrupt object. A missing chunk, or a server that stops
+    answering, ends in an error after `idle_timeout`, never in a hang.
+    """
+    plan = plan or ReadPlan()
+    stream = wire.stream_name(info.bucket)
+    subject = wire.chunk_subject(info.bucket, info.nuid)
+    chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
+    batch = max(1, batch_bytes // max(1, chunk_size))
+    digest = hashlib.sha256() if plan.verify else None
+    expected_size = info.size
+    received_bytes = 0
+    received_chunks = 0
+    next_seq = plan.start_seq
+    skip = plan.skip
+    remaining = plan.length
+    held: bytes | None = None
+    short_reads = 0
+    lag_deadline: float | None = None
+
+    def where() -> str:
+        return f"object {info.name!r} in bucket {info.bucket!r}"
+
+    while True:
+        body = {"seq": next_seq, "next_by_subj": subject, "batch": batch, "max_bytes": batch_bytes}
+        progressed = False
+        pending_after: int | None = None
+        async for stored in js.iter_batch(stream, body, idle_timeout=idle_timeout):
+            if stored is None:
+                break
+            next_seq = stored.seq + 1
+            pending_after = stored.num_pending
+            data = stored.data
+            if not data:
+                continue  # NATS.Net writes an empty trailing chunk
+            progressed = True
+            received_chunks += 1
+            received_bytes += len(data)
+            if plan.verify and received_bytes > expected_size:
+                raise SizeMismatchError(
+                    f"{where()} has more bytes than its meta says ({expected_size}); "
+                    "the object is corrupt: re-upload it"
+                )
+            if digest is not None:
+                digest.update(data)
+            if skip:
+                if skip >= len(data):
+                    skip -= len(data)
+                    continue
+                data = data[skip:]
+                skip = 0
+            if remaining is not None:
+                if remaining <= 0:
+                    return
+                if len(data) > remaining:
+                    data = data[:remaining]
+                remaining -= len(data)
+            if held is not None:
+                yield held
+            held = data
+            if remaining == 0 and not plan.verify:
+                break
+        if remaining == 0 and not plan.verify:
+            if held is not None:
+                yield held
+            return
+        done = pending_after == 0 or (not progressed and pending_after is None)
+        if plan.verify and received_bytes < expected_size and done:
+            # Fewer chunks than promised: a replica behind the leader, or chunks really gone.
+            now = time.monotonic()
+            lag_deadline = lag_deadline or now + lag_retry
+            if now < lag_deadline:
+                short_reads += 1
+                await asyncio.sleep(min(0.05 * short_reads, 0.5))
+                continue
+            raise MissingChunksError(
+                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} chunks "
+                f"({received_bytes} of {expected_size} bytes); the stream lost them, so the "
+                "object cannot be read: delete it and upload it again"
+            )
+        if not done:
+            continue
+        break
+
+    if plan.verify:
+        if received_bytes != expected_size:
+            raise SizeMismatchError(
+                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
+            )
+        if info.chunks and received_chunks != info.chunks:
+            raise ChunkMismatchError(
+                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
+            )
+        expected = wire.parse_digest(info.digest)
+        if expected is not None and digest is not None and digest.digest() != expected:
+            raise DigestMismatchError(
+                f"received a corrupt object, digests do not match: {where()} "
+                f"(expected {info.digest}, got {wire.format_digest(digest.digest())})"
+            )
+    if held is not None:
+        yield held
+
+
+async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:
+    """The stream sequence of chunk `index` and whether natsobj wrote it (uniform chunks).
+
+    Uses the pending count that batched direct get reports to learn a message's position among
+    the object's chunks, jumping ahead by the difference until it lands on `index`.
+    """
+    stream = wire.stream_name(info.bucket)
+    subject = wire.chunk_subject(info.bucket, info.nuid)
+
+    async def probe(seq: int) -> StoredMsg | None:
+        body = {"seq": seq, "next_by_subj": subject, "batch": 1}
+        async for stored in js.iter_batch(stream, body, idle_timeout=js.timeout):
+            return stored
+        return None
+
+    first = await probe(1)
+    if first is None or first.num_pending is None:
+        return None
+    total = first.num_pending + 1
+    current = first
+    for _ in range(64):
+        position = total - 1 - (current.num_pending or 0)
+        if position == index:
+            natsobj_written = (
+                wire.parse_chunk_msg_id(current.headers.get(wire.MSG_ID_HEADER), info.nuid) == index
+            )
+            return current.seq, natsobj_written
+        if position > index:
+            return None
+        nxt = await probe(current.seq + (index - position))
+        if nxt is None or nxt.num_pending is None:
+            return None
+        current = nxt
+    return None
+
+
+class SpooledBytes:
+    """Collects an object's bytes with one growing buffer, handing it over without a copy."""
+
+    def __init__(self) -> None:
+        self._buf = io.BytesIO()
+
+    def write(self, data: bytes) -> None:
+        self._buf.write(data)
+
+    def getvalue(self) -> bytes:
+        value = self._buf.getvalue()
+        self._buf = io.BytesIO()
+        return value
+
+
+def temp_path_for(target: Path) -> Path:
+    """A hidden partial-download path beside `target`."""
+    return target.with_name(f".{target.name}.natsobj-part")
+
+
+def check_chunk_size(chunk_size: int, max_payload: int) -> None:
+    from ._errors import ChunkTooLargeError
+
+    if chunk_size > max_payload:
+        raise ChunkTooLargeError(chunk_size, max_payload)
+
+
+__all__ = [
+    "ChunkPublisher",
+    "PermissionDeniedError",
+    "ReadPlan",
+    "SpooledBytes",
+    "iter_source",
+    "locate_chunk",
+    "purge_subject",
+    "read_chunks",
+]
