@@ -1,0 +1,580 @@
+"""Every object store operation and error, against a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import natsobj
+from natsobj import ObjectMeta
+from natsobj import _wire as wire
+from tests.conftest import unique_bucket
+
+pytestmark = pytest.mark.asyncio
+
+
+async def raw_meta(client: natsobj.Client, bucket: str, name: str) -> dict:
+    stored = await client.js.direct_get_last(
+        wire.stream_name(bucket), wire.meta_subject(bucket, name)
+    )
+    assert stored is not None
+    return json.loads(stored.data)
+
+
+async def subject_counts(client: natsobj.Client, bucket: str, subject: str) -> dict[str, int]:
+    info = await client.js.stream_info(wire.stream_name(bucket), subjects_filter=subject)
+    return dict(info["state"].get("subjects") or {})
+
+
+# ---------------------------------------------------------------------------------------------
+# buckets
+
+
+async def test_create_bind_status_and_delete_bucket(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    store = await client.create_object_store(
+        name,
+        description="media files",
+        ttl=timedelta(days=30),
+        max_bytes=64 << 20,
+        compression=True,
+        metadata={"team": "video"},
+    )
+    bound = await client.object_store(name)
+    assert bound.bucket == name
+    status = await store.status()
+    assert status.bucket == name
+    assert status.description == "media files"
+    assert status.ttl == timedelta(days=30)
+    assert status.max_bytes == 64 << 20
+    assert status.compression and status.is_compressed
+    assert status.metadata["team"] == "video"
+    assert status.backing_store == "JetStream"
+    assert status.replicas == 1 and status.storage == "file" and not status.sealed
+    assert status.stream_info["config"]["name"] == f"OBJ_{name}"
+    assert name in await client.object_store_names()
+    assert name in [s.bucket for s in await client.object_stores()]
+    await client.delete_object_store(name)
+    with pytest.raises(natsobj.BucketNotFoundError, match=name):
+        await client.object_store(name)
+    assert name not in await client.object_store_names()
+
+
+async def test_create_is_idempotent_and_conflict_is_bucket_exists(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    await client.create_object_store(name, description="a")
+    await client.create_object_store(name, description="a")  # same config: fine
+    with pytest.raises(natsobj.BucketExistsError):
+        await client.create_object_store(name, description="b")
+    await client.delete_object_store(name)
+
+
+async def test_update_object_store_changes_config(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    await client.create_object_store(name, description="old")
+    store = await client.update_object_store(name, description="new", max_bytes=1 << 20)
+    status = await store.status()
+    assert status.description == "new" and status.max_bytes == 1 << 20
+    await client.delete_object_store(name)
+
+
+async def test_missing_and_invalid_buckets(client: natsobj.Client) -> None:
+    with pytest.raises(natsobj.BucketNotFoundError):
+        await client.object_store("nosuchbucket" + unique_bucket())
+    with pytest.raises(natsobj.BucketNotFoundError):
+        await client.delete_object_store("nosuchbucket" + unique_bucket())
+    with pytest.raises(natsobj.BucketNotFoundError):
+        await client.update_object_store("nosuchbucket" + unique_bucket(), description="x")
+    for bad in ["has.dot", "has space", "", "ü"]:
+        with pytest.raises(natsobj.InvalidBucketNameError):
+            await client.create_object_store(bad)
+        with pytest.raises(natsobj.InvalidBucketNameError):
+            await client.object_store(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# put / get
+
+
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 4096, 10_000])
+async def test_put_get_round_trip_at_chunk_boundaries(
+    store: natsobj.ObjectStore, size: int
+) -> None:
+    data = os.urandom(size)
+    info = await store.put("obj", data, chunk_size=1024)
+    assert info.size == size
+    assert info.chunks == -(-size // 1024)
+    assert info.digest == wire.format_digest(hashlib.sha256(data).digest())
+    assert await store.get("obj") == data
+    got = await store.get_info("obj")
+    assert (got.size, got.chunks, got.digest, got.nuid) == (
+        size,
+        info.chunks,
+        info.digest,
+        info.nuid,
+    )
+
+
+async def test_put_writes_go_shaped_meta_and_rollup(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    await store.put(
+        "a.txt", b"hello", description="greeting", headers={"X": "1"}, metadata={"k": "v"}
+    )
+    doc = await raw_meta(client, store.bucket, "a.txt")
+    assert doc["digest"] == "SHA-256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
+    assert doc["options"] == {"max_chunk_size": 131072}
+    assert doc["headers"] == {"X": ["1"]} and doc["metadata"] == {"k": "v"}
+    assert doc["mtime"].endswith("Z") and wire.parse_time(doc["mtime"]) is not None
+    assert "deleted" not in doc
+    assert list(doc)[:2] == ["name", "description"]
+    await store.put("a.txt", b"second")
+    counts = await subject_counts(client, store.bucket, wire.meta_subject(store.bucket, "a.txt"))
+    assert list(counts.values()) == [1]  # rollup kept only the last meta
+
+
+async def test_empty_object_has_no_chunk_messages(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    info = await store.put("empty", b"")
+    assert info.chunks == 0 and info.size == 0
+    assert info.digest == "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="
+    assert await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket)) == {}
+    assert await store.get("empty") == b""
+
+
+async def test_put_accepts_every_source_kind(store: natsobj.ObjectStore, tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+
+    async def agen():
+        for i in range(0, len(data), 777):
+            yield data[i : i + 777]
+
+    sources = {
+        "bytes": data,
+        "bytearray": bytearray(data),
+        "memoryview": memoryview(data),
+        "file": io.BytesIO(data),
+        "path": path,
+        "iter": (data[i : i + 300] for i in range(0, len(data), 300)),
+        "aiter": agen(),
+    }
+    for label, source in sources.items():
+        info = await store.put(label, source, chunk_size=1024)
+        assert info.chunks == 5, label  # always re-cut into full chunks
+        assert await store.get(label) == data, label
+    await store.put("text", "héllo")
+    assert await store.get("text") == "héllo".encode()
+    with pytest.raises(TypeError, match="cannot put"):
+        await store.put("bad", 12345)  # type: ignore[arg-type]
+
+
+async def test_put_file_and_get_file(store: natsobj.ObjectStore, tmp_path: Path) -> None:
+    src = tmp_path / "in.bin"
+    data = os.urandom(300_000)
+    src.write_bytes(data)
+    info = await store.put_file(src)
+    assert info.name == "in.bin"
+    await store.put_file(src, name="docs/report.pdf")
+    out = tmp_path / "out.bin"
+    await store.get_file("docs/report.pdf", out)
+    assert out.read_bytes() == data
+    assert not list(tmp_path.glob(".*natsobj-part*"))
+    with pytest.raises(FileNotFoundError):
+        await store.put_file(tmp_path / "missing")
+
+
+async def test_overwrite_purges_old_chunks(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    first = await store.put("x", os.urandom(5000), chunk_size=1024)
+    second = await store.put("x", os.urandom(3000), chunk_size=1024)
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, second.nuid): 3}
+    assert first.nuid != second.nuid
+
+
+async def test_streaming_reader(store: natsobj.ObjectStore) -> None:
+    data = os.urandom(10_000)
+    await store.put("s", data, chunk_size=1024)
+    async with store.open("s") as reader:
+        assert reader.info is not None and reader.info.size == 10_000
+        head = await reader.read(100)
+        rest = b"".join([chunk async for chunk in reader])
+    assert head + rest == data
+    async with store.open("s") as reader:
+        assert await reader.read() == data
+        assert await reader.read(10) == b""
+
+
+async def test_progress_callback_counts_bytes(store: natsobj.ObjectStore, tmp_path: Path) -> None:
+    seen: list[int] = []
+    await store.put("p", os.urandom(5000), chunk_size=1024, progress=seen.append)
+    assert sum(seen) == 5000 and len(seen) == 5
+    got: list[int] = []
+    await store.get_file("p", tmp_path / "p", progress=got.append)
+    assert sum(got) == 5000
+
+
+# ---------------------------------------------------------------------------------------------
+# range reads
+
+
+async def test_range_reads_equal_slices_of_the_whole(store: natsobj.ObjectStore) -> None:
+    data = os.urandom(10 * 1024 + 7)
+    await store.put("r", data, chunk_size=1024)
+    cases = [
+        (0, 10),
+        (1000, 100),
+        (1023, 2),
+        (1024, 1024),
+        (5000, 4000),
+        (10_000, 500),
+        (len(data) - 1, 10),
+        (len(data), 5),
+        (len(data) + 100, 5),
+        (3, 0),
+        (0, len(data)),
+    ]
+    for offset, length in cases:
+        assert await store.get("r", offset=offset, length=length) == data[offset : offset + length]
+    assert await store.get("r", offset=4321) == data[4321:]
+    assert await store.read_range("r", 2048, 1) == data[2048:2049]
+    with pytest.raises(ValueError):
+        await store.get("r", offset=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# info, delete, list
+
+
+async def test_get_info_errors(store: natsobj.ObjectStore) -> None:
+    with pytest.raises(natsobj.ObjectNotFoundError, match="object not found"):
+        await store.get_info("missing")
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get("missing")
+    with pytest.raises(natsobj.InvalidObjectNameError):
+        await store.put("", b"x")
+    with pytest.raises(natsobj.InvalidObjectNameError):
+        await store.get_info("")
+
+
+async def test_delete_writes_a_go_parsable_tombstone_keeping_metadata(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    info = await store.put(
+        "d",
+        os.urandom(3000),
+        chunk_size=1024,
+        description="keep",
+        metadata={"owner": "me"},
+        headers={"H": ["v"]},
+    )
+    await store.delete("d")
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get_info("d")
+    tomb = await store.get_info("d", show_deleted=True)
+    assert tomb.deleted and tomb.size == 0 and tomb.chunks == 0 and tomb.digest is None
+    assert tomb.metadata == {"owner": "me"} and tomb.description == "keep"
+    doc = await raw_meta(client, store.bucket, "d")
+    assert doc["deleted"] is True and "digest" not in doc
+    assert doc["nuid"] == info.nuid
+    assert wire.parse_time(doc["mtime"]) is not None  # never "" (Go could not parse it)
+    assert await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket)) == {}
+    await store.delete("d")  # deleting again is a no-op
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.delete("never-existed")
+    await store.put("d", b"back")  # the name can be reused
+    assert await store.get("d") == b"back"
+
+
+async def test_list(store: natsobj.ObjectStore) -> None:
+    assert await store.list() == []  # empty bucket: [] not an error
+    for i in range(5):
+        await store.put(f"o{i}", f"v{i}".encode())
+    await store.delete("o2")
+    names = [i.name for i in await store.list()]
+    assert names == ["o0", "o1", "o3", "o4"]
+    with_deleted = {i.name: i.deleted for i in await store.list(show_deleted=True)}
+    assert with_deleted == {"o0": False, "o1": False, "o2": True, "o3": False, "o4": False}
+
+
+# ---------------------------------------------------------------------------------------------
+# update_meta / rename
+
+
+async def test_update_meta_replaces_fields_and_keeps_data(store: natsobj.ObjectStore) -> None:
+    data = os.urandom(2000)
+    await store.put("m", data, metadata={"a": "1"}, description="old")
+    info = await store.update_meta(
+        "m", ObjectMeta(name="m", description="new", metadata={"b": "2"})
+    )
+    assert info.description == "new" and info.metadata == {"b": "2"}
+    again = await store.get_info("m")
+    assert again.description == "new" and again.metadata == {"b": "2"}
+    assert await store.get("m") == data
+
+
+async def test_rename_moves_object_and_purges_old_meta(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    data = os.urandom(5000)
+    await store.put("old", data, chunk_size=1024, metadata={"k": "v"})
+    renamed = await store.update_meta("old", ObjectMeta(name="new", metadata={"k": "v"}))
+    assert renamed.name == "new"
+    assert await store.get("new") == data
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get_info("old", show_deleted=True)  # no tombstone left behind
+    counts = await subject_counts(client, store.bucket, wire.meta_subject(store.bucket, "old"))
+    assert counts == {}
+    assert [i.name for i in await store.list()] == ["new"]
+
+
+async def test_rename_errors(store: natsobj.ObjectStore) -> None:
+    await store.put("a", b"1")
+    await store.put("b", b"2")
+    with pytest.raises(natsobj.ObjectAlreadyExistsError):
+        await store.update_meta("a", ObjectMeta(name="b"))
+    with pytest.raises(natsobj.UpdateMetaDeletedError):
+        await store.update_meta("missing", ObjectMeta(name="x"))
+    await store.delete("b")
+    await store.update_meta("a", ObjectMeta(name="b"))  # onto a tombstone is allowed
+    assert await store.get("b") == b"1"
+    await store.delete("b")
+    with pytest.raises(natsobj.UpdateMetaDeletedError):
+        await store.update_meta("b", ObjectMeta(name="b", description="x"))
+
+
+# ---------------------------------------------------------------------------------------------
+# links
+
+
+async def test_object_links_are_followed(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    target = await store.put("target", b"payload")
+    link = await store.add_link("alias", target)
+    assert link.is_link and link.link == natsobj.ObjectLink(store.bucket, "target")
+    doc = await raw_meta(client, store.bucket, "alias")
+    assert doc["options"] == {"link": {"bucket": store.bucket, "name": "target"}}
+    assert doc["size"] == 0 and doc["chunks"] == 0 and len(doc["nuid"]) == 22
+    assert await store.get("alias") == b"payload"
+    other_name = unique_bucket()
+    other = await client.create_object_store(other_name)
+    try:
+        await other.add_link("cross", target)
+        assert await other.get("cross") == b"payload"
+        blink = await store.add_bucket_link("to-other", other)
+        assert blink.link is not None and blink.link.is_bucket_link
+        assert (await raw_meta(client, store.bucket, "to-other"))["options"] == {
+            "link": {"bucket": other_name}
+        }
+        with pytest.raises(natsobj.LinkIsABucketError):
+            await store.get("to-other")
+    finally:
+        await client.delete_object_store(other_name)
+
+
+async def test_link_rules(store: natsobj.ObjectStore) -> None:
+    target = await store.put("t", b"x")
+    link = await store.add_link("l", target)
+    with pytest.raises(natsobj.NoLinkToLinkError):
+        await store.add_link("l2", link)
+    await store.put("taken", b"y")
+    with pytest.raises(natsobj.ObjectAlreadyExistsError):
+        await store.add_link("taken", target)
+    await store.add_link("l", target)  # an existing link is overwritten
+    deleted = await store.delete("t")
+    with pytest.raises(natsobj.NoLinkToDeletedError):
+        await store.add_link("l3", deleted)
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get("l")  # target gone
+    with pytest.raises(natsobj.LinkNotAllowedError):
+        await store.put(
+            "p",
+            b"z",
+            meta=ObjectMeta(
+                name="p",
+                options=natsobj.ObjectMetaOptions(link=natsobj.ObjectLink(store.bucket, "t")),
+            ),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# watch
+
+
+async def test_watch_sends_initial_state_then_marker_then_updates(
+    store: natsobj.ObjectStore,
+) -> None:
+    await store.put("a", b"1")
+    await store.put("b", b"2")
+    watcher = store.watch()
+    try:
+        first = [await asyncio.wait_for(watcher.__anext__(), 5) for _ in range(3)]
+        assert [i.name if i else None for i in first] == ["a", "b", None]
+        await store.put("c", b"3")
+        update = await asyncio.wait_for(watcher.__anext__(), 5)
+        assert update is not None and update.name == "c"
+        await store.delete("a")
+        gone = await asyncio.wait_for(watcher.__anext__(), 5)
+        assert gone is not None and gone.name == "a" and gone.deleted
+    finally:
+        await watcher.stop()
+
+
+async def test_watch_empty_bucket_marker_and_options(store: natsobj.ObjectStore) -> None:
+    async with store.watch() as watcher:
+        assert await asyncio.wait_for(watcher.__anext__(), 5) is None
+    await store.put("x", b"1")
+    await store.put("x", b"2")
+    await store.delete("y") if False else None
+    async with store.watch(updates_only=True) as watcher:
+        await store.put("z", b"1")
+        got = await asyncio.wait_for(watcher.__anext__(), 5)
+        assert got is not None and got.name == "z"
+    await store.delete("z")
+    async with store.watch(ignore_deletes=True) as watcher:
+        items = [await asyncio.wait_for(watcher.__anext__(), 5) for _ in range(2)]
+        assert [i.name if i else None for i in items] == ["x", None]
+
+
+# ---------------------------------------------------------------------------------------------
+# bucket limits
+
+
+async def test_sealed_bucket_refuses_writes(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    store = await client.create_object_store(name)
+    await store.put("kept", b"data")
+    status = await store.seal()
+    assert status.sealed
+    with pytest.raises(natsobj.BucketSealedError, match="sealed"):
+        await store.put("new", b"x")
+    with pytest.raises(natsobj.BucketSealedError):
+        await store.delete("kept")
+    assert await store.get("kept") == b"data"
+    await client.delete_object_store(name)
+
+
+async def test_full_bucket_fails_put_cleanly(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    store = await client.create_object_store(name, max_bytes=20_000)
+    await store.put("small", b"ok")
+    with pytest.raises(natsobj.BucketFullError, match="full"):
+        await store.put("big", os.urandom(100_000), chunk_size=4096)
+    counts = await subject_counts(client, name, wire.all_chunks_subject(name))
+    assert list(counts.values()) == [1]  # only 'small' remains: no orphan chunks
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get_info("big")
+    assert await store.get("small") == b"ok"
+    await client.delete_object_store(name)
+
+
+async def test_chunk_size_above_max_payload_is_refused(
+    store: natsobj.ObjectStore, client: natsobj.Client
+) -> None:
+    with pytest.raises(natsobj.ChunkTooLargeError, match="max_payload"):
+        await store.put("x", b"data", chunk_size=client.max_payload + 1)
+
+
+async def test_failed_source_leaves_old_version_and_no_orphans(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    await store.put("keep", b"version one")
+
+    def broken():
+        yield os.urandom(4096)
+        yield os.urandom(4096)
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        await store.put("keep", broken(), chunk_size=1024)
+    assert await store.get("keep") == b"version one"
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert len(counts) == 1
+    assert await store.orphan_chunk_subjects() == {}
+
+
+async def test_cancelled_put_leaves_no_orphans(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    async def slow():
+        for _ in range(100):
+            yield os.urandom(2048)
+            await asyncio.sleep(0.01)
+
+    task = asyncio.ensure_future(store.put("c", slow(), chunk_size=1024))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket)) == {}
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get_info("c")
+
+
+# ---------------------------------------------------------------------------------------------
+# integrity: corruption injected at the protocol level
+
+
+async def test_wrong_digest_is_caught_and_get_file_writes_nothing(
+    client: natsobj.Client, store: natsobj.ObjectStore, tmp_path: Path
+) -> None:
+    info = await store.put("c", os.urandom(5000), chunk_size=1024)
+    doc = await raw_meta(client, store.bucket, "c")
+    doc["digest"] = wire.format_digest(hashlib.sha256(b"other").digest())
+    await client.js.publish(
+        wire.meta_subject(store.bucket, "c"),
+        json.dumps(doc).encode(),
+        headers={"Nats-Rollup": "sub"},
+    )
+    with pytest.raises(natsobj.DigestMismatchError, match="digests do not match"):
+        await store.get("c")
+    out = tmp_path / "c.bin"
+    with pytest.raises(natsobj.DigestMismatchError):
+        await store.get_file("c", out)
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert info.nuid == doc["nuid"]
+
+
+async def test_extra_chunk_is_caught(client: natsobj.Client, store: natsobj.ObjectStore) -> None:
+    info = await store.put("e", os.urandom(3000), chunk_size=1024)
+    await client.js.publish(wire.chunk_subject(store.bucket, info.nuid), b"extra bytes")
+    with pytest.raises(natsobj.SizeMismatchError):
+        await store.get("e")
+
+
+async def test_size_mismatch_is_caught(client: natsobj.Client, store: natsobj.ObjectStore) -> None:
+    await store.put("s", os.urandom(3000), chunk_size=1024)
+    doc = await raw_meta(client, store.bucket, "s")
+    doc["size"] = 2000
+    await client.js.publish(
+        wire.meta_subject(store.bucket, "s"),
+        json.dumps(doc).encode(),
+        headers={"Nats-Rollup": "sub"},
+    )
+    with pytest.raises(natsobj.SizeMismatchError):
+        await store.get("s")
+
+
+async def test_missing_chunks_fail_fast_instead_of_hanging(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    info = await store.put("m", os.urandom(5000), chunk_size=1024)
+    await client.js.stream_purge(
+        wire.stream_name(store.bucket),
+        wire.chunk_subject(store.bucket, info.nuid),
+        bucket=store.bucket,
+    )
+    with pytest.raises(natsobj.MissingChunksError, match="missing chunks"):
+        await asyncio.wait_for(store.get("m"), 15)
