@@ -192,22 +192,23 @@ class ObjectStore:
         size = 0
         chunks = 0
         settings = self._client.transfer
+        publisher = ChunkPublisher(
+            self._js,
+            self.bucket,
+            window_bytes=settings.window_bytes,
+            ack_timeout=settings.ack_timeout,
+            stall_timeout=settings.stall_timeout,
+        )
+        await publisher.__aenter__()
         try:
-            async with ChunkPublisher(
-                self._js,
-                self.bucket,
-                window_bytes=settings.window_bytes,
-                ack_timeout=settings.ack_timeout,
-                stall_timeout=settings.stall_timeout,
-            ) as publisher:
-                async for chunk in iter_source(data, chunk_size):
-                    hasher.update(chunk)
-                    await publisher.publish(subject, chunk, chunks, wire.chunk_msg_id(nuid, chunks))
-                    chunks += 1
-                    size += len(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                await publisher.flush()
+            async for chunk in iter_source(data, chunk_size):
+                hasher.update(chunk)
+                await publisher.publish(subject, chunk, chunks, wire.chunk_msg_id(nuid, chunks))
+                chunks += 1
+                size += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            await publisher.flush()
             info = ObjectInfo(
                 name=name,
                 bucket=self.bucket,
@@ -224,8 +225,10 @@ class ObjectStore:
             revision = await self._publish_meta_retrying(info)
         except BaseException:
             if chunks:
-                await self._cleanup(subject)
+                await self._abort_put(publisher, subject)
             raise
+        finally:
+            await publisher.__aexit__(None, None, None)
         if old is not None and not old.deleted and old.nuid and old.nuid != nuid:
             try:
                 await purge_subject(
@@ -248,9 +251,9 @@ class ObjectStore:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _cleanup(self, subject: str) -> None:
-        """Purge a failed put's chunks, even when the put was cancelled."""
-        task = asyncio.ensure_future(purge_subject(self._js, self.bucket, subject))
+    async def _abort_put(self, publisher: ChunkPublisher, subject: str) -> None:
+        """Remove a failed put's chunks, even when the put was cancelled."""
+        task = asyncio.ensure_future(self._purge_all(publisher, subject))
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -259,6 +262,17 @@ class ObjectStore:
             raise
         except ObjectStoreError as exc:
             log.warning("could not purge chunks %s of a failed put: %s", subject, exc)
+
+    async def _purge_all(self, publisher: ChunkPublisher, subject: str) -> None:
+        await publisher.settle(self._client.transfer.ack_timeout * 2)
+        for _ in range(5):
+            await purge_subject(self._js, self.bucket, subject)
+            info = await self._js.stream_info(
+                self.stream, bucket=self.bucket, subjects_filter=subject
+            )
+            if not info.get("state", {}).get("subjects"):
+                return
+            await asyncio.sleep(0.1)  # a straggler landed after the purge: purge again
 
     async def put_file(
         self,

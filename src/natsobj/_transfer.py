@@ -219,6 +219,8 @@ class ChunkPublisher:
             entry.sent_at = 0.0  # no responders: let the watchdog re-send after a pause
             return
         except ObjectStoreError as exc:
+            del self._pending[index]
+            self._in_flight -= len(entry.payload)
             self._fail(exc)
             return
         del self._pending[index]
@@ -287,6 +289,20 @@ class ChunkPublisher:
                         return
                     entry.sent_at = time.monotonic()
                     break
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most `timeout`) until the server answered every chunk sent, without re-sending.
+
+        A purge must come after the chunks it removes: the server stores publishes and
+        handles API requests on different paths, so an earlier publish can land after it.
+        """
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        stop = time.monotonic() + timeout
+        while time.monotonic() < stop and self.js.nc.is_connected:
+            if not any(entry.sent_at > 0 for entry in self._pending.values()):
+                return
+            await asyncio.sleep(0.02)
 
     async def flush(self) -> None:
         """Wait until every chunk is acked; raise the first error."""
