@@ -437,6 +437,162 @@ class JetStream:
             raise map_nats_error(exc, f"watch {subject}") from exc
 
 
+class DirectBatchReader:
+    """Messages of one subject, read with batched direct gets (ADR-31), one batch ahead.
+
+    The next batch is requested as soon as the server ends the current one, while the caller
+    still works through it; at most `max_buffered` bytes wait in memory. Servers without batch
+    support answer one message per request, and this falls back to asking for one at a time.
+    """
+
+    END = object()
+
+    def __init__(
+        self,
+        js: JetStream,
+        stream: str,
+        subject: str,
+        *,
+        start_seq: int = 1,
+        batch: int = 64,
+        batch_bytes: int = 8 << 20,
+        max_buffered: int = 16 << 20,
+        idle_timeout: float = 10.0,
+    ) -> None:
+        self._js = js
+        self._api = f"{js.prefix}.DIRECT.GET.{stream}"
+        self._stream = stream
+        self._subject = subject
+        self._next_seq = start_seq
+        self._batch = batch
+        self._batch_bytes = batch_bytes
+        self._max_buffered = max_buffered
+        self.idle_timeout = idle_timeout
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._buffered = 0
+        self._outstanding = False
+        self._wanted = False
+        self._legacy = False
+        self._sub: Any = None
+        self._inbox = ""
+        self._guard: contextlib.ExitStack | None = None
+        self._denied: asyncio.Future[None] | None = None
+        self.last_pending: int | None = None
+
+    async def __aenter__(self) -> DirectBatchReader:
+        self._inbox = self._js.nc.new_inbox()
+        self._guard = contextlib.ExitStack()
+        self._denied = self._guard.enter_context(self._js._watch_permission(self._api))
+        try:
+            self._sub = await self._js.nc.subscribe(
+                self._inbox, cb=self._on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1
+            )
+            await self._request()
+        except ObjectStoreError:
+            raise
+        except Exception as exc:
+            raise map_nats_error(exc, f"direct get {self._stream}") from exc
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
+
+    async def _request(self) -> None:
+        self._outstanding = True
+        self._wanted = False
+        body: dict[str, Any] = {"seq": self._next_seq, "next_by_subj": self._subject}
+        if not self._legacy:
+            body["batch"] = self._batch
+            body["max_bytes"] = self._batch_bytes
+        await self._js.nc.publish(self._api, json.dumps(body).encode(), reply=self._inbox)
+
+    async def _ask_more(self) -> None:
+        if self._buffered < self._max_buffered:
+            await self._request()
+        else:
+            self._wanted = True
+
+    async def _on_msg(self, msg: Msg) -> None:
+        headers = msg.headers or {}
+        status = headers.get("Status")
+        if status is None:
+            stored = stored_msg(msg)
+            self._next_seq = stored.seq + 1
+            self._buffered += len(stored.data)
+            self._queue.put_nowait(stored)
+            if stored.num_pending is None:  # a server without batch support
+                self._legacy = True
+                self._outstanding = False
+                await self._ask_more()
+            return
+        self._outstanding = False
+        if status == "204":
+            pending = int(headers.get("Nats-Num-Pending") or 0)
+            self.last_pending = pending
+            if pending == 0:
+                self._queue.put_nowait(self.END)
+            else:
+                try:
+                    await self._ask_more()
+                except Exception as exc:
+                    self._queue.put_nowait(map_nats_error(exc, f"direct get {self._stream}"))
+        elif status == "404":
+            self.last_pending = 0
+            self._queue.put_nowait(self.END)
+        elif status == "503":
+            self._queue.put_nowait(
+                StoreTimeoutError(f"direct get {self._stream}: no responders (503)")
+            )
+        else:
+            desc = headers.get("Description", "")
+            self._queue.put_nowait(
+                JetStreamAPIError(int(status), 0, desc, f"direct get {self._stream}")
+            )
+
+    async def next(self) -> StoredMsg | None:
+        """The next message, or None when the subject has no more."""
+        queue = self._queue
+        if queue.empty():
+            getter = asyncio.ensure_future(queue.get())
+            assert self._denied is not None
+            done, _ = await asyncio.wait(
+                {getter, self._denied},
+                timeout=self.idle_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if getter not in done:
+                getter.cancel()
+                if self._denied in done:
+                    self._denied.result()
+                raise StoreTimeoutError(
+                    f"direct get {self._stream}: no data from the server for {self.idle_timeout:g}s"
+                )
+            item = getter.result()
+        else:
+            item = queue.get_nowait()
+        if item is self.END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        self._buffered -= len(item.data)
+        if self._wanted and not self._outstanding and self._buffered < self._max_buffered:
+            try:
+                await self._request()
+            except Exception as exc:
+                raise map_nats_error(exc, f"direct get {self._stream}") from exc
+        return item
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+
 def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:
     """The PubAck in `msg`, or the natsobj error it reports."""
     status = _status(msg)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from . import _wire as wire
 from ._errors import (
     BadObjectMetaError,
     BucketNotFoundError,
+    DigestMismatchError,
     InvalidObjectNameError,
     LinkIsABucketError,
     LinkNotAllowedError,
@@ -38,6 +38,7 @@ from ._models import (
     ObjectMetaOptions,
     ObjectStoreStatus,
 )
+from ._offload import OffloadedHasher, ThreadedWriter
 from ._transfer import (
     ChunkPublisher,
     ProgressCallback,
@@ -188,7 +189,7 @@ class ObjectStore:
             old = None  # an unreadable meta must not block a new version forever
         nuid = wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
-        hasher = hashlib.sha256()
+        hasher = OffloadedHasher()
         size = 0
         chunks = 0
         settings = self._client.transfer
@@ -215,7 +216,7 @@ class ObjectStore:
                 nuid=nuid,
                 size=size,
                 chunks=chunks,
-                digest=wire.format_digest(hasher.digest()),
+                digest=wire.format_digest(await hasher.digest()),
                 mtime=datetime.now(timezone.utc),
                 description=description or None,
                 headers=_normalize_headers(headers),
@@ -228,6 +229,7 @@ class ObjectStore:
                 await self._abort_put(publisher, subject)
             raise
         finally:
+            hasher.close()
             await publisher.__aexit__(None, None, None)
         if old is not None and not old.deleted and old.nuid and old.nuid != nuid:
             try:
@@ -404,33 +406,35 @@ class ObjectStore:
         if resume:
             stamp.write_text(json.dumps({"nuid": info.nuid, "digest": info.digest}))
         try:
-            hasher = hashlib.sha256()
+            # A full read verifies itself; a resumed one is checked here, prefix included.
+            hasher = OffloadedHasher() if start else None
             with open(part, "r+b" if start else "wb") as out:
-                if start:
-                    while block := out.read(1 << 20):
-                        if out.tell() > start:
-                            block = block[: len(block) - (out.tell() - start)]
-                        hasher.update(block)
-                        if out.tell() >= start:
-                            break
+                if hasher is not None:
+                    await asyncio.to_thread(_hash_prefix, out, start, hasher)
                     out.seek(start)
                     out.truncate()
                     if progress is not None:
                         progress(start)
-                async for chunk in store._iter_object(info, offset=start):
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-            expected = wire.parse_digest(info.digest)
-            if start and expected is not None and hasher.digest() != expected:
-                from ._errors import DigestMismatchError
-
-                part.unlink(missing_ok=True)
-                raise DigestMismatchError(
-                    f"resumed download of {name!r} does not match its digest; the partial file "
-                    "was discarded, download it again"
-                )
+                writer = ThreadedWriter(out)
+                try:
+                    async for chunk in store._iter_object(info, offset=start):
+                        await writer.write(chunk)
+                        if hasher is not None:
+                            hasher.update(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
+                    await writer.flush()
+                finally:
+                    writer.close()
+            if hasher is not None:
+                expected = wire.parse_digest(info.digest)
+                if expected is not None and await hasher.digest() != expected:
+                    part.unlink(missing_ok=True)
+                    stamp.unlink(missing_ok=True)
+                    raise DigestMismatchError(
+                        f"resumed download of {name!r} does not match its digest; the partial "
+                        "file was discarded: download it again"
+                    )
             os.replace(part, target)
             stamp.unlink(missing_ok=True)
         except BaseException:
@@ -629,6 +633,18 @@ class ObjectStore:
         for subject in await self.orphan_chunk_subjects():
             removed += await purge_subject(self._js, self.bucket, subject)
         return removed
+
+
+def _hash_prefix(fh: Any, length: int, hasher: OffloadedHasher) -> None:
+    """Feed the first `length` bytes of an open file to `hasher` (on a thread)."""
+    fh.seek(0)
+    left = length
+    while left > 0:
+        block = fh.read(min(left, 1 << 20))
+        if not block:
+            break
+        hasher.update(block)
+        left -= len(block)
 
 
 def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatus:

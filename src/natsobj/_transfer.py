@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -18,6 +17,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, BinaryIO
 
 from nats.aio.msg import Msg
@@ -33,8 +33,9 @@ from ._errors import (
     SizeMismatchError,
     StoreTimeoutError,
 )
-from ._jetstream import JetStream, StoredMsg, map_nats_error, parse_ack
+from ._jetstream import DirectBatchReader, JetStream, StoredMsg, map_nats_error, parse_ack
 from ._models import ObjectInfo
+from ._offload import OffloadedHasher, read_file_chunks
 
 log = logging.getLogger("natsobj")
 
@@ -48,6 +49,8 @@ PutSource = (
     | Iterable[bytes]
     | AsyncIterable[bytes]
 )
+LARGE_FILE_BYTES = 4 << 20
+"""Files larger than this are read on a helper thread."""
 ProgressCallback = Callable[[int], Any]
 """Called with the number of bytes just moved."""
 
@@ -75,6 +78,10 @@ async def iter_source(data: PutSource, chunk_size: int) -> AsyncIterator[bytes]:
         return
     read = getattr(data, "read", None)
     if read is not None:
+        if _is_large_file(data):
+            async for chunk in read_file_chunks(data, chunk_size):  # type: ignore[arg-type]
+                yield chunk
+            return
         if asyncio.iscoroutinefunction(read):
             pieces = _async_reads(read, chunk_size)
         else:
@@ -94,6 +101,18 @@ async def iter_source(data: PutSource, chunk_size: int) -> AsyncIterator[bytes]:
         f"cannot put {type(data).__name__}: pass bytes, str, a binary file, a pathlib.Path, "
         "or a (sync or async) iterable of bytes"
     )
+
+
+def _is_large_file(data: Any) -> bool:
+    """True for a regular file big enough that reading it on a thread pays off."""
+    try:
+        fd = data.fileno()
+        stat = os.fstat(fd)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    if not S_ISREG(stat.st_mode):
+        return True  # pipes and sockets: let a thread block on them, not the loop
+    return stat.st_size - data.tell() > LARGE_FILE_BYTES
 
 
 async def _sync_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
@@ -368,8 +387,7 @@ async def read_chunks(
     stream = wire.stream_name(info.bucket)
     subject = wire.chunk_subject(info.bucket, info.nuid)
     chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
-    batch = max(1, batch_bytes // max(1, chunk_size))
-    digest = hashlib.sha256() if plan.verify else None
+    hasher = OffloadedHasher() if plan.verify else None
     expected_size = info.size
     received_bytes = 0
     received_chunks = 0
@@ -377,90 +395,97 @@ async def read_chunks(
     skip = plan.skip
     remaining = plan.length
     held: bytes | None = None
-    short_reads = 0
     lag_deadline: float | None = None
+    attempt = 0
 
     def where() -> str:
         return f"object {info.name!r} in bucket {info.bucket!r}"
 
-    while True:
-        body = {"seq": next_seq, "next_by_subj": subject, "batch": batch, "max_bytes": batch_bytes}
-        progressed = False
-        pending_after: int | None = None
-        async for stored in js.iter_batch(stream, body, idle_timeout=idle_timeout):
-            if stored is None:
+    try:
+        while True:
+            reader = DirectBatchReader(
+                js,
+                stream,
+                subject,
+                start_seq=next_seq,
+                batch=max(1, batch_bytes // max(1, chunk_size)),
+                batch_bytes=batch_bytes,
+                max_buffered=2 * batch_bytes,
+                idle_timeout=idle_timeout,
+            )
+            async with reader:
+                while True:
+                    stored = await reader.next()
+                    if stored is None:
+                        break
+                    data = stored.data
+                    if not data:
+                        continue  # NATS.Net writes an empty trailing chunk
+                    received_chunks += 1
+                    received_bytes += len(data)
+                    if hasher is not None:
+                        if received_bytes > expected_size:
+                            raise SizeMismatchError(
+                                f"{where()} has more bytes than its meta says "
+                                f"({expected_size}); the object is corrupt: re-upload it"
+                            )
+                        hasher.update(data)
+                    if skip:
+                        if skip >= len(data):
+                            skip -= len(data)
+                            continue
+                        data = data[skip:]
+                        skip = 0
+                    if remaining is not None:
+                        if len(data) >= remaining:
+                            data = data[:remaining]
+                            remaining = 0
+                        else:
+                            remaining -= len(data)
+                    if held is not None:
+                        yield held
+                    held = data
+                    if remaining == 0 and hasher is None:
+                        break
+                next_seq = reader.next_seq
+            if remaining == 0 and hasher is None:
                 break
-            next_seq = stored.seq + 1
-            pending_after = stored.num_pending
-            data = stored.data
-            if not data:
-                continue  # NATS.Net writes an empty trailing chunk
-            progressed = True
-            received_chunks += 1
-            received_bytes += len(data)
-            if plan.verify and received_bytes > expected_size:
-                raise SizeMismatchError(
-                    f"{where()} has more bytes than its meta says ({expected_size}); "
-                    "the object is corrupt: re-upload it"
-                )
-            if digest is not None:
-                digest.update(data)
-            if skip:
-                if skip >= len(data):
-                    skip -= len(data)
+            if hasher is not None and received_bytes < expected_size:
+                # Fewer chunks than promised: a replica behind the leader, or chunks gone.
+                now = time.monotonic()
+                lag_deadline = lag_deadline or now + lag_retry
+                if now < lag_deadline:
+                    attempt += 1
+                    await asyncio.sleep(min(0.05 * attempt, 0.5))
                     continue
-                data = data[skip:]
-                skip = 0
-            if remaining is not None:
-                if remaining <= 0:
-                    return
-                if len(data) > remaining:
-                    data = data[:remaining]
-                remaining -= len(data)
-            if held is not None:
-                yield held
-            held = data
-            if remaining == 0 and not plan.verify:
-                break
-        if remaining == 0 and not plan.verify:
-            if held is not None:
-                yield held
-            return
-        done = pending_after == 0 or (not progressed and pending_after is None)
-        if plan.verify and received_bytes < expected_size and done:
-            # Fewer chunks than promised: a replica behind the leader, or chunks really gone.
-            now = time.monotonic()
-            lag_deadline = lag_deadline or now + lag_retry
-            if now < lag_deadline:
-                short_reads += 1
-                await asyncio.sleep(min(0.05 * short_reads, 0.5))
-                continue
-            raise MissingChunksError(
-                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} chunks "
-                f"({received_bytes} of {expected_size} bytes); the stream lost them, so the "
-                "object cannot be read: delete it and upload it again"
-            )
-        if not done:
-            continue
-        break
+                raise MissingChunksError(
+                    f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
+                    f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
+                    "them, so the object cannot be read: delete it and upload it again"
+                )
+            break
 
-    if plan.verify:
-        if received_bytes != expected_size:
-            raise SizeMismatchError(
-                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
-            )
-        if info.chunks and received_chunks != info.chunks:
-            raise ChunkMismatchError(
-                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
-            )
-        expected = wire.parse_digest(info.digest)
-        if expected is not None and digest is not None and digest.digest() != expected:
-            raise DigestMismatchError(
-                f"received a corrupt object, digests do not match: {where()} "
-                f"(expected {info.digest}, got {wire.format_digest(digest.digest())})"
-            )
-    if held is not None:
-        yield held
+        if hasher is not None:
+            if received_bytes != expected_size:
+                raise SizeMismatchError(
+                    f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
+                )
+            if info.chunks and received_chunks != info.chunks:
+                raise ChunkMismatchError(
+                    f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
+                )
+            expected = wire.parse_digest(info.digest)
+            actual = await hasher.digest()
+            if expected is not None and actual != expected:
+                raise DigestMismatchError(
+                    f"received a corrupt object, digests do not match: {where()} "
+                    f"(expected {info.digest}, got {wire.format_digest(actual)})"
+                )
+        if held is not None:
+            yield held
+    finally:
+        if hasher is not None:
+            hasher.close()
 
 
 async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:

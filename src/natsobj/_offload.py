@@ -1,0 +1,142 @@
+"""Work that leaves the event loop: hashing, file reads and file writes on helper threads.
+
+SHA-256 and file I/O release the GIL, so running them on a thread overlaps them with the
+event loop's network work. Small work is done inline: a thread hop costs more than it saves.
+Each helper owns one single-worker executor, so its jobs run in submission order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
+
+BATCH_BYTES = 1 << 20
+"""Hand work to the thread in batches of about this many bytes."""
+
+
+class OffloadedHasher:
+    """SHA-256 whose updates run on a helper thread once the input is large enough."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._last: Future[None] | None = None
+
+    def update(self, data: bytes) -> None:
+        self._batch.append(data)
+        self._batch_bytes += len(data)
+        if self._batch_bytes >= BATCH_BYTES:
+            self._submit()
+
+    def _submit(self) -> None:
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="natsobj-hash")
+        self._last = self._executor.submit(self._hash_all, batch)
+
+    def _hash_all(self, batch: list[bytes]) -> None:
+        for data in batch:
+            self._hash.update(data)
+
+    async def digest(self) -> bytes:
+        """The digest of everything given to update()."""
+        if self._last is not None:
+            if self._batch:
+                self._submit()
+            last = self._last
+            await asyncio.wrap_future(last)
+        else:
+            self._hash_all(self._batch)
+            self._batch = []
+        self.close()
+        return self._hash.digest()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+
+class ThreadedWriter:
+    """Writes to a binary file on a helper thread, in order; errors surface on the next call."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="natsobj-write")
+        self._inflight: list[Future[None]] = []
+
+    async def write(self, data: bytes) -> None:
+        self._batch.append(data)
+        self._batch_bytes += len(data)
+        if self._batch_bytes >= BATCH_BYTES:
+            await self._submit()
+
+    async def _submit(self) -> None:
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        self._inflight.append(self._executor.submit(self._fh.writelines, batch))
+        # keep at most a few batches queued: memory stays flat when the disk is slow
+        while len(self._inflight) > 4 or (self._inflight and self._inflight[0].done()):
+            await asyncio.wrap_future(self._inflight.pop(0))
+
+    async def flush(self) -> None:
+        if self._batch:
+            await self._submit()
+        while self._inflight:
+            await asyncio.wrap_future(self._inflight.pop(0))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def read_file_chunks(
+    fh: BinaryIO, chunk_size: int, *, read_ahead: int = 32
+) -> AsyncIterator[bytes]:
+    """Read exact-size chunks from a file on a helper thread, up to `read_ahead` ahead."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+    slots = threading.Semaphore(read_ahead)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                slots.acquire()
+                if stop.is_set():
+                    return
+                block = fh.read(chunk_size)
+                while block and len(block) < chunk_size:  # pipes and sockets read short
+                    more = fh.read(chunk_size - len(block))
+                    if not more:
+                        break
+                    block += more
+                if isinstance(block, str):
+                    raise TypeError("file object returned str; open it in binary mode ('rb')")
+                loop.call_soon_threadsafe(queue.put_nowait, block or None)
+                if not block:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    thread = threading.Thread(target=produce, name="natsobj-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await queue.get()
+            slots.release()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        slots.release()
+        await asyncio.to_thread(thread.join)
