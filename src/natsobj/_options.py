@@ -73,7 +73,14 @@ _URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 _ENV_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION_UNITS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
 }
 
 
@@ -378,9 +385,7 @@ def _load_context(
     if not path.is_file():
         known = _known_contexts(nats_dir)
         listing = ", ".join(known) if known else f"none in {nats_dir / 'context'}"
-        raise ValueError(
-            f"unknown NATS context {name!r} ({origin}); available contexts: {listing}"
-        )
+        raise ValueError(f"unknown NATS context {name!r} ({origin}); available contexts: {listing}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -456,7 +461,7 @@ def _resolve_path(name: str, raw: str, where: str, env: Mapping[str, str]) -> st
     if scheme is None:
         return _expand(raw, env)
     if scheme == "file":
-        return _expand(raw[len("file://"):], env)
+        return _expand(raw[len("file://") :], env)
     return _private_file(name, _read_ref(name, raw, scheme, where, env))
 
 
@@ -470,7 +475,7 @@ def _scheme(raw: str) -> str | None:
 def _read_ref(name: str, raw: str, scheme: str, where: str, env: Mapping[str, str]) -> bytes:
     label = f"{name} (from {where})"
     if scheme == "env":
-        var = raw[len("env://"):]
+        var = raw[len("env://") :]
         if not var:
             raise ValueError(f"{label}: env:// needs a variable name, like env://NATS_CREDS_DATA")
         value = env.get(var)
@@ -478,7 +483,7 @@ def _read_ref(name: str, raw: str, scheme: str, where: str, env: Mapping[str, st
             raise ValueError(f"{label}: environment variable {var} is not set or empty")
         return value.encode()
     if scheme == "data":
-        header, sep, payload = raw[len("data:"):].partition(",")
+        header, sep, payload = raw[len("data:") :].partition(",")
         if not sep or "base64" not in [p.strip() for p in header.split(";")]:
             raise ValueError(f"{label}: data: URIs must be base64, like data:;base64,<payload>")
         try:
@@ -486,7 +491,7 @@ def _read_ref(name: str, raw: str, scheme: str, where: str, env: Mapping[str, st
         except binascii.Error as e:
             raise ValueError(f"{label}: data: URI payload is not valid base64") from e
     if scheme == "file":
-        path = _expand(raw[len("file://"):], env)
+        path = _expand(raw[len("file://") :], env)
         try:
             return Path(path).read_bytes()
         except OSError as e:
