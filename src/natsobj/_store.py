@@ -18,6 +18,7 @@ from . import _wire as wire
 from ._errors import (
     BadObjectMetaError,
     BucketNotFoundError,
+    ConnectionLostError,
     DigestMismatchError,
     InvalidObjectNameError,
     LinkIsABucketError,
@@ -97,12 +98,19 @@ class ObjectStore:
     async def _last_meta(self, subject: str) -> StoredMsg | None:
         """The last meta message on `subject`, read-your-writes even from a lagging replica."""
         floor = self._written.get(subject, 0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._client.transfer.stall_timeout
         for attempt in range(20):
             try:
-                stored = await self._js.direct_get_last(self.stream, subject)
-            except StoreTimeoutError:
-                await self._check_bucket()
-                raise
+                stored = await self._js.direct_get_last(self.stream, subject, timeout=2.0)
+            except (StoreTimeoutError, ConnectionLostError):
+                # no responder: the bucket is gone, or its replicas are electing a leader
+                with contextlib.suppress(StoreTimeoutError, ConnectionLostError):
+                    await self._check_bucket()
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                continue
             if floor == 0 or (stored is not None and stored.seq >= floor):
                 return stored
             if stored is None and floor < 0:

@@ -397,6 +397,9 @@ async def read_chunks(
     held: bytes | None = None
     lag_deadline: float | None = None
     attempt = 0
+    last_progress = time.monotonic()
+    stalled = False
+    probe_timeout = min(1.0, idle_timeout)
 
     def where() -> str:
         return f"object {info.name!r} in bucket {info.bucket!r}"
@@ -411,13 +414,21 @@ async def read_chunks(
                 batch=max(1, batch_bytes // max(1, chunk_size)),
                 batch_bytes=batch_bytes,
                 max_buffered=2 * batch_bytes,
-                idle_timeout=idle_timeout,
+                idle_timeout=probe_timeout,
             )
             async with reader:
                 while True:
-                    stored = await reader.next()
+                    try:
+                        stored = await reader.next()
+                    except (StoreTimeoutError, ConnectionLostError):
+                        # The replica serving us died or stalled: ask again from where we are.
+                        if time.monotonic() - last_progress > idle_timeout:
+                            raise
+                        stalled = True
+                        break
                     if stored is None:
                         break
+                    last_progress = time.monotonic()
                     data = stored.data
                     if not data:
                         continue  # NATS.Net writes an empty trailing chunk
@@ -448,6 +459,10 @@ async def read_chunks(
                     if remaining == 0 and hasher is None:
                         break
                 next_seq = reader.next_seq
+            if stalled:
+                stalled = False
+                await asyncio.sleep(0.05)
+                continue
             if remaining == 0 and hasher is None:
                 break
             if hasher is not None and received_bytes < expected_size:
