@@ -1,0 +1,235 @@
+"""`natsobj bucket ...`: create, list, show, change, seal and delete buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import natsobj
+
+from ._common import App, DurationType, SizeType, confirm, parse_metadata
+from ._render import bucket_json, echo_json, human_size, print_bucket, print_table
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group("bucket")
+def bucket() -> None:
+    """Manage buckets: add, ls, info, edit, seal, rm.
+
+    \b
+    Example:
+      natsobj bucket add media --description "photos" --max-bytes 10GiB
+    """
+
+
+@bucket.command("add")
+@click.argument("name")
+@click.option("--description", help="What the bucket is for.")
+@click.option("--ttl", type=DurationType(), help="Remove objects older than this (e.g. 24h).")
+@click.option("--max-bytes", type=SizeType(), help="Largest total size (e.g. 10GiB).")
+@click.option("--storage", type=click.Choice(["file", "memory"]), default="file", show_default=True)
+@click.option("--replicas", type=click.IntRange(1, 5), default=1, show_default=True)
+@click.option("--compress", is_flag=True, help="Compress stored chunks (s2).")
+@click.option("--metadata", multiple=True, metavar="KEY=VALUE", help="Bucket metadata; repeat.")
+@json_option
+@click.pass_obj
+def add(
+    app: App,
+    name: str,
+    description: str | None,
+    ttl: float | None,
+    max_bytes: int | None,
+    storage: str,
+    replicas: int,
+    compress: bool,
+    metadata: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create bucket NAME (no-op if it exists with the same settings).
+
+    \b
+    Example:
+      natsobj bucket add media --ttl 720h --max-bytes 10GiB --metadata team=web
+    """
+    meta = parse_metadata(metadata)
+
+    async def go(client: natsobj.Client) -> natsobj.ObjectStoreStatus:
+        store = await client.create_object_store(
+            name,
+            description=description,
+            ttl=ttl,
+            max_bytes=max_bytes,
+            storage=storage,
+            replicas=replicas,
+            compression=compress,
+            metadata=meta or None,
+        )
+        return await store.status()
+
+    _show(app.run(go), as_json)
+
+
+@bucket.command("ls")
+@click.option("-n", "--names", is_flag=True, help="Only the bucket names, one per line.")
+@json_option
+@click.pass_obj
+def ls(app: App, names: bool, as_json: bool) -> None:
+    """List buckets: name, description, objects, size, replicas, sealed.
+
+    \b
+    Example:
+      natsobj bucket ls --json
+    """
+
+    async def go(client: natsobj.Client) -> list[natsobj.ObjectStoreStatus]:
+        return await client.object_stores()
+
+    statuses = app.run(go)
+    if as_json:
+        echo_json([bucket_json(s) for s in statuses])
+    elif names:
+        for s in statuses:
+            click.echo(s.bucket)
+    elif not statuses:
+        click.echo("no buckets; create one with 'natsobj bucket add NAME'", err=True)
+    else:
+        print_table(
+            ["Bucket", "Description", "Objects", "Size", "Replicas", "Sealed"],
+            [
+                [
+                    s.bucket,
+                    s.description or "",
+                    str(s.objects),
+                    human_size(s.size),
+                    str(s.replicas),
+                    "yes" if s.sealed else "no",
+                ]
+                for s in statuses
+            ],
+            right={2, 3, 4},
+        )
+
+
+@bucket.command("info")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def info(app: App, name: str, as_json: bool) -> None:
+    """Show a bucket's settings and usage.
+
+    \b
+    Example:
+      natsobj bucket info media
+    """
+
+    async def go(client: natsobj.Client) -> natsobj.ObjectStoreStatus:
+        return await (await client.object_store(name)).status()
+
+    _show(app.run(go), as_json)
+
+
+@bucket.command("edit")
+@click.argument("name")
+@click.option("--description", help="New description ('' clears it).")
+@click.option("--ttl", type=DurationType(), help="New object age limit (e.g. 24h).")
+@click.option("--max-bytes", type=SizeType(), help="New size limit (e.g. 10GiB).")
+@click.option("--replicas", type=click.IntRange(1, 5), help="New replica count.")
+@click.option("--compress/--no-compress", default=None, help="Turn compression on or off.")
+@click.option(
+    "--metadata", multiple=True, metavar="KEY=VALUE", help="Replace the bucket metadata; repeat."
+)
+@json_option
+@click.pass_obj
+def edit(
+    app: App,
+    name: str,
+    description: str | None,
+    ttl: float | None,
+    max_bytes: int | None,
+    replicas: int | None,
+    compress: bool | None,
+    metadata: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Change a bucket's settings; options not given stay as they are.
+
+    \b
+    Example:
+      natsobj bucket edit media --max-bytes 20GiB --description "photos and videos"
+    """
+    changes: dict[str, Any] = {
+        "description": description,
+        "ttl": ttl,
+        "max_bytes": max_bytes,
+        "replicas": replicas,
+        "compression": compress,
+        "metadata": parse_metadata(metadata) if metadata else None,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option, see --help")
+
+    async def go(client: natsobj.Client) -> natsobj.ObjectStoreStatus:
+        store = await client.update_object_store(name, **changes)
+        return await store.status()
+
+    _show(app.run(go), as_json)
+
+
+@bucket.command("seal")
+@click.argument("name")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def seal(app: App, name: str, force: bool) -> None:
+    """Make a bucket read-only for good (asks first unless -f).
+
+    \b
+    Example:
+      natsobj bucket seal archive-2023 -f
+    """
+    confirm(
+        f"Seal bucket {name!r}? A sealed bucket can never be written again.",
+        action=f"seal bucket {name!r}",
+        force=force,
+    )
+
+    async def go(client: natsobj.Client) -> None:
+        await (await client.object_store(name)).seal()
+
+    app.run(go)
+    click.echo(f"sealed bucket {name}")
+
+
+@bucket.command("rm")
+@click.argument("name")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def rm(app: App, name: str, force: bool) -> None:
+    """Delete a bucket and every object in it (asks first unless -f).
+
+    Without a terminal to ask on, -f is required (exit code 2 otherwise).
+
+    \b
+    Example:
+      natsobj bucket rm scratch -f
+    """
+    confirm(
+        f"Delete bucket {name!r} and all its objects?",
+        action=f"delete bucket {name!r}",
+        force=force,
+    )
+
+    async def go(client: natsobj.Client) -> None:
+        await client.delete_object_store(name)
+
+    app.run(go)
+    click.echo(f"deleted bucket {name}")
+
+
+def _show(status: natsobj.ObjectStoreStatus, as_json: bool) -> None:
+    if as_json:
+        echo_json(bucket_json(status))
+    else:
+        print_bucket(status)
