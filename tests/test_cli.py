@@ -353,7 +353,9 @@ async def test_verify_reports_failures_and_purges_orphans(
     assert report["orphans"] == {orphan: 1}
     assert "missing chunks" in {o["name"]: o["error"] for o in report["objects"]}["bad"]
 
-    purged = out_json("verify", bucket, "good", "--purge-orphans", "--json", env=env)
+    purged = out_json(
+        "verify", bucket, "good", "--purge-orphans", "--older-than", "0", "--json", env=env
+    )
     assert purged["ok"] is True and purged["purged"] == 1
     assert out_json("verify", bucket, "good", "--json", env=env)["orphans"] == {}
 

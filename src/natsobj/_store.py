@@ -10,7 +10,7 @@ import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -233,7 +233,7 @@ class ObjectStore:
             )
             revision = await self._publish_meta_retrying(info)
         except BaseException:
-            if chunks:
+            if publisher.stats.published:
                 await self._abort_put(publisher, subject)
             raise
         finally:
@@ -565,6 +565,11 @@ class ObjectStore:
             self._remember_write(old_subject, -1)
         return replace(updated, revision=revision)
 
+    async def rename(self, name: str, new_name: str) -> ObjectInfo:
+        """Give an object a new name, keeping its data, description, headers and metadata."""
+        info = await self.get_info(name)
+        return await self.update_meta(name, replace(info.meta, name=new_name))
+
     async def _check_link_name(self, name: str) -> None:
         wire.validate_object_name(name)
         existing = await self._find_info(name)
@@ -620,8 +625,12 @@ class ObjectStore:
         updated = await self._js.stream_update(config, bucket=self.bucket)
         return status_from_stream(self.bucket, updated)
 
-    async def orphan_chunk_subjects(self) -> dict[str, int]:
-        """Chunk subjects no meta points to (left by failed or interrupted puts), with counts."""
+    async def orphan_chunk_subjects(self, *, min_age: timedelta = timedelta(0)) -> dict[str, int]:
+        """Chunk subjects no meta points to, with their message counts.
+
+        Failed or interrupted puts leave these. A put still in progress has them too: pass
+        `min_age` to keep subjects whose newest chunk is younger than that.
+        """
         info = await self._js.stream_info(
             self.stream, bucket=self.bucket, subjects_filter=wire.all_chunks_subject(self.bucket)
         )
@@ -633,12 +642,23 @@ class ObjectStore:
             for _, meta in (await self._scan_metas()).values()
             if meta is not None and meta.nuid and not meta.deleted
         }
-        return {subj: count for subj, count in subjects.items() if subj not in live}
+        orphans = {subj: count for subj, count in subjects.items() if subj not in live}
+        if min_age > timedelta(0):
+            cutoff = datetime.now(timezone.utc) - min_age
+            for subject in list(orphans):
+                last = await self._js.direct_get_last(self.stream, subject)
+                written = wire.parse_time(last.time) if last is not None else None
+                if last is None or (written is not None and written > cutoff):
+                    del orphans[subject]
+        return orphans
 
-    async def purge_orphans(self) -> int:
-        """Purge every orphan chunk subject; returns the number of messages removed."""
+    async def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
+        """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
+
+        The default age spares puts in progress (and resumable uploads being resumed).
+        """
         removed = 0
-        for subject in await self.orphan_chunk_subjects():
+        for subject in await self.orphan_chunk_subjects(min_age=min_age):
             removed += await purge_subject(self._js, self.bucket, subject)
         return removed
 
@@ -671,7 +691,7 @@ def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatu
         size=int(state.get("bytes") or 0),
         objects=objects,
         compression=cfg.compression,
-        metadata=dict(config.get("metadata") or {}),
+        metadata=dict(cfg.metadata or {}),  # without the server's reserved _nats.* keys
         max_bytes=cfg.max_bytes,
         stream_info=info,
     )

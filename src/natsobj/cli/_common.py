@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import sys
@@ -45,19 +44,14 @@ class CliError(click.ClickException):
 
 
 class _LogHandler(logging.Handler):
-    """Library warnings as 'natsobj: warning: ...' lines; collected instead while connecting."""
+    """Library warnings as 'natsobj: warning: ...' lines on stderr."""
 
     def __init__(self, debug: bool) -> None:
         super().__init__(logging.DEBUG if debug else logging.WARNING)
         self.debug = debug
-        self.collected: list[str] | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if self.collected is not None:
-            self.collected.append(message)
-            if not self.debug:
-                return
         level = record.levelname.lower()
         click.echo(f"natsobj: {level}: {message}", err=True)
 
@@ -116,33 +110,18 @@ class App:
     async def _connect_within(
         self, flags: dict[str, Any], timeout: float, servers: list[str], source: str
     ) -> natsobj.Client:
-        # natsobj.connect() keeps retrying an unreachable server, so the CLI gives up once
-        # every server failed once (each failure is logged) or after --timeout.
-        n_servers = max(1, len(servers))
-        failures: list[str] = []
-        self.log_handler.collected = failures
-        task = asyncio.ensure_future(natsobj.connect(**flags))
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while not task.done() and len(failures) < n_servers and loop.time() < deadline:
-                await asyncio.wait({task}, timeout=min(0.05, max(0.0, deadline - loop.time())))
-        finally:
-            self.log_handler.collected = None
-        if task.done():
-            try:
-                return task.result()
-            except (ValueError, ImportError) as exc:  # bad TLS files, nkeys not installed
-                raise CliError(str(exc)) from exc
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        reason = failures[-1].removeprefix("nats: ") if failures else f"no answer in {timeout:g}s"
-        where = ", ".join(_mask_url(u) for u in servers)
-        raise CliError(
-            f"cannot connect to NATS at {where} ({_describe_source(source)}): {reason}; "
-            "check the address, or use -s URL, NATS_URL or --context to pick another server"
-        )
+            return await natsobj.connect(**flags)
+        except (ValueError, ImportError) as exc:  # bad TLS files, nkeys not installed
+            raise CliError(str(exc)) from exc
+        except natsobj.ConnectionLostError as exc:
+            cause = exc.__cause__
+            reason = str(cause).removeprefix("nats: ") if cause else f"no answer in {timeout:g}s"
+            where = ", ".join(_mask_url(u) for u in servers)
+            raise CliError(
+                f"cannot connect to NATS at {where} ({_describe_source(source)}): {reason}; "
+                "check the address, or use -s URL, NATS_URL or --context to pick another server"
+            ) from exc
 
 
 def _describe_source(source: str) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import click
 
 import natsobj
 from natsobj import ObjectInfo
+from natsobj._options import parse_timeout
 
 from ._common import App, Transfer
 from ._render import digest_hex, echo_json, human_size, link_target
@@ -55,6 +57,12 @@ async def _read_through(store: natsobj.ObjectStore, name: str, bar: Transfer) ->
 @click.argument("bucket")
 @click.argument("names", nargs=-1, metavar="[NAME...]")
 @click.option("--purge-orphans", is_flag=True, help="Remove the orphan chunks found.")
+@click.option(
+    "--older-than",
+    default="10m",
+    show_default=True,
+    help="Only purge orphans whose newest chunk is older than this (spares uploads running).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
@@ -63,22 +71,23 @@ def verify(
     bucket: str,
     names: tuple[str, ...],
     purge_orphans: bool,
+    older_than: str,
     no_progress: bool,
     as_json: bool,
 ) -> None:
     """Re-read objects (all, or NAME...) checking digest, size and chunk count; report
     orphan chunks (chunks no object points to, left by failed puts).
 
-    Exit code 1 if any object fails. Orphans alone do not fail the check. Do not use
-    --purge-orphans while uploads to the bucket are in progress: their chunks look orphaned
-    until they finish.
+    Exit code 1 if any object fails. Orphans alone do not fail the check. --purge-orphans
+    removes only orphans older than --older-than (10m), so uploads in progress are spared.
 
     \b
     Examples:
       natsobj verify media
       natsobj verify media photo.jpg --json
-      natsobj verify media --purge-orphans
+      natsobj verify media --purge-orphans --older-than 1h
     """
+    min_age = _parse_age(older_than)
 
     async def go(client: natsobj.Client) -> _Report:
         store = await client.object_store(bucket)
@@ -102,7 +111,7 @@ def verify(
         orphans = await store.orphan_chunk_subjects()
         purged = None
         if purge_orphans:
-            purged = await store.purge_orphans() if orphans else 0
+            purged = await store.purge_orphans(min_age=min_age) if orphans else 0
         return _Report(checks, orphans, purged)
 
     report = app.run(go)
@@ -148,3 +157,13 @@ def _print_report(report: _Report, failed: int) -> None:
         click.echo(f"purged {report.purged} orphan chunk messages")
     ok = sum(1 for c in report.checks if c.status == "ok")
     click.echo(f"{ok} ok, {failed} failed")
+
+
+def _parse_age(text: str) -> timedelta:
+    """A duration like '10m' or '1h'; '0' means any age."""
+    if text.strip() in ("0", "0s"):
+        return timedelta(0)
+    try:
+        return timedelta(seconds=parse_timeout(text))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from exc
