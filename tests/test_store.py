@@ -578,3 +578,17 @@ async def test_missing_chunks_fail_fast_instead_of_hanging(
     )
     with pytest.raises(natsobj.MissingChunksError, match="missing chunks"):
         await asyncio.wait_for(store.get("m"), 15)
+
+
+async def test_copy_within_and_across_buckets(client: natsobj.Client, store) -> None:
+    data = os.urandom(5000)
+    await store.put("src", data, chunk_size=1024, description="d", metadata={"k": "v"})
+    copied = await store.copy("src", "dst")
+    assert await store.get("dst") == data and copied.metadata == {"k": "v"}
+    assert copied.chunk_size == 1024 and copied.nuid != (await store.get_info("src")).nuid
+    other = await client.create_object_store(unique_bucket())
+    try:
+        await store.copy("src", "there", to=other)
+        assert await other.get("there") == data
+    finally:
+        await client.delete_object_store(other.bucket)

@@ -570,6 +570,23 @@ class ObjectStore:
         info = await self.get_info(name)
         return await self.update_meta(name, replace(info.meta, name=new_name))
 
+    async def copy(
+        self, name: str, new_name: str, *, to: ObjectStore | None = None
+    ) -> ObjectInfo:
+        """Copy an object (bytes, description, headers, metadata) to `new_name` here or in
+        bucket `to`, streaming it through this client. Links are followed."""
+        async with self.open(name) as reader:
+            info = reader.info
+            assert info is not None
+            return await (to or self).put(
+                new_name,
+                reader,
+                description=info.description,
+                headers=info.headers,
+                metadata=info.metadata,
+                chunk_size=info.chunk_size or None,
+            )
+
     async def _check_link_name(self, name: str) -> None:
         wire.validate_object_name(name)
         existing = await self._find_info(name)

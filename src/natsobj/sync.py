@@ -443,24 +443,7 @@ class ObjectStore:
     def copy(self, name: str, new_name: str, *, to: ObjectStore | None = None) -> ObjectInfo:
         """Copy an object (bytes, description, headers, metadata) to `new_name` in this bucket
         or in `to`, streaming it through this client. Links are followed."""
-        dest = (to or self).aio
-        return _run(_copy(self.aio, name, dest, new_name))
-
-
-async def _copy(
-    source: _astore.ObjectStore, name: str, dest: _astore.ObjectStore, new_name: str
-) -> ObjectInfo:
-    async with source.open(name) as reader:
-        info = reader.info
-        assert info is not None
-        return await dest.put(
-            new_name,
-            reader,
-            description=info.description,
-            headers=info.headers,
-            metadata=info.metadata,
-            chunk_size=info.chunk_size or None,
-        )
+        return _run(self.aio.copy(name, new_name, to=to.aio if to is not None else None))
 
 
 # ---------------------------------------------------------------------------------------------
