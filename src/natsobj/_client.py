@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from . import _wire as wire
@@ -62,8 +63,13 @@ class Client:
 
     async def close(self) -> None:
         """Close the connection if natsobj opened it."""
-        if self._owns_connection and not self.nc.is_closed:
-            await self.nc.drain()
+        if not self._owns_connection or self.nc.is_closed:
+            return
+        try:  # drain delivers what is in flight; a connection that is down just closes
+            await asyncio.wait_for(self.nc.drain(), timeout=self.js.timeout)
+        except (asyncio.TimeoutError, nats.errors.Error, OSError):
+            with contextlib.suppress(Exception):  # the socket may already be broken
+                await self.nc.close()
 
     async def __aenter__(self) -> Client:
         return self

@@ -21,14 +21,18 @@ BATCH_BYTES = 1 << 20
 class OffloadedHasher:
     """SHA-256 whose updates run on a helper thread once the input is large enough."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline: bool = False) -> None:
         self._hash = hashlib.sha256()
+        self._inline = inline
         self._batch: list[bytes] = []
         self._batch_bytes = 0
         self._executor: ThreadPoolExecutor | None = None
         self._last: Future[None] | None = None
 
     def update(self, data: bytes) -> None:
+        if self._inline:
+            self._hash.update(data)
+            return
         self._batch.append(data)
         self._batch_bytes += len(data)
         if self._batch_bytes >= BATCH_BYTES:
@@ -43,6 +47,12 @@ class OffloadedHasher:
     def _hash_all(self, batch: list[bytes]) -> None:
         for data in batch:
             self._hash.update(data)
+
+    def prefix_hexdigest(self) -> str:
+        """The digest of what was given so far (inline hashers only)."""
+        if not self._inline:
+            raise RuntimeError("prefix_hexdigest needs an inline hasher")
+        return self._hash.copy().hexdigest()
 
     async def digest(self) -> bytes:
         """The digest of everything given to update()."""

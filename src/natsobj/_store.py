@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _wire as wire
 from ._errors import (
@@ -56,9 +57,11 @@ from ._transfer import (
 
 if TYPE_CHECKING:
     from ._client import Client
+    from ._resume import ResumePoint
 
 log = logging.getLogger("natsobj")
 
+T = TypeVar("T")
 MAX_LINK_DEPTH = 10
 _ROLLUP = {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT}
 
@@ -186,20 +189,52 @@ class ObjectStore:
             metadata = metadata if metadata is not None else meta.metadata
             if chunk_size is None and meta.options is not None and meta.options.max_chunk_size:
                 chunk_size = meta.options.max_chunk_size
+        chunk_size = self._check_put(name, chunk_size)
+        return await self._put(
+            name,
+            iter_source(data, chunk_size),
+            chunk_size=chunk_size,
+            description=description,
+            headers=headers,
+            metadata=metadata,
+            progress=progress,
+        )
+
+    def _check_put(self, name: str, chunk_size: int | None) -> int:
+        """Validate a put's name and chunk size; return the effective chunk size."""
         wire.validate_object_name(name)
         chunk_size = chunk_size or wire.DEFAULT_CHUNK_SIZE
         if chunk_size <= 0:
             raise InvalidObjectNameError(f"chunk_size must be positive, got {chunk_size}")
         check_chunk_size(chunk_size, self._client.max_payload)
+        return chunk_size
+
+    async def _put(
+        self,
+        name: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        chunk_size: int,
+        description: str | None = None,
+        headers: Mapping[str, list[str] | str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        progress: ProgressCallback | None = None,
+        resume: ResumePoint | None = None,
+    ) -> ObjectInfo:
+        """The put pipeline: chunks, then the acked meta, then the purge of the old version.
+
+        Without `resume`, any failure purges the new chunks. With it, the put continues an
+        earlier one (its nuid, chunk index and digest so far) and keeps its chunks on failure.
+        """
         try:
             old = await self._find_info(name)
         except BadObjectMetaError:
             old = None  # an unreadable meta must not block a new version forever
-        nuid = wire.new_nuid()
+        nuid = resume.nuid if resume else wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
-        hasher = OffloadedHasher()
-        size = 0
-        chunks = 0
+        hasher = resume.hasher if resume else OffloadedHasher()
+        index = resume.first_index if resume else 0
+        size = resume.size_before if resume else 0
         settings = self._client.transfer
         publisher = ChunkPublisher(
             self._js,
@@ -207,23 +242,28 @@ class ObjectStore:
             window_bytes=settings.window_bytes,
             ack_timeout=settings.ack_timeout,
             stall_timeout=settings.stall_timeout,
+            first_index=index,
         )
         await publisher.__aenter__()
         try:
-            async for chunk in iter_source(data, chunk_size):
+            async for chunk in chunks:
                 hasher.update(chunk)
-                await publisher.publish(subject, chunk, chunks, wire.chunk_msg_id(nuid, chunks))
-                chunks += 1
+                await publisher.publish(subject, chunk, index, wire.chunk_msg_id(nuid, index))
+                index += 1
                 size += len(chunk)
+                if resume is not None:
+                    resume.published(index, hasher, publisher.acked_prefix)
                 if progress is not None:
                     progress(len(chunk))
             await publisher.flush()
+            if resume is not None:
+                resume.published(index, hasher, publisher.acked_prefix)
             info = ObjectInfo(
                 name=name,
                 bucket=self.bucket,
                 nuid=nuid,
                 size=size,
-                chunks=chunks,
+                chunks=index,
                 digest=wire.format_digest(await hasher.digest()),
                 mtime=datetime.now(timezone.utc),
                 description=description or None,
@@ -233,7 +273,9 @@ class ObjectStore:
             )
             revision = await self._publish_meta_retrying(info)
         except BaseException:
-            if publisher.stats.published:
+            if resume is not None:
+                resume.interrupted(publisher.acked_prefix)
+            elif publisher.stats.published:
                 await self._abort_put(publisher, subject)
             raise
         finally:
@@ -288,12 +330,22 @@ class ObjectStore:
         self,
         path: str | os.PathLike[str],
         name: str | None = None,
+        *,
+        resume: bool = False,
         **kwargs: Any,
     ) -> ObjectInfo:
-        """Store a local file; the object name defaults to the file's name."""
+        """Store a local file; the object name defaults to the file's name.
+
+        With resume=True an interrupted upload of the same, unchanged file continues from its
+        last checkpoint, and a failure keeps the chunks sent so far for the next attempt.
+        """
         source = Path(path)
         if not source.is_file():
             raise FileNotFoundError(f"no such file: {source}")
+        if resume:
+            from ._resume import put_file_resumable
+
+            return await put_file_resumable(self, source, name or source.name, **kwargs)
         return await self.put(name or source.name, source, **kwargs)
 
     # -----------------------------------------------------------------------------------------
@@ -431,8 +483,10 @@ class ObjectStore:
                             hasher.update(chunk)
                         if progress is not None:
                             progress(len(chunk))
-                    await writer.flush()
                 finally:
+                    # on an interruption too: what arrived stays on disk for a resume
+                    with contextlib.suppress(OSError):
+                        await asyncio.shield(writer.flush())
                     writer.close()
             if hasher is not None:
                 expected = wire.parse_digest(info.digest)
@@ -451,6 +505,67 @@ class ObjectStore:
                 stamp.unlink(missing_ok=True)
             raise
         return info
+
+    # -----------------------------------------------------------------------------------------
+    # many at once
+
+    async def put_many(
+        self,
+        items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
+        *,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+        **put_options: Any,
+    ) -> list[ObjectInfo]:
+        """Put many objects, at most `concurrency` at a time; infos in the order given.
+
+        The first failure cancels the puts still running (each rolls back) and is raised.
+        """
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+
+        async def one(name: str, data: PutSource) -> ObjectInfo:
+            if isinstance(data, os.PathLike):
+                return await self.put_file(data, name, progress=progress, **put_options)
+            return await self.put(name, data, progress=progress, **put_options)
+
+        return await _bounded(concurrency, [functools.partial(one, n, d) for n, d in pairs])
+
+    async def get_many(
+        self,
+        names: Iterable[str] | Mapping[str, str | os.PathLike[str]],
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, bytes] | list[ObjectInfo]:
+        """Get many objects, at most `concurrency` at a time.
+
+        Given a mapping of name to local path, each object is downloaded there; given names
+        and a `directory`, to `directory/<name>` (its '/' become folders); either way the
+        infos are returned. Given only names, a dict of name to bytes.
+        """
+        if isinstance(names, Mapping):
+            plan = [(name, Path(target)) for name, target in names.items()]
+        elif directory is not None:
+            root = Path(directory).resolve()
+            plan = []
+            for name in names:
+                target = (root / name).resolve()
+                if root not in target.parents:
+                    raise InvalidObjectNameError(
+                        f"object name {name!r} would be written outside {root}; get it by name"
+                    )
+                plan.append((name, target))
+        else:
+            wanted = list(names)
+            blobs = await _bounded(concurrency, [functools.partial(self.get, n) for n in wanted])
+            return dict(zip(wanted, blobs, strict=True))
+        for _, target in plan:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        return await _bounded(
+            concurrency,
+            [functools.partial(self.get_file, n, t, progress=progress) for n, t in plan],
+        )
 
     # -----------------------------------------------------------------------------------------
     # delete, list, watch
@@ -570,9 +685,7 @@ class ObjectStore:
         info = await self.get_info(name)
         return await self.update_meta(name, replace(info.meta, name=new_name))
 
-    async def copy(
-        self, name: str, new_name: str, *, to: ObjectStore | None = None
-    ) -> ObjectInfo:
+    async def copy(self, name: str, new_name: str, *, to: ObjectStore | None = None) -> ObjectInfo:
         """Copy an object (bytes, description, headers, metadata) to `new_name` here or in
         bucket `to`, streaming it through this client. Links are followed."""
         async with self.open(name) as reader:
@@ -680,6 +793,24 @@ class ObjectStore:
         return removed
 
 
+async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run `jobs` at most `limit` at a time; results in order; the first error cancels the rest."""
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def run(job: Callable[[], Awaitable[T]]) -> T:
+        async with gate:
+            return await job()
+
+    tasks = [asyncio.ensure_future(run(job)) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def _hash_prefix(fh: Any, length: int, hasher: OffloadedHasher) -> None:
     """Feed the first `length` bytes of an open file to `hasher` (on a thread)."""
     fh.seek(0)
@@ -723,43 +854,83 @@ def _normalize_headers(headers: Mapping[str, list[str] | str] | None) -> dict[st
 
 
 class ObjectReader:
-    """An object opened for streaming: iterate its chunks or read(n); `.info` is its meta."""
+    """An object opened for streaming: iterate its chunks, read(n), seek(); `.info` is its meta.
+
+    The version is fixed when the reader opens: seeking reads the same version, never a newer
+    one. A read from the start to the end is verified (size, chunk count, digest).
+    """
 
     def __init__(
         self, store: ObjectStore, name: str, *, offset: int = 0, length: int | None = None
     ) -> None:
         self._store = store
         self._name = name
-        self._offset = offset
+        self._start = offset
         self._length = length
+        self._owner: ObjectStore | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._buffer = b""
+        self._pos = offset
         self._eof = False
         self.info: ObjectInfo | None = None
 
     async def __aenter__(self) -> ObjectReader:
-        _, self.info, self._chunks = await self._store._open_chunks(
-            self._name, self._offset, self._length
-        )
+        if self._start < 0 or (self._length is not None and self._length < 0):
+            raise ValueError("offset and length must not be negative")
+        self._owner, self.info = await self._store._resolve(self._name)
+        self._open_at(self._start)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _end(self) -> int:
+        assert self.info is not None
+        if self._length is None:
+            return self.info.size
+        return min(self.info.size, self._start + self._length)
+
+    def _open_at(self, pos: int) -> None:
+        assert self._owner is not None and self.info is not None
+        self._pos = pos
+        self._buffer = b""
+        self._eof = pos >= self._end
+        self._chunks = self._owner._iter_object(
+            self.info, offset=pos, length=max(0, self._end - pos)
+        )
+
     async def aclose(self) -> None:
         if self._chunks is not None and hasattr(self._chunks, "aclose"):
             await self._chunks.aclose()  # type: ignore[attr-defined]
+
+    def tell(self) -> int:
+        """The position of the next byte read() returns."""
+        return self._pos
+
+    async def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move to `offset` (from the start, the current position or the end of the object)."""
+        if self._chunks is None:
+            raise RuntimeError("use 'async with store.open(name) as reader'")
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._end}[whence]
+        target = max(0, base + offset)
+        if target != self._pos:
+            await self.aclose()
+            self._open_at(target)
+        return self._pos
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iter()
 
     async def _iter(self) -> AsyncIterator[bytes]:
-        if self._buffer:
-            data, self._buffer = self._buffer, b""
-            yield data
         if self._chunks is None:
             raise RuntimeError("use 'async with store.open(name) as reader'")
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            self._pos += len(data)
+            yield data
         async for chunk in self._chunks:
+            self._pos += len(chunk)
             yield chunk
         self._eof = True
 
@@ -781,6 +952,7 @@ class ObjectReader:
         data = b"".join(parts)
         if n >= 0 and len(data) > n:
             data, self._buffer = data[:n], data[n:]
+        self._pos += len(data)
         return data
 
 

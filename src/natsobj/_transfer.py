@@ -188,8 +188,10 @@ class ChunkPublisher:
         window_bytes: int = 16 * 1024 * 1024,
         ack_timeout: float = 2.0,
         stall_timeout: float = 30.0,
+        first_index: int = 0,
     ) -> None:
         self.js = js
+        self._next_index = first_index
         self.bucket = bucket
         self.window_bytes = window_bytes
         self.ack_timeout = ack_timeout
@@ -265,6 +267,7 @@ class ChunkPublisher:
             raise self._error
         entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
         self._pending[index] = entry
+        self._next_index = index + 1
         self._in_flight += len(payload)
         self.stats.published += 1
         try:
@@ -308,6 +311,11 @@ class ChunkPublisher:
                         return
                     entry.sent_at = time.monotonic()
                     break
+
+    @property
+    def acked_prefix(self) -> int:
+        """How many chunks from the first are all acknowledged."""
+        return min(self._pending) if self._pending else self._next_index
 
     async def settle(self, timeout: float) -> None:
         """Wait (at most `timeout`) until the server answered every chunk sent, without re-sending.

@@ -137,22 +137,17 @@ def put(
 
     async def go(client: natsobj.Client) -> list[ObjectInfo]:
         store = await client.object_store(bucket)
-        done = []
         with Transfer(enabled=not no_progress, total=total) as bar:
-            for upload in uploads:
-                bar.describe(upload.name)
-                source = _read_stdin() if upload.path is None else upload.path
-                info = await store.put(
-                    upload.name,
-                    source,
-                    description=description,
-                    headers=hdrs,
-                    metadata=meta,
-                    chunk_size=chunk_size,
-                    progress=bar.advance,
-                )
-                done.append(info)
-        return done
+            if len(uploads) == 1:
+                bar.describe(uploads[0].name)
+            return await store.put_many(
+                [(u.name, _read_stdin() if u.path is None else u.path) for u in uploads],
+                description=description,
+                headers=hdrs,
+                metadata=meta,
+                chunk_size=chunk_size,
+                progress=bar.advance,
+            )
 
     if not uploads:
         click.echo("nothing to upload: the directories are empty", err=True)
@@ -286,10 +281,7 @@ def _get_tree(
             plan.append((info, path))
         total = sum(info.size for info, _ in plan)
         with Transfer(enabled=not no_progress, total=total) as bar:
-            for info, path in plan:
-                bar.describe(info.name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                await store.get_file(info.name, path, progress=bar.advance)
+            await store.get_many({info.name: path for info, path in plan}, progress=bar.advance)
         return len(plan), problems
 
     count, problems = app.run(go)
