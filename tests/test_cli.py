@@ -529,3 +529,18 @@ def test_server_run_serves_in_the_foreground_until_terminated(tmp_path: Path) ->
         code = proc.wait(timeout=20)
     assert code == 0
     assert out_json("server", "status", "--json", env=env)["running"] is False
+
+
+def test_put_resume_uploads_and_refuses_stdin(
+    env: dict[str, str], bucket: str, tmp_path: Path
+) -> None:
+    data = os.urandom(700_000)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    state = tmp_path / "state"
+    env = {**env, "NATSOBJ_STATE_DIR": str(state)}
+    ok("put", bucket, str(src), "--resume", "--chunk-size", "64KiB", env=env)
+    assert ok("get", bucket, "big.bin", "-O", "-", env=env).stdout == data
+    assert not list((state / "uploads").glob("*.json"))  # the finished upload left no record
+    out = run("put", bucket, "-", "--name", "x", "--resume", env=env, input=b"abc")
+    assert out.returncode == 2 and b"stdin cannot be resumed" in out.stderr

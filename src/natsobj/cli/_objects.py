@@ -102,6 +102,7 @@ async def _read_stdin() -> AsyncIterator[bytes]:
 @click.option("--header", "headers", multiple=True, metavar="KEY:VALUE", help="Header; repeat.")
 @click.option("--metadata", multiple=True, metavar="KEY=VALUE", help="Metadata; repeat.")
 @click.option("--chunk-size", type=SizeType(), help="Chunk size (default 128KiB).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted upload of the same files.")
 @no_progress_option
 @json_option
 @click.pass_obj
@@ -115,6 +116,7 @@ def put(
     headers: tuple[str, ...],
     metadata: tuple[str, ...],
     chunk_size: int | None,
+    resume: bool,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -128,8 +130,12 @@ def put(
       natsobj put media photo.jpg
       natsobj put media -r ./site --name www      # www/index.html, www/css/a.css, ...
       tar c ./logs | natsobj put backups - --name logs.tar
+      natsobj put media big.iso --resume           # continues after a crash
     """
     uploads = _plan_uploads(paths, name, recursive)
+    if resume and any(u.path is None for u in uploads):
+        raise click.UsageError("--resume needs files: stdin cannot be resumed")
+    extra = {"resume": True} if resume else {}
     hdrs = parse_headers(headers)
     meta = parse_metadata(metadata)
     sizes = [u.size for u in uploads]
@@ -147,6 +153,7 @@ def put(
                 metadata=meta,
                 chunk_size=chunk_size,
                 progress=bar.advance,
+                **extra,
             )
 
     if not uploads:
