@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -238,6 +239,7 @@ async def connect(
         nc = connecting.result()
     except Exception as exc:
         raise map_nats_error(exc, f"connect to {where}") from exc
+    _tune_connection(nc)
     client = Client(
         nc,
         owns_connection=True,
@@ -261,6 +263,37 @@ def _tune_nats_py() -> None:
 
     if getattr(nats_client, "DEFAULT_BUFFER_SIZE", 1 << 20) < 1 << 20:
         nats_client.DEFAULT_BUFFER_SIZE = 1 << 20
+
+
+_HEADER_SPACE = re.compile(rb"[\s\x1c-\x1f]")
+
+
+def _parse_header_lines(raw: bytes) -> dict[str, str]:
+    """nats-py's header-block parser, same output, without its per-character generator.
+
+    Profiled: listing 10,000 objects spent 0.55 s of 2.5 s in nats-py's parser (a direct-get
+    reply carries seven headers); this one does the same work in a fraction of that.
+    """
+    out: dict[str, str] = {}
+    for line in raw.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        name = name.strip()
+        if _HEADER_SPACE.search(name):
+            continue
+        try:
+            key = name.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        out[key] = value.strip().decode("utf-8", "replace")
+    return out
+
+
+def _tune_connection(nc: NatsClient) -> None:
+    """Swap in the faster header parser on this connection only, if nats-py has that hook."""
+    if callable(getattr(nc, "_parse_header_lines", None)):
+        nc._parse_header_lines = _parse_header_lines  # type: ignore[method-assign]
 
 
 def _js_options(opts: Any) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from ._errors import (
     StoreTimeoutError,
     UpdateMetaDeletedError,
 )
-from ._jetstream import JetStream, StoredMsg
+from ._jetstream import DirectBatchReader, JetStream, StoredMsg
 from ._models import (
     ObjectInfo,
     ObjectLink,
@@ -129,8 +129,7 @@ class ObjectStore:
         stored = await self._last_meta(subject)
         if stored is None:
             return None
-        info = wire.decode_meta(stored.data, server_time=_server_time(stored))
-        return replace(info, revision=stored.seq)
+        return wire.decode_meta(stored.data, server_time=_server_time(stored), revision=stored.seq)
 
     async def get_info(self, name: str, *, show_deleted: bool = False) -> ObjectInfo:
         """The object's info; ObjectNotFoundError if missing (or deleted, unless show_deleted)."""
@@ -593,28 +592,26 @@ class ObjectStore:
     async def _scan_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
         """Every meta subject's last message, read with batched direct gets (no consumer)."""
         found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
-        seq = 1
-        subject = wire.all_meta_subject(self.bucket)
-        timeout = self._client.transfer.chunk_timeout
-        while True:
-            body = {"seq": seq, "next_by_subj": subject, "batch": 10_000, "max_bytes": 8 << 20}
-            got = 0
-            pending: int | None = None
-            async for stored in self._js.iter_batch(self.stream, body, idle_timeout=timeout):
-                if stored is None:
-                    break
-                got += 1
-                seq = stored.seq + 1
-                pending = stored.num_pending
+        reader = DirectBatchReader(
+            self._js,
+            self.stream,
+            wire.all_meta_subject(self.bucket),
+            batch=10_000,
+            batch_bytes=8 << 20,
+            max_buffered=16 << 20,
+            idle_timeout=self._client.transfer.chunk_timeout,
+        )
+        async with reader:
+            while (stored := await reader.next()) is not None:
                 try:
-                    info = wire.decode_meta(stored.data, server_time=_server_time(stored))
-                    info = replace(info, revision=stored.seq)
+                    info = wire.decode_meta(
+                        stored.data, server_time=_server_time(stored), revision=stored.seq
+                    )
                 except BadObjectMetaError as exc:
                     log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
                     info = None
-                found[stored.subject] = (stored, info)
-            if got == 0 or pending == 0 or pending is None:
-                return found
+                found[stored.subject] = (stored, info)  # a later message replaces an earlier
+        return found
 
     async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
         """Every object in the bucket ([] when there are none), deleted ones on request."""

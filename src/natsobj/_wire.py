@@ -144,6 +144,13 @@ def parse_digest(value: str | None) -> bytes | None:
         return None
     if not isinstance(value, str):
         raise BadObjectMetaError(f"digest is not a string: {value!r}")
+    if len(value) == 52 and value.startswith(DIGEST_PREFIX) and value.endswith("="):
+        try:  # the canonical form, as nearly every writer since 2023 writes it
+            raw = base64.urlsafe_b64decode(value[8:])
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) == 32 and base64.urlsafe_b64encode(raw).decode() == value[8:]:
+            return raw
     prefix, sep, body = value.partition("=")
     if not sep or prefix.upper() != "SHA-256":
         raise BadObjectMetaError(f"unknown digest type in {value!r}; expected 'SHA-256=...'")
@@ -184,7 +191,18 @@ def parse_time(value: Any) -> datetime | None:
     """A timestamp as any client wrote it (RFC 3339, Go's text form), or None."""
     if not value or not isinstance(value, str):
         return None
-    text = value.strip()
+    try:
+        parsed: datetime | None = datetime.fromisoformat(value)  # most forms, on 3.11+
+    except ValueError:
+        parsed = _parse_time_slowly(value.strip())
+    if parsed is None or parsed.year <= 1:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _parse_time_slowly(text: str) -> datetime | None:
     # Go's time.String(): "2022-08-06 00:29:27.587861324 +0000 UTC"
     go = re.fullmatch(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d+))? ([+-]\d{4})(?: \w+)?", text)
     if go:
@@ -199,12 +217,9 @@ def parse_time(value: Any) -> datetime | None:
     micro = (frac or "0")[:6].ljust(6, "0")
     zone = "+00:00" if zone in (None, "Z", "z") else zone
     try:
-        parsed = datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}")
+        return datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}")
     except ValueError:
         return None
-    if parsed.year <= 1:
-        return None
-    return parsed.astimezone(timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +275,9 @@ def _uint(doc: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def decode_meta(payload: bytes, *, server_time: datetime | None = None) -> ObjectInfo:
+def decode_meta(
+    payload: bytes, *, server_time: datetime | None = None, revision: int = 0
+) -> ObjectInfo:
     """Parse a meta message as any client wrote it. Raises BadObjectMetaError.
 
     Missing size/chunks count as 0, missing or null description/digest as None, unknown keys
@@ -317,6 +334,7 @@ def decode_meta(payload: bytes, *, server_time: datetime | None = None) -> Objec
         headers=headers,
         metadata=metadata,
         options=options,
+        revision=revision,
     )
 
 
