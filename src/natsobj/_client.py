@@ -21,6 +21,7 @@ from ._jetstream import ERR_STREAM_NAME_IN_USE, JetStream, JetStreamAPIError, ma
 from ._models import ObjectStoreConfig, ObjectStoreStatus
 from ._options import resolve_connect_options, to_jetstream_kwargs, to_nats_connect_kwargs
 from ._store import ObjectStore, status_from_stream
+from ._transfer import AckRouter
 
 log = logging.getLogger("natsobj")
 
@@ -55,6 +56,7 @@ class Client:
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, domain=domain, api_prefix=api_prefix)
         self.transfer = transfer or TransferSettings()
+        self.acks = AckRouter(self.js)
         self._owns_connection = owns_connection
 
     @property

@@ -14,7 +14,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -177,6 +177,45 @@ class PublishStats:
     sequences: dict[int, int] = field(default_factory=dict)
 
 
+class AckRouter:
+    """One subscription for the acks of every put on a connection, routed by reply subject.
+
+    Reply subjects are `<inbox>.<put id>_<chunk index>`; a put registers a handler for its id.
+    Sharing the subscription spares each put a SUB and an UNSUB, which small puts feel.
+    """
+
+    def __init__(self, js: JetStream) -> None:
+        self._js = js
+        self._routes: dict[int, Callable[[int, Msg], Awaitable[None]]] = {}
+        self._next_id = 0
+        self._prefix = ""
+        self._lock = asyncio.Lock()
+
+    async def register(self, handler: Callable[[int, Msg], Awaitable[None]]) -> tuple[str, int]:
+        """Route acks to `handler`; returns the reply prefix to use and the id to unregister."""
+        if not self._prefix:
+            async with self._lock:
+                if not self._prefix:
+                    prefix, _ = await self._js.subscribe_inbox(self._deliver)
+                    self._prefix = prefix
+        self._next_id += 1
+        self._routes[self._next_id] = handler
+        return f"{self._prefix}.{self._next_id}_", self._next_id
+
+    def unregister(self, route: int) -> None:
+        self._routes.pop(route, None)
+
+    async def _deliver(self, msg: Msg) -> None:
+        route, _, index = msg.subject.rpartition(".")[2].partition("_")
+        try:
+            handler = self._routes.get(int(route))
+            position = int(index)
+        except ValueError:
+            return
+        if handler is not None:
+            await handler(position, msg)
+
+
 class ChunkPublisher:
     """Publishes chunks with at most `window_bytes` unacked, re-sending what is lost."""
 
@@ -184,6 +223,7 @@ class ChunkPublisher:
         self,
         js: JetStream,
         bucket: str,
+        router: AckRouter,
         *,
         window_bytes: int = 16 * 1024 * 1024,
         ack_timeout: float = 2.0,
@@ -203,12 +243,13 @@ class ChunkPublisher:
         self._space.set()
         self._error: BaseException | None = None
         self._last_progress = time.monotonic()
-        self._inbox = ""
-        self._sub: Any = None
+        self._router = router
+        self._reply = ""
+        self._route = 0
         self._watchdog: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ChunkPublisher:
-        self._inbox, self._sub = await self.js.subscribe_inbox(self._on_ack)
+        self._reply, self._route = await self._router.register(self._on_ack)
         self._watchdog = asyncio.ensure_future(self._watch())
         return self
 
@@ -217,20 +258,14 @@ class ChunkPublisher:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watchdog
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        self._router.unregister(self._route)
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None:
             self._error = error
         self._space.set()
 
-    async def _on_ack(self, msg: Msg) -> None:
-        try:
-            index = int(msg.subject.rsplit(".", 1)[1])
-        except (IndexError, ValueError):
-            return
+    async def _on_ack(self, index: int, msg: Msg) -> None:
         entry = self._pending.get(index)
         if entry is None:
             return  # a late duplicate ack
@@ -255,7 +290,7 @@ class ChunkPublisher:
     async def _send(self, index: int, entry: _Pending) -> None:
         entry.sent_at = time.monotonic()
         await self.js.nc.publish(
-            entry.subject, entry.payload, reply=f"{self._inbox}.{index}", headers=entry.headers
+            entry.subject, entry.payload, reply=f"{self._reply}{index}", headers=entry.headers
         )
 
     async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
