@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import nats.errors
@@ -87,6 +88,11 @@ def map_nats_error(exc: BaseException, context: str) -> ObjectStoreError:
     return ObjectStoreError(f"{context}: {exc!r}")
 
 
+def _expire(fut: asyncio.Future[Any]) -> None:
+    if not fut.done():
+        fut.set_exception(asyncio.TimeoutError())
+
+
 @dataclass
 class StoredMsg:
     """A message read back from a stream (direct get)."""
@@ -136,6 +142,10 @@ class JetStream:
         else:
             self.prefix = "$JS.API"
         self._watchers: dict[str, set[asyncio.Future[None]]] = {}
+        self._replies: dict[str, asyncio.Future[Msg]] = {}
+        self._reply_prefix = ""
+        self._reply_seq = 0
+        self._reply_lock = asyncio.Lock()
 
     # -- permission violations arrive through nats-py's error callback, not as replies
 
@@ -173,20 +183,25 @@ class JetStream:
             else:
                 fut.cancel()
 
-    async def _guarded(self, subject: str, call: Awaitable[Msg], timeout: float) -> Msg:
-        with self._watch_permission(subject) as denied:
-            task = asyncio.ensure_future(call)
-            done, _ = await asyncio.wait(
-                {task, denied}, timeout=timeout + 0.5, return_when=asyncio.FIRST_COMPLETED
-            )
-            if task in done:
-                return task.result()
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            if denied in done:
-                denied.result()
-            raise StoreTimeoutError(f"{subject}: the server did not answer in time")
+    async def _reply_inbox(self) -> str:
+        """The prefix of this connection's reply subjects (one subscription for all requests)."""
+        if not self._reply_prefix:
+            async with self._reply_lock:
+                if not self._reply_prefix:
+                    prefix = self.nc.new_inbox()
+                    await self.nc.subscribe(
+                        prefix + ".*",
+                        cb=self._on_reply,
+                        pending_msgs_limit=-1,
+                        pending_bytes_limit=-1,
+                    )
+                    self._reply_prefix = prefix
+        return self._reply_prefix
+
+    async def _on_reply(self, msg: Msg) -> None:
+        fut = self._replies.pop(msg.subject, None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
 
     async def request_msg(
         self,
@@ -197,18 +212,43 @@ class JetStream:
         timeout: float | None = None,
         context: str = "",
     ) -> Msg:
-        """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied."""
+        """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied.
+
+        One future and one timer per request: the reply arrives on this connection's shared
+        reply subscription, and a permission violation for `subject` fails the same future.
+        """
         wait = timeout or self.timeout
+        loop = asyncio.get_running_loop()
         try:
-            return await self._guarded(
-                subject,
-                self.nc.request(subject, payload, timeout=wait, headers=headers),
-                wait,
-            )
+            prefix = await self._reply_inbox()
+        except Exception as exc:
+            raise map_nats_error(exc, context or subject) from exc
+        self._reply_seq += 1
+        reply = f"{prefix}.{self._reply_seq}"
+        fut: asyncio.Future[Msg] = loop.create_future()
+        self._replies[reply] = fut
+        watchers = self._watchers.setdefault(subject, set())
+        watchers.add(fut)  # type: ignore[arg-type]
+        timer = loop.call_later(wait, _expire, fut)
+        try:
+            await self.nc.publish(subject, payload, reply=reply, headers=headers)
+            msg = await fut
         except ObjectStoreError:
             raise
         except Exception as exc:
             raise map_nats_error(exc, context or subject) from exc
+        finally:
+            timer.cancel()
+            self._replies.pop(reply, None)
+            watchers.discard(fut)  # type: ignore[arg-type]
+            if not watchers:
+                self._watchers.pop(subject, None)
+        if msg.headers and msg.headers.get("Status") == "503" and not msg.data:
+            raise StoreTimeoutError(
+                f"{context or subject}: no responders; is JetStream enabled, and does the "
+                "stream have a leader?"
+            )
+        return msg
 
     async def api(
         self,
@@ -591,6 +631,167 @@ class DirectBatchReader:
     @property
     def next_seq(self) -> int:
         return self._next_seq
+
+
+class ConsumerReader:
+    """Messages of one subject from an ephemeral, flow-controlled push consumer, in order.
+
+    Cheaper for the server than direct get when reading a whole object or every meta, but it
+    needs a consumer, which needs the meta leader: callers fall back to DirectBatchReader when
+    creating one fails. A flow-control request is answered only once the caller has taken the
+    messages before it, so what waits in memory stays within the server's window.
+    """
+
+    END = object()
+
+    def __init__(
+        self,
+        js: JetStream,
+        stream: str,
+        subject: str,
+        *,
+        start_seq: int = 1,
+        last_per_subject: bool = False,
+        idle_timeout: float = 10.0,
+        create_timeout: float = 2.0,
+    ) -> None:
+        self._js = js
+        self._stream = stream
+        self._subject = subject
+        self._next_seq = start_seq
+        self._last_per_subject = last_per_subject
+        self.idle_timeout = idle_timeout
+        self._create_timeout = create_timeout
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._sub: Any = None
+        self._name = ""
+        self._expected_cseq = 1
+        self._heartbeat = min(5.0, max(0.5, idle_timeout / 2))
+
+    async def __aenter__(self) -> ConsumerReader:
+        inbox = self._js.nc.new_inbox()
+        try:
+            self._sub = await self._js.nc.subscribe(
+                inbox, cb=self._on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1
+            )
+        except Exception as exc:
+            raise map_nats_error(exc, f"subscribe for {self._stream}") from exc
+        config: dict[str, Any] = {
+            "deliver_subject": inbox,
+            "filter_subject": self._subject,
+            "ack_policy": "none",
+            "max_deliver": 1,
+            "flow_control": True,
+            "idle_heartbeat": int(self._heartbeat * 1e9),
+            "mem_storage": True,
+            "num_replicas": 1,
+            "inactive_threshold": int(max(10.0, self.idle_timeout * 2) * 1e9),
+        }
+        if self._last_per_subject:
+            config["deliver_policy"] = "last_per_subject"
+        elif self._next_seq > 1:
+            config["deliver_policy"] = "by_start_sequence"
+            config["opt_start_seq"] = self._next_seq
+        else:
+            config["deliver_policy"] = "all"
+        try:
+            info = await self._js.api(
+                f"CONSUMER.CREATE.{self._stream}",
+                {"stream_name": self._stream, "config": config},
+                timeout=self._create_timeout,
+            )
+        except BaseException:
+            await self.__aexit__()
+            raise
+        self._name = str(info.get("name") or "")
+        if int(info.get("num_pending") or 0) == 0:
+            self._queue.put_nowait(self.END)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        if self._name:  # no need to wait: it also goes away once its interest is gone
+            with contextlib.suppress(Exception):
+                await self._js.nc.publish(
+                    f"{self._js.prefix}.CONSUMER.DELETE.{self._stream}.{self._name}", b""
+                )
+            self._name = ""
+
+    async def _on_msg(self, msg: Msg) -> None:
+        headers = msg.headers
+        if headers and headers.get("Status") == "100":
+            if msg.reply:  # a flow-control request: answer it when the caller gets here
+                self._queue.put_nowait(("fc", msg.reply))
+            stalled = headers.get("Nats-Consumer-Stalled")
+            if stalled:
+                with contextlib.suppress(Exception):
+                    await self._js.nc.publish(stalled, b"")
+            return
+        if headers and headers.get("Status"):
+            return
+        tokens = msg.reply.split(".") if msg.reply else []
+        try:
+            if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>
+                sseq, cseq, ts, pending = (int(t) for t in tokens[5:9])
+            else:  # v2: $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<dc>.<sseq>.<cseq>...
+                sseq, cseq, ts, pending = (int(t) for t in tokens[7:11])
+        except ValueError:
+            self._queue.put_nowait(JetStreamAPIError(0, 0, f"bad reply {msg.reply!r}", "consumer"))
+            return
+        if cseq != self._expected_cseq:
+            self._queue.put_nowait(
+                StoreTimeoutError(f"consumer on {self._stream} skipped messages; reading again")
+            )
+            return
+        self._expected_cseq = cseq + 1
+        self._queue.put_nowait(
+            StoredMsg(
+                subject=msg.subject,
+                seq=sseq,
+                data=msg.data,
+                headers=headers or {},
+                time=_ns_to_rfc3339(ts),
+                num_pending=pending,
+            )
+        )
+        if pending == 0:
+            self._queue.put_nowait(self.END)
+
+    async def next(self) -> StoredMsg | None:
+        """The next message, or None when the subject has no more."""
+        while True:
+            if self._queue.empty():
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), self.idle_timeout)
+                except asyncio.TimeoutError:
+                    raise StoreTimeoutError(
+                        f"consumer on {self._stream}: no data for {self.idle_timeout:g}s"
+                    ) from None
+            else:
+                item = self._queue.get_nowait()
+            if item is self.END:
+                return None
+            if isinstance(item, tuple):
+                with contextlib.suppress(Exception):
+                    await self._js.nc.publish(item[1], b"")
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            self._next_seq = item.seq + 1
+            return item
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+
+def _ns_to_rfc3339(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos:09d}Z"
 
 
 def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:

@@ -29,10 +29,17 @@ from ._errors import (
     ObjectAlreadyExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
+    PermissionDeniedError,
     StoreTimeoutError,
     UpdateMetaDeletedError,
 )
-from ._jetstream import DirectBatchReader, JetStream, StoredMsg
+from ._jetstream import (
+    ConsumerReader,
+    DirectBatchReader,
+    JetStream,
+    JetStreamAPIError,
+    StoredMsg,
+)
 from ._models import (
     ObjectInfo,
     ObjectLink,
@@ -599,16 +606,25 @@ class ObjectStore:
     async def _scan_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
         """Every meta subject's last message, read with batched direct gets (no consumer)."""
         found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
-        reader = DirectBatchReader(
-            self._js,
-            self.stream,
-            wire.all_meta_subject(self.bucket),
-            batch=10_000,
-            batch_bytes=8 << 20,
-            max_buffered=16 << 20,
-            idle_timeout=self._client.transfer.chunk_timeout,
-        )
-        async with reader:
+        subject = wire.all_meta_subject(self.bucket)
+        timeout = self._client.transfer.chunk_timeout
+        reader: ConsumerReader | DirectBatchReader
+        try:  # a consumer delivering the last meta per subject: cheapest for the server
+            reader = await ConsumerReader(
+                self._js, self.stream, subject, last_per_subject=True, idle_timeout=timeout
+            ).__aenter__()
+        except (StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
+            # no meta leader (or no right to make consumers): read every meta by direct get
+            reader = await DirectBatchReader(
+                self._js,
+                self.stream,
+                subject,
+                batch=10_000,
+                batch_bytes=8 << 20,
+                max_buffered=16 << 20,
+                idle_timeout=timeout,
+            ).__aenter__()
+        try:
             while (stored := await reader.next()) is not None:
                 try:
                     info = wire.decode_meta(
@@ -618,6 +634,8 @@ class ObjectStore:
                     log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
                     info = None
                 found[stored.subject] = (stored, info)  # a later message replaces an earlier
+        finally:
+            await reader.__aexit__(None, None, None)
         return found
 
     async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:

@@ -33,7 +33,15 @@ from ._errors import (
     SizeMismatchError,
     StoreTimeoutError,
 )
-from ._jetstream import DirectBatchReader, JetStream, StoredMsg, map_nats_error, parse_ack
+from ._jetstream import (
+    ConsumerReader,
+    DirectBatchReader,
+    JetStream,
+    JetStreamAPIError,
+    StoredMsg,
+    map_nats_error,
+    parse_ack,
+)
 from ._models import ObjectInfo
 from ._offload import OffloadedHasher, read_file_chunks
 
@@ -247,6 +255,8 @@ class ChunkPublisher:
         self._reply = ""
         self._route = 0
         self._watchdog: asyncio.Task[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._unsettled = False
 
     async def __aenter__(self) -> ChunkPublisher:
         self._reply, self._route = await self._router.register(self._on_ack)
@@ -264,6 +274,7 @@ class ChunkPublisher:
         if self._error is None:
             self._error = error
         self._space.set()
+        self._wake_flush()
 
     async def _on_ack(self, index: int, msg: Msg) -> None:
         entry = self._pending.get(index)
@@ -273,6 +284,7 @@ class ChunkPublisher:
             ack = parse_ack(msg, bucket=self.bucket, subject=entry.subject)
         except StoreTimeoutError:
             entry.sent_at = 0.0  # no responders: let the watchdog re-send after a pause
+            self._unsettled = True
             return
         except ObjectStoreError as exc:
             del self._pending[index]
@@ -284,8 +296,10 @@ class ChunkPublisher:
         self.stats.acked += 1
         self.stats.sequences[index] = int(ack.get("seq") or 0)
         self._last_progress = time.monotonic()
-        if self._in_flight < self.window_bytes:
+        if self._in_flight < self.window_bytes or not self._pending:
             self._space.set()
+        if not self._pending:
+            self._wake_flush()
 
     async def _send(self, index: int, entry: _Pending) -> None:
         entry.sent_at = time.monotonic()
@@ -295,9 +309,14 @@ class ChunkPublisher:
 
     async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
         """Queue chunk `index` for publishing; waits while the window is full."""
-        while self._in_flight >= self.window_bytes and self._error is None:
+        while self._error is None and (
+            self._in_flight >= self.window_bytes or (self._unsettled and self._pending)
+        ):
+            # A full window, or a lost ack: new chunks wait until the old ones are stored,
+            # so that re-sent chunks cannot land behind newer ones.
             self._space.clear()
             await self._space.wait()
+        self._unsettled = False
         if self._error is not None:
             raise self._error
         entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
@@ -333,8 +352,14 @@ class ChunkPublisher:
                 return
             if not self.js.nc.is_connected:
                 continue
-            for index, entry in sorted(self._pending.items()):
-                if now - entry.sent_at < self.ack_timeout:
+            pending = sorted(self._pending.items())
+            if not pending or now - pending[0][1].sent_at < self.ack_timeout:
+                continue
+            # The oldest chunk is overdue: re-send every pending chunk, in order. Those the
+            # stream already holds are dropped as duplicates (same Nats-Msg-Id).
+            self._unsettled = True
+            for index, entry in pending:
+                if index not in self._pending:
                     continue
                 entry.attempts += 1
                 self.stats.resent += 1
@@ -367,15 +392,33 @@ class ChunkPublisher:
             await asyncio.sleep(0.02)
 
     async def flush(self) -> None:
-        """Wait until every chunk is acked; raise the first error."""
+        """Wait until every chunk is acked; raise the first error.
+
+        The watchdog keeps re-sending and fails the publisher after `stall_timeout` without
+        progress, so this cannot wait forever.
+        """
         while self._pending and self._error is None:
-            self._space.clear()
-            if self._in_flight == 0:
-                break
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._space.wait(), 0.5)
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
         if self._error is not None:
             raise self._error
+        self._check_order()
+
+    def _check_order(self) -> None:
+        """Raise if the stream holds the chunks out of order (possible across a failover)."""
+        previous = 0
+        for index in sorted(self.stats.sequences):
+            seq = self.stats.sequences[index]
+            if seq <= previous:
+                raise StoreTimeoutError(
+                    f"put into bucket {self.bucket!r}: during a leader change the stream "
+                    f"stored chunk {index} out of order; the put was rolled back, try again"
+                )
+            previous = seq
+
+    def _wake_flush(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
 
 async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
@@ -419,6 +462,7 @@ async def read_chunks(
     idle_timeout: float = 10.0,
     batch_bytes: int = 8 * 1024 * 1024,
     lag_retry: float = 2.0,
+    prefer_consumer: bool = True,
 ) -> AsyncIterator[bytes]:
     """Yield the object's bytes chunk by chunk, checking them against its meta.
 
@@ -443,23 +487,36 @@ async def read_chunks(
     last_progress = time.monotonic()
     stalled = False
     probe_timeout = min(1.0, idle_timeout)
+    # A whole-object read streams from a push consumer (cheapest for the server); ranges, and
+    # any retry, use direct get, which needs no consumer and no meta leader.
+    use_consumer = plan.verify and prefer_consumer
 
     def where() -> str:
         return f"object {info.name!r} in bucket {info.bucket!r}"
 
     try:
         while True:
-            reader = DirectBatchReader(
-                js,
-                stream,
-                subject,
-                start_seq=next_seq,
-                batch=max(1, batch_bytes // max(1, chunk_size)),
-                batch_bytes=batch_bytes,
-                max_buffered=2 * batch_bytes,
-                idle_timeout=probe_timeout,
-            )
-            async with reader:
+            reader: ConsumerReader | DirectBatchReader | None = None
+            if use_consumer:
+                use_consumer = False  # a second attempt reads with direct get
+                with contextlib.suppress(
+                    StoreTimeoutError, JetStreamAPIError, PermissionDeniedError
+                ):
+                    reader = await ConsumerReader(
+                        js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
+                    ).__aenter__()
+            if reader is None:
+                reader = await DirectBatchReader(
+                    js,
+                    stream,
+                    subject,
+                    start_seq=next_seq,
+                    batch=max(1, batch_bytes // max(1, chunk_size)),
+                    batch_bytes=batch_bytes,
+                    max_buffered=2 * batch_bytes,
+                    idle_timeout=probe_timeout,
+                ).__aenter__()
+            try:
                 while True:
                     try:
                         stored = await reader.next()
@@ -502,6 +559,8 @@ async def read_chunks(
                     if remaining == 0 and hasher is None:
                         break
                 next_seq = reader.next_seq
+            finally:
+                await reader.__aexit__(None, None, None)
             if stalled:
                 stalled = False
                 await asyncio.sleep(0.05)
