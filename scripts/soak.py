@@ -30,6 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import natsobj
@@ -421,7 +422,10 @@ class Soak:
         self.report.orphans_left = len(orphans)
         self.report.orphan_messages = sum(orphans.values())
         if orphans:
-            self.report.orphans_purged = await capped(60.0, store.purge_orphans())
+            # min_age=0: nothing is in progress now, so every orphan is fair game
+            self.report.orphans_purged = await capped(
+                60.0, store.purge_orphans(min_age=timedelta(0))
+            )
             still = await capped(60.0, store.orphan_chunk_subjects())
             if still:
                 self.report.problems.append(f"purge_orphans() left {still}")

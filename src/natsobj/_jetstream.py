@@ -317,29 +317,24 @@ class JetStream:
         )
         return int(doc.get("purged") or 0)
 
-    async def stream_names(self, subject: str | None = None) -> list[str]:
-        names: list[str] = []
+    async def _paged(self, endpoint: str, subject: str | None) -> list[Any]:
+        """Every item of a paged STREAM.NAMES / STREAM.LIST answer."""
+        items: list[Any] = []
         while True:
-            body: dict[str, Any] = {"offset": len(names)}
+            body: dict[str, Any] = {"offset": len(items)}
             if subject:
                 body["subject"] = subject
-            doc = await self.api("STREAM.NAMES", body)
+            doc = await self.api(endpoint, body)
             page = doc.get("streams") or []
-            names.extend(page)
-            if not page or len(names) >= int(doc.get("total") or 0):
-                return names
+            items.extend(page)
+            if not page or len(items) >= int(doc.get("total") or 0):
+                return items
+
+    async def stream_names(self, subject: str | None = None) -> list[str]:
+        return await self._paged("STREAM.NAMES", subject)
 
     async def stream_list(self, subject: str | None = None) -> list[dict[str, Any]]:
-        infos: list[dict[str, Any]] = []
-        while True:
-            body: dict[str, Any] = {"offset": len(infos)}
-            if subject:
-                body["subject"] = subject
-            doc = await self.api("STREAM.LIST", body)
-            page = doc.get("streams") or []
-            infos.extend(page)
-            if not page or len(infos) >= int(doc.get("total") or 0):
-                return infos
+        return await self._paged("STREAM.LIST", subject)
 
     # -- messages
 
