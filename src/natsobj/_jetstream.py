@@ -103,6 +103,8 @@ class StoredMsg:
     headers: dict[str, str]
     time: str | None
     num_pending: int | None
+    moment: datetime | None = None
+    """The server's timestamp, when it came as a number (consumer deliveries)."""
 
 
 def _status(msg: Msg) -> str | None:
@@ -748,8 +750,9 @@ class ConsumerReader:
                 seq=sseq,
                 data=msg.data,
                 headers=headers or {},
-                time=_ns_to_rfc3339(ts),
+                time=None,
                 num_pending=pending,
+                moment=datetime.fromtimestamp(ts / 1e9, tz=timezone.utc),
             )
         )
         if pending == 0:
@@ -781,12 +784,6 @@ class ConsumerReader:
     @property
     def next_seq(self) -> int:
         return self._next_seq
-
-
-def _ns_to_rfc3339(ns: int) -> str:
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos:09d}Z"
 
 
 def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ _ROLLUP = {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT}
 
 
 def _server_time(stored: StoredMsg) -> datetime | None:
-    return wire.parse_time(stored.time)
+    return stored.moment or wire.parse_time(stored.time)
 
 
 class ObjectStore:

@@ -36,6 +36,11 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 ZERO_TIME = "0001-01-01T00:00:00Z"
 DIGEST_PREFIX = "SHA-256="
 
+try:  # orjson parses metas about four times faster; the standard library is the fallback
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover
+    _json_loads = json.loads
+
 _BUCKET_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _nuid = NUID()
 
@@ -257,22 +262,39 @@ def encode_meta(info: ObjectInfo) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _str_or_none(doc: Mapping[str, Any], key: str) -> str | None:
-    value = doc.get(key)
-    if value is None:
+def _bad(detail: str) -> BadObjectMetaError:
+    return BadObjectMetaError(f"object-store meta information invalid: {detail}")
+
+
+_CANONICAL_DIGEST = re.compile(r"SHA-256=[A-Za-z0-9_-]{43}=")
+_OPTIONS_CACHE: dict[tuple[str | None, str | None, int], ObjectMetaOptions] = {}
+
+
+def _options(doc: Any) -> ObjectMetaOptions | None:
+    if doc is None:
         return None
-    if not isinstance(value, str):
-        raise BadObjectMetaError(f"meta field {key!r} is not a string: {value!r}")
-    return value
-
-
-def _uint(doc: Mapping[str, Any], key: str) -> int:
-    value = doc.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadObjectMetaError(f"meta field {key!r} is not a non-negative integer: {value!r}")
-    return value
+    if type(doc) is not dict:
+        raise _bad("options")
+    link_doc = doc.get("link")
+    bucket = name = None
+    if link_doc is not None:
+        if type(link_doc) is not dict or type(link_doc.get("bucket")) is not str:
+            raise _bad("link")
+        bucket = link_doc["bucket"]
+        name = link_doc.get("name") or None
+        if name is not None and type(name) is not str:
+            raise _bad("link name")
+    chunk = doc.get("max_chunk_size") or 0
+    if type(chunk) is not int or chunk < 0:
+        raise _bad(f"max_chunk_size {chunk!r}")
+    key = (bucket, name, chunk)
+    options = _OPTIONS_CACHE.get(key)
+    if options is None:  # values are immutable, so equal ones can be shared
+        link = ObjectLink(bucket=bucket, name=name) if bucket is not None else None
+        options = ObjectMetaOptions(link=link, max_chunk_size=chunk)
+        if len(_OPTIONS_CACHE) < 1024:
+            _OPTIONS_CACHE[key] = options
+    return options
 
 
 def decode_meta(
@@ -282,58 +304,64 @@ def decode_meta(
 
     Missing size/chunks count as 0, missing or null description/digest as None, unknown keys
     (such as nats.js's 'revision') are ignored. mtime comes from the server time when given.
+    This runs once per object in list() and watch(), so it is written for speed.
     """
     try:
-        doc = json.loads(payload)
+        doc = _json_loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadObjectMetaError(f"object-store meta information invalid: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise BadObjectMetaError("object-store meta information invalid: not a JSON object")
-    name = _str_or_none(doc, "name")
-    if not name:
-        raise BadObjectMetaError("object-store meta information invalid: no name")
-    headers_doc = doc.get("headers") or {}
-    metadata_doc = doc.get("metadata") or {}
-    if not isinstance(headers_doc, dict) or not isinstance(metadata_doc, dict):
-        raise BadObjectMetaError("object-store meta information invalid: headers/metadata")
+        raise _bad(str(exc)) from exc
+    if type(doc) is not dict:
+        raise _bad("not a JSON object")
+    get = doc.get
+    name = get("name")
+    if not name or type(name) is not str:
+        raise _bad("no name")
+    strings = []
+    for key in ("bucket", "nuid", "description", "digest"):
+        value = get(key)
+        if value is not None and type(value) is not str:
+            raise _bad(f"{key} is not a string: {value!r}")
+        strings.append(value or None)
+    bucket, nuid, description, digest = strings
+    numbers = []
+    for key in ("size", "chunks"):
+        value = get(key) or 0
+        if type(value) is not int or value < 0:
+            raise _bad(f"{key} is not a non-negative integer: {value!r}")
+        numbers.append(value)
     headers: dict[str, list[str]] = {}
-    for key, values in headers_doc.items():
-        if isinstance(values, str):
-            values = [values]
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise BadObjectMetaError(f"object-store meta header {key!r} invalid")
-        headers[str(key)] = list(values)
-    metadata = {str(k): str(v) for k, v in metadata_doc.items()}
-    options = None
-    options_doc = doc.get("options")
-    if options_doc is not None:
-        if not isinstance(options_doc, dict):
-            raise BadObjectMetaError("object-store meta information invalid: options")
-        link = None
-        link_doc = options_doc.get("link")
-        if link_doc is not None:
-            if not isinstance(link_doc, dict) or not isinstance(link_doc.get("bucket"), str):
-                raise BadObjectMetaError("object-store meta information invalid: link")
-            link_name = link_doc.get("name")
-            link = ObjectLink(bucket=link_doc["bucket"], name=link_name or None)
-        options = ObjectMetaOptions(link=link, max_chunk_size=_uint(options_doc, "max_chunk_size"))
-    deleted = doc.get("deleted") is True
-    digest = _str_or_none(doc, "digest") or None
-    if digest is not None and not deleted:
-        parse_digest(digest)  # reject garbage early, with the meta's name in context
+    headers_doc = get("headers")
+    if headers_doc:
+        if type(headers_doc) is not dict:
+            raise _bad("headers")
+        for key, values in headers_doc.items():
+            if type(values) is str:
+                values = [values]
+            if type(values) is not list or not all(type(v) is str for v in values):
+                raise _bad(f"header {key!r}")
+            headers[key] = values
+    metadata: dict[str, str] = {}
+    metadata_doc = get("metadata")
+    if metadata_doc:
+        if type(metadata_doc) is not dict:
+            raise _bad("metadata")
+        metadata = {k: v if type(v) is str else str(v) for k, v in metadata_doc.items()}
+    deleted = get("deleted") is True
+    if digest is not None and not deleted and not _CANONICAL_DIGEST.fullmatch(digest):
+        parse_digest(digest)  # a legacy form: accept it, or reject garbage here
     return ObjectInfo(
         name=name,
-        bucket=_str_or_none(doc, "bucket") or "",
-        nuid=_str_or_none(doc, "nuid") or "",
-        size=_uint(doc, "size"),
-        chunks=_uint(doc, "chunks"),
+        bucket=bucket or "",
+        nuid=nuid or "",
+        size=numbers[0],
+        chunks=numbers[1],
         digest=digest,
-        mtime=server_time or parse_time(doc.get("mtime")),
+        mtime=server_time or parse_time(get("mtime")),
         deleted=deleted,
-        description=_str_or_none(doc, "description") or None,
+        description=description,
         headers=headers,
         metadata=metadata,
-        options=options,
+        options=_options(get("options")),
         revision=revision,
     )
 
