@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 import uuid
@@ -90,6 +91,8 @@ class SoakReport:
     gets_failed: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
+    failure_examples: dict[str, str] = field(default_factory=dict)
+    """The first message seen for each kind of failure."""
     chunks_published: int = 0
     chunks_resent: int = 0
     cleanup_warnings: int = 0
@@ -101,6 +104,10 @@ class SoakReport:
     orphan_messages: int = 0
     orphans_purged: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def surfaced(self, kind: str, exc: BaseException) -> None:
+        self.failures[kind] += 1
+        self.failure_examples.setdefault(kind, str(exc)[:160])
 
     @property
     def operations(self) -> int:
@@ -136,6 +143,7 @@ class SoakReport:
             f"  faults injected: {self.faults_injected} ({faults})",
             f"  chunk publishes: {self.chunks_published}, re-sent: {self.chunks_resent}",
             f"  failures surfaced: {failures}",
+            *(f"    {kind}: {text}" for kind, text in sorted(self.failure_examples.items())),
             f"  failed-put cleanups that logged a warning: {self.cleanup_warnings}",
             f"  bytes verified: {self.bytes_verified / MiB:.1f} MiB "
             f"(final check: {self.objects_checked} objects)",
@@ -244,7 +252,7 @@ class Soak:
             info = await capped(OP_CAP, store.put(name, data))
         except Exception as exc:
             self.report.puts_failed += 1
-            self.report.failures[f"put: {type(exc).__name__}"] += 1
+            self.report.surfaced(f"put: {type(exc).__name__}", exc)
             if isinstance(exc, _Hung):
                 self.report.problems.append(f"put of {name!r} hung for {OP_CAP:g} s")
             state.failed.add(digest)  # the old state stays allowed
@@ -263,7 +271,7 @@ class Soak:
             self.report.deletes_ok += 1
         except Exception as exc:
             self.report.deletes_failed += 1
-            self.report.failures[f"delete: {type(exc).__name__}"] += 1
+            self.report.surfaced(f"delete: {type(exc).__name__}", exc)
             if isinstance(exc, _Hung):
                 self.report.problems.append(f"delete of {name!r} hung for {OP_CAP:g} s")
             state.allowed.add(Absent)  # the tombstone may have landed before the error
@@ -289,7 +297,7 @@ class Soak:
                     self.report.gets_raced += 1
                     continue
                 self.report.gets_failed += 1
-                self.report.failures[f"get: {type(exc).__name__}"] += 1
+                self.report.surfaced(f"get: {type(exc).__name__}", exc)
                 if isinstance(exc, _Hung):
                     self.report.problems.append(f"get of {name!r} hung for {OP_CAP:g} s")
                 elif isinstance(exc, natsobj.IntegrityError):
@@ -477,7 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.shutdown()
     print(report.render())
-    return 0 if report.ok else 1
+    if report.ok:
+        shutil.rmtree(cluster.data_dir, ignore_errors=True)
+        return 0
+    print(f"cluster data and node logs kept in {cluster.data_dir}")
+    return 1
 
 
 if __name__ == "__main__":
