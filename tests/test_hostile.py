@@ -203,11 +203,6 @@ async def test_extra_chunk_after_the_put_is_caught(store: natsobj.ObjectStore) -
         await store.get("real")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_iter_object returns b'' for any meta with size 0 without comparing the meta's "
-    "digest (here of 3 chunks of data) with the digest of empty content",
-)
 async def test_meta_claiming_size_zero_for_real_chunks_is_caught(
     store: natsobj.ObjectStore,
 ) -> None:
@@ -218,12 +213,6 @@ async def test_meta_claiming_size_zero_for_real_chunks_is_caught(
         await store.get("real")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_chunks takes the stream and chunk subject from the meta's 'bucket' field "
-    "(info.bucket), not from the store being read, so a meta in bucket A can serve bucket "
-    "B's bytes (nats.go reads chunks from the store's own bucket)",
-)
 async def test_meta_bucket_field_cannot_redirect_a_read_to_another_bucket(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:

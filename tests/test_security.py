@@ -41,14 +41,6 @@ DENY_WITHIN = 2.0
 """A permission violation must fail the operation within this many seconds."""
 CAP = 6.0
 
-PERMISSION_NOT_MATCHED = pytest.mark.xfail(
-    strict=True,
-    reason="nats-py 2.16 lower-cases server -ERR lines ('permissions violation for publish to "
-    "\"$js.api.stream.info.obj_b\"'); natsobj's _PERMISSION_RE and _subject_matches are "
-    "case-sensitive, so the violation is never matched and the call times out instead",
-)
-
-
 class Hung(Exception):
     """The awaited call was still running when its cap fired."""
 
@@ -517,12 +509,6 @@ async def test_user_limited_to_bucket_a_can_use_bucket_a(only_a: natsobj.Client)
         await capped(CAP, store.get_info("mine.txt"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="get and list try a consumer first; the user may not create one, and as the "
-    "lower-cased violation is not matched (see PERMISSION_NOT_MATCHED) each read waits out "
-    "the consumer create (about 2 s) before falling back to direct get",
-)
 async def test_reads_by_a_user_without_consumer_rights_are_not_delayed(
     only_a: natsobj.Client,
 ) -> None:
@@ -534,12 +520,10 @@ async def test_reads_by_a_user_without_consumer_rights_are_not_delayed(
     assert elapsed < 1.0, f"a get and a list took {elapsed:.2f} s"
 
 
-@PERMISSION_NOT_MATCHED
 async def test_binding_bucket_b_is_denied_at_once(only_a: natsobj.Client) -> None:
     await denied_fast(only_a.object_store("B"))
 
 
-@PERMISSION_NOT_MATCHED
 async def test_reading_and_writing_bucket_b_are_denied_at_once(only_a: natsobj.Client) -> None:
     # A handle made without binding (as a caller holding stale info would have).
     store_b = natsobj.ObjectStore(only_a, "B", {})
@@ -568,12 +552,6 @@ async def test_bucket_b_is_untouched_by_denied_writes(
     assert await admin_b.orphan_chunk_subjects() == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ChunkPublisher publishes chunks with nc.publish and no _watch_permission, so a "
-    "denied chunk publish is only noticed when stall_timeout (30 s) expires, as a "
-    "StoreTimeoutError (and the permission matcher is case-sensitive, see above)",
-)
 async def test_put_by_a_read_only_user_is_denied_at_once(
     perm_server: EmbeddedServer, buckets_a_and_b: natsobj.Client
 ) -> None:

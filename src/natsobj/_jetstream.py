@@ -37,9 +37,12 @@ ERR_STREAM_NAME_IN_USE = 10058
 ERR_NO_MESSAGE_FOUND = 10037
 ERR_SEALED = 10109
 ERR_MAX_BYTES = 10077
-ERR_STREAM_STORE_FAILED = 10077
+ERR_DUPLICATE_IN_PROCESS = 10158
 
-_PERMISSION_RE = re.compile(r'Permissions Violation for (Publish|Subscription) to "?([^"\s]+)"?')
+# nats-py lower-cases the server's -ERR text, so match (and compare subjects) without case.
+_PERMISSION_RE = re.compile(
+    r'Permissions Violation for (Publish|Subscription) to "?([^"\s]+)"?', re.IGNORECASE
+)
 
 
 def api_error(
@@ -167,6 +170,29 @@ class JetStream:
                     if not fut.done():
                         fut.set_exception(error)
         return True
+
+    def on_permission_denied(
+        self, subject: str, callback: Callable[[BaseException], None]
+    ) -> Callable[[], None]:
+        """Call `callback` with the error if the server refuses `subject`; returns an undo."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        watchers = self._watchers.setdefault(subject, set())
+        watchers.add(fut)
+
+        def fired(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                callback(done.exception())  # type: ignore[arg-type]
+
+        fut.add_done_callback(fired)
+
+        def undo() -> None:
+            watchers.discard(fut)
+            if not watchers and self._watchers.get(subject) is watchers:
+                del self._watchers[subject]
+            if not fut.done():
+                fut.cancel()
+
+        return undo
 
     @contextlib.contextmanager
     def _watch_permission(self, subject: str) -> Iterator[asyncio.Future[None]]:
@@ -803,7 +829,12 @@ def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:
 
 
 def _subject_matches(subject: str, pattern: str) -> bool:
-    """True if a concrete subject matches a subject pattern with * and > wildcards, or equal."""
+    """True if a concrete subject matches a subject pattern with * and > wildcards, or equal.
+
+    Case-insensitive: the violation text we match against arrives lower-cased.
+    """
+    subject = subject.lower()
+    pattern = pattern.lower()
     if subject == pattern:
         return True
     s_tokens = subject.split(".")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from . import _wire as wire
 from ._errors import (
     BadObjectMetaError,
     BucketNotFoundError,
+    ChunkMismatchError,
     ConnectionLostError,
     DigestMismatchError,
     InvalidObjectNameError,
@@ -55,6 +57,7 @@ from ._transfer import (
     ReadPlan,
     SpooledBytes,
     check_chunk_size,
+    is_transient,
     iter_source,
     locate_chunk,
     purge_subject,
@@ -130,7 +133,7 @@ class ObjectStore:
 
     async def _check_bucket(self) -> None:
         """Raise BucketNotFoundError if the bucket's stream is gone."""
-        await self._js.stream_info(self.stream, bucket=self.bucket)
+        await self._js.api(f"STREAM.INFO.{self.stream}", bucket=self.bucket, timeout=1.0)
 
     async def _info_at(self, subject: str) -> ObjectInfo | None:
         stored = await self._last_meta(subject)
@@ -304,14 +307,14 @@ class ObjectStore:
         return replace(info, revision=revision)
 
     async def _publish_meta_retrying(self, info: ObjectInfo) -> int:
-        """Publish a put's meta, re-trying a lost ack: the rollup makes a re-send harmless."""
+        """Publish a meta, re-trying a lost ack or a 503: the rollup makes a re-send harmless."""
         deadline = asyncio.get_running_loop().time() + self._client.transfer.stall_timeout
         delay = 0.1
         while True:
             try:
                 return await self._publish_meta(info, timeout=2.0)
-            except StoreTimeoutError:
-                if asyncio.get_running_loop().time() + delay > deadline:
+            except (StoreTimeoutError, ConnectionLostError, JetStreamAPIError) as exc:
+                if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -373,6 +376,8 @@ class ObjectStore:
                 raise BadObjectMetaError(
                     f"object-store meta information invalid: {name!r} has no nuid"
                 )
+            if info.bucket != self.bucket:  # chunks live beside their meta, whatever it says
+                info = replace(info, bucket=self.bucket)
             return self, info
         if link.is_bucket_link:
             raise LinkIsABucketError(name, link.bucket)
@@ -391,7 +396,10 @@ class ObjectStore:
         length: int | None = None,
     ) -> AsyncIterator[bytes]:
         timeout = self._client.transfer.chunk_timeout
-        if info.size == 0 or length == 0:
+        if info.size == 0:
+            _check_empty(info)  # no chunks to read: check what the meta claims instead
+            return
+        if length == 0:
             return
         if offset == 0 and (length is None or length >= info.size):
             async for chunk in read_chunks(self._js, info, idle_timeout=timeout):
@@ -598,45 +606,62 @@ class ObjectStore:
             deleted=True,
             mtime=datetime.now(timezone.utc),
         )
-        revision = await self._publish_meta(tombstone)
+        revision = await self._publish_meta_retrying(tombstone)
         if info.nuid and not info.is_link:
             await purge_subject(self._js, self.bucket, wire.chunk_subject(self.bucket, info.nuid))
         return replace(tombstone, revision=revision)
 
     async def _scan_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
-        """Every meta subject's last message, read with batched direct gets (no consumer)."""
-        found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
+        """Every meta subject's last message: from a consumer, else by batched direct gets.
+
+        A stalled attempt (a replica paused or killed) is retried by direct get, which any
+        replica answers, until `chunk_timeout` passes without a complete scan.
+        """
         subject = wire.all_meta_subject(self.bucket)
         timeout = self._client.transfer.chunk_timeout
-        reader: ConsumerReader | DirectBatchReader
-        try:  # a consumer delivering the last meta per subject: cheapest for the server
-            reader = await ConsumerReader(
-                self._js, self.stream, subject, last_per_subject=True, idle_timeout=timeout
-            ).__aenter__()
-        except (StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
-            # no meta leader (or no right to make consumers): read every meta by direct get
-            reader = await DirectBatchReader(
-                self._js,
-                self.stream,
-                subject,
-                batch=10_000,
-                batch_bytes=8 << 20,
-                max_buffered=16 << 20,
-                idle_timeout=timeout,
-            ).__aenter__()
-        try:
-            while (stored := await reader.next()) is not None:
-                try:
-                    info = wire.decode_meta(
-                        stored.data, server_time=_server_time(stored), revision=stored.seq
-                    )
-                except BadObjectMetaError as exc:
-                    log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
-                    info = None
-                found[stored.subject] = (stored, info)  # a later message replaces an earlier
-        finally:
-            await reader.__aexit__(None, None, None)
-        return found
+        deadline = asyncio.get_running_loop().time() + timeout
+        use_consumer = True
+        while True:
+            found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
+            reader: ConsumerReader | DirectBatchReader | None = None
+            if use_consumer:  # the last meta per subject: cheapest for the server
+                use_consumer = False
+                with contextlib.suppress(
+                    StoreTimeoutError, JetStreamAPIError, PermissionDeniedError
+                ):
+                    reader = await ConsumerReader(
+                        self._js,
+                        self.stream,
+                        subject,
+                        last_per_subject=True,
+                        idle_timeout=min(timeout, 2.0),
+                    ).__aenter__()
+            if reader is None:  # no meta leader, or no right to make consumers
+                reader = await DirectBatchReader(
+                    self._js,
+                    self.stream,
+                    subject,
+                    batch=10_000,
+                    batch_bytes=8 << 20,
+                    max_buffered=16 << 20,
+                    idle_timeout=min(timeout, 2.0),
+                ).__aenter__()
+            try:
+                while (stored := await reader.next()) is not None:
+                    try:
+                        info = wire.decode_meta(
+                            stored.data, server_time=_server_time(stored), revision=stored.seq
+                        )
+                    except BadObjectMetaError as exc:
+                        log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
+                        info = None
+                    found[stored.subject] = (stored, info)  # a later message wins
+                return found
+            except (StoreTimeoutError, ConnectionLostError):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            finally:
+                await reader.__aexit__(None, None, None)
 
     async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
         """Every object in the bucket ([] when there are none), deleted ones on request."""
@@ -695,7 +720,7 @@ class ObjectStore:
             metadata=dict(meta.metadata or {}),
             mtime=datetime.now(timezone.utc),
         )
-        revision = await self._publish_meta(updated)
+        revision = await self._publish_meta_retrying(updated)
         if new_name != name:
             old_subject = wire.meta_subject(self.bucket, name)
             await purge_subject(self._js, self.bucket, old_subject)
@@ -756,7 +781,7 @@ class ObjectStore:
             mtime=datetime.now(timezone.utc),
             options=ObjectMetaOptions(link=link),
         )
-        revision = await self._publish_meta(info)
+        revision = await self._publish_meta_retrying(info)
         return replace(info, revision=revision)
 
     # -----------------------------------------------------------------------------------------
@@ -831,6 +856,19 @@ async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+def _check_empty(info: ObjectInfo) -> None:
+    """An object of size 0 has no chunks and the digest of no bytes."""
+    where = f"object {info.name!r} in bucket {info.bucket!r}"
+    if info.chunks:
+        raise ChunkMismatchError(f"{where}: size 0 but {info.chunks} chunks; it is corrupt")
+    expected = wire.parse_digest(info.digest)
+    if expected is not None and expected != hashlib.sha256().digest():
+        raise DigestMismatchError(
+            f"received a corrupt object, digests do not match: {where} has size 0 but "
+            f"digest {info.digest}"
+        )
 
 
 def _hash_prefix(fh: Any, length: int, hasher: OffloadedHasher) -> None:

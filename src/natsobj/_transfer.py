@@ -9,6 +9,7 @@ answered by any replica, checked for size, count and digest, and never waiting f
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import logging
@@ -34,6 +35,7 @@ from ._errors import (
     StoreTimeoutError,
 )
 from ._jetstream import (
+    ERR_DUPLICATE_IN_PROCESS,
     ConsumerReader,
     DirectBatchReader,
     JetStream,
@@ -182,6 +184,8 @@ class PublishStats:
     published: int = 0
     resent: int = 0
     acked: int = 0
+    reordered: int = 0
+    """Chunks re-published to restore their order after a failover."""
     sequences: dict[int, int] = field(default_factory=dict)
 
 
@@ -256,7 +260,29 @@ class ChunkPublisher:
         self._route = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._drained: asyncio.Future[None] | None = None
+        self._undo_watch: Callable[[], None] | None = None
         self._unsettled = False
+        self._misordered_from: int | None = None
+        self._subject = ""
+        self._rewrites = 0
+
+    def _note_order(self, index: int, seq: int) -> None:
+        """Compare a stored chunk's sequence with its neighbours'; flag the first disorder.
+
+        Each pair of adjacent chunks is compared when the later of the two is acked, so a
+        chunk stored behind a newer one (a re-send across a failover) is always caught.
+        """
+        before = self.stats.sequences.get(index - 1)
+        after = self.stats.sequences.get(index + 1)
+        first_bad = None
+        if before is not None and before >= seq:
+            first_bad = index - 1
+        elif after is not None and after <= seq:
+            first_bad = index
+        if first_bad is not None:
+            if self._misordered_from is None or first_bad < self._misordered_from:
+                self._misordered_from = first_bad
+            self._unsettled = True  # stop sending until the order is restored
 
     async def __aenter__(self) -> ChunkPublisher:
         self._reply, self._route = await self._router.register(self._on_ack)
@@ -269,6 +295,8 @@ class ChunkPublisher:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watchdog
         self._router.unregister(self._route)
+        if self._undo_watch is not None:
+            self._undo_watch()
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None:
@@ -286,6 +314,17 @@ class ChunkPublisher:
             entry.sent_at = 0.0  # no responders: let the watchdog re-send after a pause
             self._unsettled = True
             return
+        except JetStreamAPIError as exc:
+            if exc.err_code == ERR_DUPLICATE_IN_PROCESS:
+                return  # a re-send met its original still being stored: its ack will come
+            if exc.code == 503:  # JetStream briefly unavailable: re-send later
+                entry.sent_at = 0.0
+                self._unsettled = True
+                return
+            del self._pending[index]
+            self._in_flight -= len(entry.payload)
+            self._fail(exc)
+            return
         except ObjectStoreError as exc:
             del self._pending[index]
             self._in_flight -= len(entry.payload)
@@ -294,7 +333,9 @@ class ChunkPublisher:
         del self._pending[index]
         self._in_flight -= len(entry.payload)
         self.stats.acked += 1
-        self.stats.sequences[index] = int(ack.get("seq") or 0)
+        seq = int(ack.get("seq") or 0)
+        self.stats.sequences[index] = seq
+        self._note_order(index, seq)
         self._last_progress = time.monotonic()
         if self._in_flight < self.window_bytes or not self._pending:
             self._space.set()
@@ -316,9 +357,14 @@ class ChunkPublisher:
             # so that re-sent chunks cannot land behind newer ones.
             self._space.clear()
             await self._space.wait()
-        self._unsettled = False
         if self._error is not None:
             raise self._error
+        if self._misordered_from is not None:
+            await self._restore_order()
+        self._unsettled = not self.js.nc.is_connected  # sent while down: land after a re-send
+        self._subject = subject
+        if self._undo_watch is None:  # a refused publish fails the put at once, not by timeout
+            self._undo_watch = self.js.on_permission_denied(subject, self._fail)
         entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
         self._pending[index] = entry
         self._next_index = index + 1
@@ -385,6 +431,8 @@ class ChunkPublisher:
         """
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if isinstance(self._error, PermissionDeniedError):
+            return  # the server refused the chunks: none of them were stored
         stop = time.monotonic() + timeout
         while time.monotonic() < stop and self.js.nc.is_connected:
             if not any(entry.sent_at > 0 for entry in self._pending.values()):
@@ -402,7 +450,71 @@ class ChunkPublisher:
             await self._drained
         if self._error is not None:
             raise self._error
+        if self._misordered_from is not None:
+            await self._restore_order()
         self._check_order()
+
+    async def _restore_order(self) -> None:
+        """Re-publish, in order, every chunk from the first one stored out of order.
+
+        Across a failover a re-sent chunk can land behind newer ones. Its bytes are read
+        back from the stream, published again one at a time (each waits for its ack), and
+        the out-of-order copies are deleted. Readers never see this: the meta comes after.
+        """
+        start = self._misordered_from
+        assert start is not None
+        self._misordered_from = None
+        self._rewrites += 1
+        stream = wire.stream_name(self.bucket)
+        nuid = self._subject.rsplit(".", 1)[1]
+        indexes = [i for i in sorted(self.stats.sequences) if i >= start]
+        stale = []
+        for index in indexes:
+            old_seq = self.stats.sequences[index]
+            doc = await self._retrying(
+                lambda s=old_seq: self.js.api(  # type: ignore[misc]
+                    f"STREAM.MSG.GET.{stream}", {"seq": s}, bucket=self.bucket
+                )
+            )
+            data = base64.b64decode(doc["message"].get("data") or "")
+            msg_id = wire.chunk_msg_id(nuid, index, self._rewrites)
+            ack = await self._retrying(
+                lambda d=data, m=msg_id: self.js.publish(  # type: ignore[misc]
+                    self._subject,
+                    d,
+                    headers={wire.MSG_ID_HEADER: m},
+                    bucket=self.bucket,
+                    timeout=2.0,
+                )
+            )
+            self.stats.sequences[index] = int(ack.get("seq") or 0)
+            stale.append(old_seq)
+        for old_seq in stale:
+            await self._retrying(
+                lambda s=old_seq: self.js.api(  # type: ignore[misc]
+                    f"STREAM.MSG.DELETE.{stream}", {"seq": s, "no_erase": True}, bucket=self.bucket
+                )
+            )
+        self.stats.reordered += len(indexes)
+        log.warning(
+            "put into bucket %r: %d chunks were stored out of order during a leader change; "
+            "re-published them in order",
+            self.bucket,
+            len(indexes),
+        )
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `call`, retrying transient failures until `stall_timeout` passes."""
+        deadline = time.monotonic() + self.stall_timeout
+        delay = 0.1
+        while True:
+            try:
+                return await call()
+            except ObjectStoreError as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     def _check_order(self) -> None:
         """Raise if the stream holds the chunks out of order (possible across a failover)."""
@@ -421,6 +533,13 @@ class ChunkPublisher:
             self._drained.set_result(None)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a retry can outlast: timeouts, reconnects, JetStream 503s."""
+    if isinstance(exc, JetStreamAPIError):
+        return exc.code == 503
+    return isinstance(exc, (StoreTimeoutError, ConnectionLostError))
+
+
 async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
     """Purge `subject` from the bucket's stream, retrying across a leader election."""
     stream = wire.stream_name(bucket)
@@ -429,8 +548,8 @@ async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: f
     while True:
         try:
             return await js.stream_purge(stream, subject, bucket=bucket, timeout=2.0)
-        except (StoreTimeoutError, ConnectionLostError):
-            if time.monotonic() + delay > stop:
+        except (StoreTimeoutError, ConnectionLostError, JetStreamAPIError) as exc:
+            if not is_transient(exc) or time.monotonic() + delay > stop:
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

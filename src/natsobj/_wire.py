@@ -117,17 +117,24 @@ def new_nuid() -> str:
     return _nuid.next().decode("ascii")
 
 
-def chunk_msg_id(nuid: str, index: int) -> str:
-    """Nats-Msg-Id of chunk `index` of version `nuid`: makes re-sent chunks idempotent."""
-    return f"{nuid}.{index}"
+def chunk_msg_id(nuid: str, index: int, rewrite: int = 0) -> str:
+    """Nats-Msg-Id of chunk `index` of version `nuid`: makes re-sent chunks idempotent.
+
+    A chunk re-published to restore the order after a failover gets a suffix `.r<n>`, so the
+    duplicate window does not drop it as a repeat of the copy it replaces.
+    """
+    base = f"{nuid}.{index}"
+    return f"{base}.r{rewrite}" if rewrite else base
 
 
 def parse_chunk_msg_id(value: str | None, nuid: str) -> int | None:
     """The chunk index a natsobj writer recorded in Nats-Msg-Id, or None."""
     if not value or not value.startswith(nuid + "."):
         return None
-    tail = value[len(nuid) + 1 :]
-    return int(tail) if tail.isdigit() else None
+    index, _, rewrite = value[len(nuid) + 1 :].partition(".")
+    if not index.isdigit() or (rewrite and not (rewrite[:1] == "r" and rewrite[1:].isdigit())):
+        return None
+    return int(index)
 
 
 # ---------------------------------------------------------------------------------------------

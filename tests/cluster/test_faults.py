@@ -47,21 +47,6 @@ runs = pytest.mark.parametrize("run", range(RUNS), ids=lambda r: f"run{r}")
 
 Clients = Callable[..., Awaitable[natsobj.Client]]
 
-RESENDS_LAND_BEHIND_NEW_CHUNKS = pytest.mark.xfail(
-    strict=True,
-    reason="after the client's own server dies, nats-py reconnects in about 0.3 s and new "
-    "chunks go out at once, while the lost ones are re-sent only when the oldest is "
-    "ack_timeout (2 s) overdue; they land behind newer chunks, ChunkPublisher._check_order "
-    "sees it and the put fails ('stored chunk N out of order; the put was rolled back') "
-    "instead of completing (a graceful leader hand-off hits the same, less often)",
-)
-DUPLICATE_IN_PROCESS_IS_FATAL = pytest.mark.xfail(
-    strict=True,
-    reason="a re-sent chunk whose original is still being stored gets the error ack 409 "
-    "err_code 10158 'duplicate message id is in process' on the same reply subject; "
-    "ChunkPublisher._on_ack treats it as fatal and the put fails",
-)
-
 
 @dataclass(frozen=True)
 class Payload:
@@ -276,7 +261,6 @@ async def test_put_survives_graceful_leader_handoff(
     )
 
 
-@RESENDS_LAND_BEHIND_NEW_CHUNKS
 @runs
 async def test_put_survives_kill_of_clients_own_server(
     run: int,
@@ -312,7 +296,6 @@ async def test_put_survives_kill_of_clients_own_server(
 
 
 @pytest.mark.slow
-@DUPLICATE_IN_PROCESS_IS_FATAL
 @runs
 async def test_put_survives_short_pause_of_stream_leader(
     run: int,
