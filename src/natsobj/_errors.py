@@ -214,10 +214,6 @@ class ConnectionLostError(ObjectStoreError, ConnectionError):
     """There is no connection to any NATS server."""
 
 
-class PutError(ObjectStoreError):
-    """A put failed and was rolled back: no new version was committed; see __cause__."""
-
-
 class JetStreamAPIError(ObjectStoreError):
     """A JetStream API error that has no more specific class."""
 
