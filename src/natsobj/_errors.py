@@ -25,7 +25,6 @@ ObjectStoreError
 ├── PermissionDeniedError       the user may not touch this subject
 ├── StoreTimeoutError           the server did not answer in time
 ├── ConnectionLostError         no connection to any server
-├── PutError                    a put failed; nothing was committed (cause chained)
 ├── JetStreamAPIError           any other JetStream API error (code, err_code, description)
 └── ServerError                 the local nats-server could not be found, started or stopped
 """
