@@ -1,8 +1,7 @@
-"""Work that leaves the event loop: hashing, file reads and file writes on helper threads.
+"""File reads and writes on helper threads (and a hasher that may use one).
 
-SHA-256 and file I/O release the GIL, so running them on a thread overlaps them with the
-event loop's network work. Small work is done inline: a thread hop costs more than it saves.
-Each helper owns one single-worker executor, so its jobs run in submission order.
+File I/O releases the GIL and may block, so it runs on a thread beside the event loop, in
+bounded batches. Each helper owns one single-worker executor, so its jobs run in order.
 """
 
 from __future__ import annotations
@@ -19,9 +18,14 @@ BATCH_BYTES = 1 << 20
 
 
 class OffloadedHasher:
-    """SHA-256 whose updates run on a helper thread once the input is large enough."""
+    """SHA-256 of a stream of chunks, inline by default, optionally on a helper thread.
 
-    def __init__(self, *, inline: bool = False) -> None:
+    Measured on 2 cores: hashing on a thread lost to inline hashing (398-434 vs 464-512 MB/s
+    for a streamed get) and let memory grow (88-132 vs 31 MiB peak), because each update
+    waits for the GIL behind the busy event loop and the queued chunks pile up meanwhile.
+    """
+
+    def __init__(self, *, inline: bool = True) -> None:
         self._hash = hashlib.sha256()
         self._inline = inline
         self._batch: list[bytes] = []
