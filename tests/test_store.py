@@ -591,3 +591,12 @@ async def test_copy_within_and_across_buckets(client: natsobj.Client, store) -> 
         assert await other.get("there") == data
     finally:
         await client.delete_object_store(other.bucket)
+
+
+async def test_list_and_get_info_report_the_same_server_time(store) -> None:
+    for i in range(20):
+        await store.put(f"t{i}", b"x")
+    listed = {info.name: info.mtime for info in await store.list()}
+    for i in range(20):
+        info = await store.get_info(f"t{i}")
+        assert info.mtime is not None and info.mtime == listed[f"t{i}"]

@@ -91,6 +91,12 @@ def map_nats_error(exc: BaseException, context: str) -> ObjectStoreError:
     return ObjectStoreError(f"{context}: {exc!r}")
 
 
+def _from_ns(ns: int) -> datetime:
+    """A UTC time from nanoseconds, truncated to microseconds as RFC 3339 parsing does."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=nanos // 1000)
+
+
 def _expire(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_exception(asyncio.TimeoutError())
@@ -778,7 +784,7 @@ class ConsumerReader:
                 headers=headers or {},
                 time=None,
                 num_pending=pending,
-                moment=datetime.fromtimestamp(ts / 1e9, tz=timezone.utc),
+                moment=_from_ns(ts),
             )
         )
         if pending == 0:
