@@ -49,7 +49,7 @@ from ._models import (
     ObjectMetaOptions,
     ObjectStoreStatus,
 )
-from ._offload import OffloadedHasher, ThreadedWriter
+from ._offload import OffloadedHasher
 from ._transfer import (
     ChunkPublisher,
     ProgressCallback,
@@ -496,19 +496,15 @@ class ObjectStore:
                     out.truncate()
                     if progress is not None:
                         progress(start)
-                writer = ThreadedWriter(out)
-                try:
-                    async for chunk in store._iter_object(info, offset=start):
-                        await writer.write(chunk)
-                        if hasher is not None:
-                            hasher.update(chunk)
-                        if progress is not None:
-                            progress(len(chunk))
-                finally:
-                    # on an interruption too: what arrived stays on disk for a resume
-                    with contextlib.suppress(OSError):
-                        await asyncio.shield(writer.flush())
-                    writer.close()
+                # Written inline: measured, a writer thread was no faster (it waits for the
+                # GIL behind the event loop) and let chunks pile up in memory. Each write goes
+                # straight to the file, so an interruption leaves what arrived for a resume.
+                async for chunk in store._iter_object(info, offset=start):
+                    out.write(chunk)
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
             if hasher is not None:
                 expected = wire.parse_digest(info.digest)
                 if expected is not None and await hasher.digest() != expected:
