@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -431,53 +431,6 @@ class JetStream:
         except Exception as exc:
             raise map_nats_error(exc, "subscribe") from exc
         return prefix, sub
-
-    async def iter_batch(
-        self,
-        stream: str,
-        body: dict[str, Any],
-        *,
-        idle_timeout: float,
-    ) -> AsyncIterator[StoredMsg | None]:
-        """Messages of one batched direct get; yields None once for the end of the batch."""
-        queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-        async def deliver(msg: Msg) -> None:
-            queue.put_nowait(msg)
-
-        inbox = self.nc.new_inbox()
-        api = f"{self.prefix}.DIRECT.GET.{stream}"
-        with self._watch_permission(api) as denied:
-            try:
-                sub = await self.nc.subscribe(inbox, cb=deliver)
-                await self.nc.publish(api, json.dumps(body).encode(), reply=inbox)
-            except Exception as exc:
-                raise map_nats_error(exc, f"direct get {stream}") from exc
-            try:
-                while True:
-                    getter = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait(
-                        {getter, denied}, timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if getter not in done:
-                        getter.cancel()
-                        if denied in done:
-                            denied.result()
-                        raise StoreTimeoutError(
-                            f"direct get {stream}: no reply within {idle_timeout:g}s"
-                        )
-                    msg = getter.result()
-                    status = _status(msg)
-                    if status in ("204", "404"):
-                        yield None
-                        return
-                    if status:
-                        desc = msg.headers.get("Description", "") if msg.headers else ""
-                        raise JetStreamAPIError(int(status), 0, desc, f"direct get {stream}")
-                    yield stored_msg(msg)
-            finally:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
 
     async def ordered_subscribe(
         self,

@@ -734,10 +734,11 @@ async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int
     subject = wire.chunk_subject(info.bucket, info.nuid)
 
     async def probe(seq: int) -> StoredMsg | None:
-        body = {"seq": seq, "next_by_subj": subject, "batch": 1}
-        async for stored in js.iter_batch(stream, body, idle_timeout=js.timeout):
-            return stored
-        return None
+        reader = DirectBatchReader(
+            js, stream, subject, start_seq=seq, batch=1, max_buffered=0, idle_timeout=js.timeout
+        )
+        async with reader:
+            return await reader.next()
 
     first = await probe(1)
     if first is None or first.num_pending is None:
