@@ -16,7 +16,7 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from . import _wire as wire
-from ._errors import BucketExistsError, BucketNotFoundError, ConnectionLostError, ObjectStoreError
+from ._errors import BucketExistsError, ConnectionLostError
 from ._jetstream import ERR_STREAM_NAME_IN_USE, JetStream, JetStreamAPIError, map_nats_error
 from ._models import ObjectStoreConfig, ObjectStoreStatus
 from ._options import resolve_connect_options, to_jetstream_kwargs, to_nats_connect_kwargs
@@ -301,6 +301,3 @@ def _tune_connection(nc: NatsClient) -> None:
 def _js_options(opts: Any) -> dict[str, Any]:
     js = to_jetstream_kwargs(opts)
     return {"domain": js.get("domain"), "api_prefix": js.get("prefix")}
-
-
-_unused = (BucketNotFoundError, ObjectStoreError)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _wire as wire
 from ._errors import (
     BadObjectMetaError,
-    BucketNotFoundError,
     ChunkMismatchError,
     ConnectionLostError,
     DigestMismatchError,
@@ -1105,6 +1104,3 @@ class ObjectWatcher:
 
     async def aclose(self) -> None:
         await self.stop()
-
-
-_unused = BucketNotFoundError  # re-exported via __init__
