@@ -126,3 +126,10 @@ class ObjectStoreStatus:
     @property
     def is_compressed(self) -> bool:
         return self.compression
+
+    @property
+    def stream(self) -> str:
+        """The JetStream stream that backs the bucket."""
+        from ._wire import stream_name
+
+        return stream_name(self.bucket)

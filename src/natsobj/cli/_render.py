@@ -115,7 +115,7 @@ def bucket_json(status: ObjectStoreStatus) -> dict[str, Any]:
         "compression": status.compression,
         "metadata": dict(status.metadata),
         "backing_store": status.backing_store,
-        "stream": f"OBJ_{status.bucket}",
+        "stream": status.stream,
     }
 
 
@@ -206,7 +206,7 @@ def print_bucket(status: ObjectStoreStatus) -> None:
             ("Compressed", "yes" if status.compression else "no"),
             ("Sealed", "yes" if status.sealed else "no"),
             ("Metadata", _mapping(status.metadata)),
-            ("Backing store", f"{status.backing_store} (stream OBJ_{status.bucket})"),
+            ("Backing store", f"{status.backing_store} (stream {status.stream})"),
         ]
     )
 
