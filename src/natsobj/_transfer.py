@@ -259,6 +259,7 @@ class ChunkPublisher:
         self._reply = ""
         self._route = 0
         self._watchdog: asyncio.Task[None] | None = None
+        self._wake: asyncio.TimerHandle | None = None
         self._drained: asyncio.Future[None] | None = None
         self._undo_watch: Callable[[], None] | None = None
         self._unsettled = False
@@ -286,10 +287,24 @@ class ChunkPublisher:
 
     async def __aenter__(self) -> ChunkPublisher:
         self._reply, self._route = await self._router.register(self._on_ack)
-        self._watchdog = asyncio.ensure_future(self._watch())
+        # The watchdog starts only if a chunk is still unacked after a quarter of ack_timeout:
+        # a small put, acked at once, never pays for a task.
+        self._wake = asyncio.get_running_loop().call_later(
+            min(0.25, self.ack_timeout / 4), self._start_watchdog
+        )
         return self
 
+    def _start_watchdog(self) -> None:
+        if self._watchdog is None and self._pending and self._error is None:
+            self._watchdog = asyncio.ensure_future(self._watch())
+        elif self._watchdog is None and self._error is None:
+            self._wake = asyncio.get_running_loop().call_later(
+                min(0.25, self.ack_timeout / 4), self._start_watchdog
+            )
+
     async def __aexit__(self, *exc: object) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -429,6 +444,8 @@ class ChunkPublisher:
         A purge must come after the chunks it removes: the server stores publishes and
         handles API requests on different paths, so an earlier publish can land after it.
         """
+        if self._wake is not None:
+            self._wake.cancel()
         if self._watchdog is not None:
             self._watchdog.cancel()
         if isinstance(self._error, PermissionDeniedError):
