@@ -296,9 +296,7 @@ class JetStream:
         subject = f"{self.prefix}.{endpoint}"
         payload = json.dumps(body).encode() if body is not None else b""
         msg = await self.request_msg(subject, payload, timeout=timeout, context=endpoint)
-        if _status(msg) == "503":
-            raise StoreTimeoutError(f"{endpoint}: JetStream is not available (503 no responders)")
-        try:
+        try:  # request_msg already turned a 503 (no responders) into StoreTimeoutError
             doc = json.loads(msg.data)
         except ValueError as exc:
             raise ObjectStoreError(f"{endpoint}: unreadable JetStream reply {msg.data!r}") from exc

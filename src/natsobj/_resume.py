@@ -24,7 +24,6 @@ import platformdirs
 from . import _wire as wire
 from ._jetstream import DirectBatchReader
 from ._models import ObjectInfo
-from ._offload import OffloadedHasher
 from ._transfer import ProgressCallback, locate_chunk, purge_subject, read_file_chunks
 
 if TYPE_CHECKING:
@@ -92,15 +91,15 @@ class ResumePoint:
     nuid: str
     first_index: int
     size_before: int
-    hasher: OffloadedHasher
+    hasher: hashlib._Hash
     record: UploadRecord
     record_path: Path
     _snapshots: dict[int, str] = field(default_factory=dict)
 
-    def published(self, index: int, hasher: OffloadedHasher, acked_prefix: int) -> None:
+    def published(self, index: int, hasher: hashlib._Hash, acked_prefix: int) -> None:
         """Called after chunk `index - 1` went out: snapshot, and checkpoint what is acked."""
         if index % CHECKPOINT_CHUNKS == 0:
-            self._snapshots[index] = hasher.prefix_hexdigest()
+            self._snapshots[index] = hasher.copy().hexdigest()
         self._checkpoint(acked_prefix)
 
     def interrupted(self, acked_prefix: int) -> None:
@@ -137,13 +136,13 @@ async def _stored_prefix(store: ObjectStore, nuid: str) -> int:
 
 async def _matches_file(
     store: ObjectStore, record: UploadRecord, fh: Any, upto: int
-) -> OffloadedHasher | None:
+) -> hashlib._Hash | None:
     """Hash the file's first `upto` chunks, checking them against the checkpoint and, past it,
     against the chunks in the stream. The hasher if all agree, else None."""
     chunk_size = record.chunk_size
-    hasher = OffloadedHasher(inline=True)
+    hasher = hashlib.sha256()
     index = await asyncio.to_thread(_hash_chunks, fh, chunk_size, record.checkpoint_chunks, hasher)
-    if index != record.checkpoint_chunks or hasher.prefix_hexdigest() != record.checkpoint_sha256:
+    if index != record.checkpoint_chunks or hasher.copy().hexdigest() != record.checkpoint_sha256:
         return None
     if upto == index:
         return hasher
@@ -166,7 +165,7 @@ async def _matches_file(
     return hasher
 
 
-def _hash_chunks(fh: Any, chunk_size: int, count: int, hasher: OffloadedHasher) -> int:
+def _hash_chunks(fh: Any, chunk_size: int, count: int, hasher: hashlib._Hash) -> int:
     """Feed the file's first `count` chunks to `hasher`; return how many there were."""
     fh.seek(0)
     for index in range(count):
@@ -205,7 +204,7 @@ async def put_file_resumable(
     )
     previous = _load(record_path)
     with open(path, "rb") as fh:
-        record, start, hasher = fresh, 0, OffloadedHasher(inline=True)
+        record, start, hasher = fresh, 0, hashlib.sha256()
         if previous is not None:
             stored = await _stored_prefix(store, previous.nuid)
             resumed = None

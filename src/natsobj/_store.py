@@ -48,7 +48,6 @@ from ._models import (
     ObjectMetaOptions,
     ObjectStoreStatus,
 )
-from ._offload import OffloadedHasher
 from ._transfer import (
     ChunkPublisher,
     ProgressCallback,
@@ -238,7 +237,7 @@ class ObjectStore:
         previous = asyncio.ensure_future(self._find_info(name))
         nuid = resume.nuid if resume else wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
-        hasher = resume.hasher if resume else OffloadedHasher()
+        hasher = resume.hasher if resume else hashlib.sha256()
         index = resume.first_index if resume else 0
         size = resume.size_before if resume else 0
         settings = self._client.transfer
@@ -271,7 +270,7 @@ class ObjectStore:
                 nuid=nuid,
                 size=size,
                 chunks=index,
-                digest=wire.format_digest(await hasher.digest()),
+                digest=wire.format_digest(hasher.digest()),
                 mtime=datetime.now(timezone.utc),
                 description=description or None,
                 headers=_normalize_headers(headers),
@@ -294,7 +293,6 @@ class ObjectStore:
                 await self._abort_put(publisher, subject)
             raise
         finally:
-            hasher.close()
             await publisher.__aexit__(None, None, None)
         if old is not None and not old.deleted and old.nuid and old.nuid != nuid:
             try:
@@ -487,7 +485,7 @@ class ObjectStore:
             stamp.write_text(json.dumps({"nuid": info.nuid, "digest": info.digest}))
         try:
             # A full read verifies itself; a resumed one is checked here, prefix included.
-            hasher = OffloadedHasher() if start else None
+            hasher = hashlib.sha256() if start else None
             with open(part, "r+b" if start else "wb") as out:
                 if hasher is not None:
                     await asyncio.to_thread(_hash_prefix, out, start, hasher)
@@ -506,7 +504,7 @@ class ObjectStore:
                         progress(len(chunk))
             if hasher is not None:
                 expected = wire.parse_digest(info.digest)
-                if expected is not None and await hasher.digest() != expected:
+                if expected is not None and hasher.digest() != expected:
                     part.unlink(missing_ok=True)
                     stamp.unlink(missing_ok=True)
                     raise DigestMismatchError(
@@ -866,7 +864,7 @@ def _check_empty(info: ObjectInfo) -> None:
         )
 
 
-def _hash_prefix(fh: Any, length: int, hasher: OffloadedHasher) -> None:
+def _hash_prefix(fh: Any, length: int, hasher: hashlib._Hash) -> None:
     """Feed the first `length` bytes of an open file to `hasher` (on a thread)."""
     fh.seek(0)
     left = length

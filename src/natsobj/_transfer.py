@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import io
 import logging
 import os
@@ -26,6 +27,7 @@ from nats.aio.msg import Msg
 from . import _wire as wire
 from ._errors import (
     ChunkMismatchError,
+    ChunkTooLargeError,
     ConnectionLostError,
     DigestMismatchError,
     MissingChunksError,
@@ -45,7 +47,7 @@ from ._jetstream import (
     parse_ack,
 )
 from ._models import ObjectInfo
-from ._offload import OffloadedHasher, read_file_chunks
+from ._offload import read_file_chunks
 
 log = logging.getLogger("natsobj")
 
@@ -610,7 +612,7 @@ async def read_chunks(
     stream = wire.stream_name(info.bucket)
     subject = wire.chunk_subject(info.bucket, info.nuid)
     chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
-    hasher = OffloadedHasher() if plan.verify else None
+    hasher = hashlib.sha256() if plan.verify else None
     expected_size = info.size
     received_bytes = 0
     received_chunks = 0
@@ -630,115 +632,109 @@ async def read_chunks(
     def where() -> str:
         return f"object {info.name!r} in bucket {info.bucket!r}"
 
-    try:
-        while True:
-            reader: ConsumerReader | DirectBatchReader | None = None
-            if use_consumer:
-                use_consumer = False  # a second attempt reads with direct get
-                with contextlib.suppress(
-                    StoreTimeoutError, JetStreamAPIError, PermissionDeniedError
-                ):
-                    reader = await ConsumerReader(
-                        js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
-                    ).__aenter__()
-            if reader is None:
-                reader = await DirectBatchReader(
-                    js,
-                    stream,
-                    subject,
-                    start_seq=next_seq,
-                    batch=max(1, batch_bytes // max(1, chunk_size)),
-                    batch_bytes=batch_bytes,
-                    max_buffered=2 * batch_bytes,
-                    idle_timeout=probe_timeout,
+    while True:
+        reader: ConsumerReader | DirectBatchReader | None = None
+        if use_consumer:
+            use_consumer = False  # a second attempt reads with direct get
+            with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
+                reader = await ConsumerReader(
+                    js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
                 ).__aenter__()
-            try:
-                while True:
-                    try:
-                        stored = await reader.next()
-                    except (StoreTimeoutError, ConnectionLostError):
-                        # The replica serving us died or stalled: ask again from where we are.
-                        if time.monotonic() - last_progress > idle_timeout:
-                            raise
-                        stalled = True
-                        break
-                    if stored is None:
-                        break
-                    last_progress = time.monotonic()
-                    data = stored.data
-                    if not data:
-                        continue  # NATS.Net writes an empty trailing chunk
-                    received_chunks += 1
-                    received_bytes += len(data)
-                    if hasher is not None:
-                        if received_bytes > expected_size:
-                            raise SizeMismatchError(
-                                f"{where()} has more bytes than its meta says "
-                                f"({expected_size}); the object is corrupt: re-upload it"
-                            )
-                        hasher.update(data)
-                    if skip:
-                        if skip >= len(data):
-                            skip -= len(data)
-                            continue
-                        data = data[skip:]
-                        skip = 0
-                    if remaining is not None:
-                        if len(data) >= remaining:
-                            data = data[:remaining]
-                            remaining = 0
-                        else:
-                            remaining -= len(data)
-                    if held is not None:
-                        yield held
-                    held = data
-                    if remaining == 0 and hasher is None:
-                        break
-                next_seq = reader.next_seq
-            finally:
-                await reader.__aexit__(None, None, None)
-            if stalled:
-                stalled = False
-                await asyncio.sleep(0.05)
-                continue
-            if remaining == 0 and hasher is None:
-                break
-            if hasher is not None and received_bytes < expected_size:
-                # Fewer chunks than promised: a replica behind the leader, or chunks gone.
-                now = time.monotonic()
-                lag_deadline = lag_deadline or now + lag_retry
-                if now < lag_deadline:
-                    attempt += 1
-                    await asyncio.sleep(min(0.05 * attempt, 0.5))
-                    continue
-                raise MissingChunksError(
-                    f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
-                    f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
-                    "them, so the object cannot be read: delete it and upload it again"
-                )
+        if reader is None:
+            reader = await DirectBatchReader(
+                js,
+                stream,
+                subject,
+                start_seq=next_seq,
+                batch=max(1, batch_bytes // max(1, chunk_size)),
+                batch_bytes=batch_bytes,
+                max_buffered=2 * batch_bytes,
+                idle_timeout=probe_timeout,
+            ).__aenter__()
+        try:
+            while True:
+                try:
+                    stored = await reader.next()
+                except (StoreTimeoutError, ConnectionLostError):
+                    # The replica serving us died or stalled: ask again from where we are.
+                    if time.monotonic() - last_progress > idle_timeout:
+                        raise
+                    stalled = True
+                    break
+                if stored is None:
+                    break
+                last_progress = time.monotonic()
+                data = stored.data
+                if not data:
+                    continue  # NATS.Net writes an empty trailing chunk
+                received_chunks += 1
+                received_bytes += len(data)
+                if hasher is not None:
+                    if received_bytes > expected_size:
+                        raise SizeMismatchError(
+                            f"{where()} has more bytes than its meta says "
+                            f"({expected_size}); the object is corrupt: re-upload it"
+                        )
+                    hasher.update(data)
+                if skip:
+                    if skip >= len(data):
+                        skip -= len(data)
+                        continue
+                    data = data[skip:]
+                    skip = 0
+                if remaining is not None:
+                    if len(data) >= remaining:
+                        data = data[:remaining]
+                        remaining = 0
+                    else:
+                        remaining -= len(data)
+                if held is not None:
+                    yield held
+                held = data
+                if remaining == 0 and hasher is None:
+                    break
+            next_seq = reader.next_seq
+        finally:
+            await reader.__aexit__(None, None, None)
+        if stalled:
+            stalled = False
+            await asyncio.sleep(0.05)
+            continue
+        if remaining == 0 and hasher is None:
             break
+        if hasher is not None and received_bytes < expected_size:
+            # Fewer chunks than promised: a replica behind the leader, or chunks gone.
+            now = time.monotonic()
+            lag_deadline = lag_deadline or now + lag_retry
+            if now < lag_deadline:
+                attempt += 1
+                await asyncio.sleep(min(0.05 * attempt, 0.5))
+                continue
+            raise MissingChunksError(
+                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
+                f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
+                "them, so the object cannot be read: delete it and upload it again"
+            )
+        break
 
-        if hasher is not None:
-            if received_bytes != expected_size:
-                raise SizeMismatchError(
-                    f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
-                )
-            if info.chunks and received_chunks != info.chunks:
-                raise ChunkMismatchError(
-                    f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
-                )
-            expected = wire.parse_digest(info.digest)
-            actual = await hasher.digest()
-            if expected is not None and actual != expected:
-                raise DigestMismatchError(
-                    f"received a corrupt object, digests do not match: {where()} "
-                    f"(expected {info.digest}, got {wire.format_digest(actual)})"
-                )
-        if held is not None:
-            yield held
-    finally:
-        if hasher is not None:
-            hasher.close()
+    if hasher is not None:
+        if received_bytes != expected_size:
+            raise SizeMismatchError(
+                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
+            )
+        if info.chunks and received_chunks != info.chunks:
+            raise ChunkMismatchError(
+                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
+            )
+        expected = wire.parse_digest(info.digest)
+        actual = hasher.digest()
+        if expected is not None and actual != expected:
+            raise DigestMismatchError(
+                f"received a corrupt object, digests do not match: {where()} "
+                f"(expected {info.digest}, got {wire.format_digest(actual)})"
+            )
+    if held is not None:
+        yield held
 
 
 async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:
@@ -799,15 +795,14 @@ def temp_path_for(target: Path) -> Path:
 
 
 def check_chunk_size(chunk_size: int, max_payload: int) -> None:
-    from ._errors import ChunkTooLargeError
-
+    """Raise ChunkTooLargeError if one chunk would not fit in a message."""
     if chunk_size > max_payload:
         raise ChunkTooLargeError(chunk_size, max_payload)
 
 
 __all__ = [
+    "AckRouter",
     "ChunkPublisher",
-    "PermissionDeniedError",
     "ReadPlan",
     "SpooledBytes",
     "iter_source",
