@@ -17,8 +17,8 @@ from typing import Any
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 
+from . import _fastpath
 from ._errors import (
     BucketExistsError,
     BucketFullError,
@@ -30,6 +30,7 @@ from ._errors import (
     PermissionDeniedError,
     StoreTimeoutError,
 )
+from ._fastpath import RawMsg
 
 # JetStream API err_codes (nats-server's errors.json)
 ERR_STREAM_NOT_FOUND = 10059
@@ -104,30 +105,36 @@ def _expire(fut: asyncio.Future[Any]) -> None:
 
 @dataclass
 class StoredMsg:
-    """A message read back from a stream (direct get)."""
+    """A message read back from a stream (direct get or consumer delivery)."""
 
     subject: str
     seq: int
     data: bytes
-    headers: dict[str, str]
+    raw_headers: bytes | None
     time: str | None
     num_pending: int | None
     moment: datetime | None = None
     """The server's timestamp, when it came as a number (consumer deliveries)."""
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The stored message's headers (parsed on each access: read them once)."""
+        return _fastpath.parse_headers(self.raw_headers) or {}
 
-def _status(msg: Msg) -> str | None:
-    return msg.headers.get("Status") if msg.headers else None
+
+def _status(msg: RawMsg) -> str | None:
+    return msg.status
 
 
-def stored_msg(msg: Msg) -> StoredMsg:
+def stored_msg(msg: RawMsg) -> StoredMsg:
+    """A direct-get reply as a StoredMsg (its Nats-* headers describe the stored message)."""
     headers = msg.headers or {}
     pending = headers.get("Nats-Num-Pending")
     return StoredMsg(
         subject=headers.get("Nats-Subject", ""),
         seq=int(headers.get("Nats-Sequence", "0") or 0),
         data=msg.data,
-        headers=headers,
+        raw_headers=msg.raw_headers,
         time=headers.get("Nats-Time-Stamp"),
         num_pending=int(pending) if pending is not None else None,
     )
@@ -153,7 +160,7 @@ class JetStream:
         else:
             self.prefix = "$JS.API"
         self._watchers: dict[str, set[asyncio.Future[None]]] = {}
-        self._replies: dict[str, asyncio.Future[Msg]] = {}
+        self._replies: dict[str, asyncio.Future[RawMsg]] = {}
         self._reply_prefix = ""
         self._reply_seq = 0
         self._reply_lock = asyncio.Lock()
@@ -223,16 +230,11 @@ class JetStream:
             async with self._reply_lock:
                 if not self._reply_prefix:
                     prefix = self.nc.new_inbox()
-                    await self.nc.subscribe(
-                        prefix + ".*",
-                        cb=self._on_reply,
-                        pending_msgs_limit=-1,
-                        pending_bytes_limit=-1,
-                    )
+                    await _fastpath.subscribe(self.nc, prefix + ".*", self._on_reply)
                     self._reply_prefix = prefix
         return self._reply_prefix
 
-    async def _on_reply(self, msg: Msg) -> None:
+    def _on_reply(self, msg: RawMsg) -> None:
         fut = self._replies.pop(msg.subject, None)
         if fut is not None and not fut.done():
             fut.set_result(msg)
@@ -245,7 +247,7 @@ class JetStream:
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
         context: str = "",
-    ) -> Msg:
+    ) -> RawMsg:
         """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied.
 
         One future and one timer per request: the reply arrives on this connection's shared
@@ -259,7 +261,7 @@ class JetStream:
             raise map_nats_error(exc, context or subject) from exc
         self._reply_seq += 1
         reply = f"{prefix}.{self._reply_seq}"
-        fut: asyncio.Future[Msg] = loop.create_future()
+        fut: asyncio.Future[RawMsg] = loop.create_future()
         self._replies[reply] = fut
         watchers = self._watchers.setdefault(subject, set())
         watchers.add(fut)  # type: ignore[arg-type]
@@ -277,7 +279,7 @@ class JetStream:
             watchers.discard(fut)  # type: ignore[arg-type]
             if not watchers:
                 self._watchers.pop(subject, None)
-        if msg.headers and msg.headers.get("Status") == "503" and not msg.data:
+        if not msg.data and msg.status == "503":
             raise StoreTimeoutError(
                 f"{context or subject}: no responders; is JetStream enabled, and does the "
                 "stream have a leader?"
@@ -419,13 +421,11 @@ class JetStream:
             )
         return stored_msg(msg)
 
-    async def subscribe_inbox(self, cb: Callable[[Msg], Awaitable[None]]) -> tuple[str, Any]:
-        """A fresh inbox prefix and a subscription on `<prefix>.*` delivering to `cb`."""
+    async def subscribe_inbox(self, handler: _fastpath.Handler) -> tuple[str, Any]:
+        """A fresh inbox prefix and a subscription on `<prefix>.*` delivering to `handler`."""
         prefix = self.nc.new_inbox()
         try:
-            sub = await self.nc.subscribe(
-                prefix + ".*", cb=cb, pending_msgs_limit=-1, pending_bytes_limit=-1
-            )
+            sub = await _fastpath.subscribe(self.nc, prefix + ".*", handler)
         except Exception as exc:
             raise map_nats_error(exc, "subscribe") from exc
         return prefix, sub
@@ -436,7 +436,7 @@ class JetStream:
         subject: str,
         *,
         deliver_policy: str,
-        cb: Callable[[Msg], Awaitable[None]],
+        cb: Callable[[Any], Awaitable[None]],
     ) -> Any:
         """An ordered push consumer (nats-py's): it re-creates itself across gaps and failovers."""
         from nats.js.api import DeliverPolicy
@@ -497,6 +497,7 @@ class DirectBatchReader:
         self._inbox = ""
         self._guard: contextlib.ExitStack | None = None
         self._denied: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
         self.last_pending: int | None = None
 
     async def __aenter__(self) -> DirectBatchReader:
@@ -504,9 +505,7 @@ class DirectBatchReader:
         self._guard = contextlib.ExitStack()
         self._denied = self._guard.enter_context(self._js._watch_permission(self._api))
         try:
-            self._sub = await self._js.nc.subscribe(
-                self._inbox, cb=self._on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1
-            )
+            self._sub = await _fastpath.subscribe(self._js.nc, self._inbox, self._on_msg)
             await self._request()
         except ObjectStoreError:
             raise
@@ -519,6 +518,8 @@ class DirectBatchReader:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
+        for task in list(self._tasks):
+            task.cancel()
         if self._guard is not None:
             self._guard.close()
             self._guard = None
@@ -538,9 +539,20 @@ class DirectBatchReader:
         else:
             self._wanted = True
 
-    async def _on_msg(self, msg: Msg) -> None:
-        headers = msg.headers or {}
-        status = headers.get("Status")
+    def _ask_more_soon(self) -> None:
+        """Request the next batch from the read loop (a task: handlers cannot await)."""
+
+        async def ask() -> None:
+            try:
+                await self._ask_more()
+            except Exception as exc:
+                self._queue.put_nowait(map_nats_error(exc, f"direct get {self._stream}"))
+
+        self._tasks.add(task := asyncio.ensure_future(ask()))
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_msg(self, msg: RawMsg) -> None:
+        status = msg.status
         if status is None:
             stored = stored_msg(msg)
             self._next_seq = stored.seq + 1
@@ -549,19 +561,17 @@ class DirectBatchReader:
             if stored.num_pending is None:  # a server without batch support
                 self._legacy = True
                 self._outstanding = False
-                await self._ask_more()
+                self._ask_more_soon()
             return
         self._outstanding = False
+        headers = msg.headers or {}
         if status == "204":
             pending = int(headers.get("Nats-Num-Pending") or 0)
             self.last_pending = pending
             if pending == 0:
                 self._queue.put_nowait(self.END)
             else:
-                try:
-                    await self._ask_more()
-                except Exception as exc:
-                    self._queue.put_nowait(map_nats_error(exc, f"direct get {self._stream}"))
+                self._ask_more_soon()
         elif status == "404":
             self.last_pending = 0
             self._queue.put_nowait(self.END)
@@ -651,9 +661,7 @@ class ConsumerReader:
     async def __aenter__(self) -> ConsumerReader:
         inbox = self._js.nc.new_inbox()
         try:
-            self._sub = await self._js.nc.subscribe(
-                inbox, cb=self._on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1
-            )
+            self._sub = await _fastpath.subscribe(self._js.nc, inbox, self._on_msg)
         except Exception as exc:
             raise map_nats_error(exc, f"subscribe for {self._stream}") from exc
         config: dict[str, Any] = {
@@ -700,19 +708,19 @@ class ConsumerReader:
                 )
             self._name = ""
 
-    async def _on_msg(self, msg: Msg) -> None:
-        headers = msg.headers
-        if headers and headers.get("Status") == "100":
-            if msg.reply:  # a flow-control request: answer it when the caller gets here
-                self._queue.put_nowait(("fc", msg.reply))
-            stalled = headers.get("Nats-Consumer-Stalled")
-            if stalled:
-                with contextlib.suppress(Exception):
-                    await self._js.nc.publish(stalled, b"")
-            return
-        if headers and headers.get("Status"):
-            return
-        tokens = msg.reply.split(".") if msg.reply else []
+    def _on_msg(self, msg: RawMsg) -> None:
+        if msg.raw_headers is not None:
+            status = msg.status
+            if status == "100":
+                if msg.reply:  # a flow-control request: answer it when the caller gets here
+                    self._queue.put_nowait(("fc", msg.reply))
+                stalled = msg.header("Nats-Consumer-Stalled")
+                if stalled:
+                    self._queue.put_nowait(("fc", stalled))
+                return
+            if status:
+                return
+        tokens = msg.reply.split(".")
         try:
             if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>
                 sseq, cseq, ts, pending = (int(t) for t in tokens[5:9])
@@ -732,7 +740,7 @@ class ConsumerReader:
                 subject=msg.subject,
                 seq=sseq,
                 data=msg.data,
-                headers=headers or {},
+                raw_headers=msg.raw_headers,
                 time=None,
                 num_pending=pending,
                 moment=_from_ns(ts),
@@ -769,7 +777,7 @@ class ConsumerReader:
         return self._next_seq
 
 
-def parse_ack(msg: Msg, *, bucket: str | None, subject: str) -> dict[str, Any]:
+def parse_ack(msg: RawMsg, *, bucket: str | None, subject: str) -> dict[str, Any]:
     """The PubAck in `msg`, or the natsobj error it reports."""
     status = _status(msg)
     if status == "503":

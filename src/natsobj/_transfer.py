@@ -22,8 +22,6 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any, BinaryIO
 
-from nats.aio.msg import Msg
-
 from . import _wire as wire
 from ._errors import (
     ChunkMismatchError,
@@ -36,6 +34,7 @@ from ._errors import (
     SizeMismatchError,
     StoreTimeoutError,
 )
+from ._fastpath import RawMsg
 from ._jetstream import (
     ERR_DUPLICATE_IN_PROCESS,
     ConsumerReader,
@@ -200,12 +199,12 @@ class AckRouter:
 
     def __init__(self, js: JetStream) -> None:
         self._js = js
-        self._routes: dict[int, Callable[[int, Msg], Awaitable[None]]] = {}
+        self._routes: dict[int, Callable[[int, RawMsg], None]] = {}
         self._next_id = 0
         self._prefix = ""
         self._lock = asyncio.Lock()
 
-    async def register(self, handler: Callable[[int, Msg], Awaitable[None]]) -> tuple[str, int]:
+    async def register(self, handler: Callable[[int, RawMsg], None]) -> tuple[str, int]:
         """Route acks to `handler`; returns the reply prefix to use and the id to unregister."""
         if not self._prefix:
             async with self._lock:
@@ -219,7 +218,7 @@ class AckRouter:
     def unregister(self, route: int) -> None:
         self._routes.pop(route, None)
 
-    async def _deliver(self, msg: Msg) -> None:
+    def _deliver(self, msg: RawMsg) -> None:
         route, _, index = msg.subject.rpartition(".")[2].partition("_")
         try:
             handler = self._routes.get(int(route))
@@ -227,7 +226,7 @@ class AckRouter:
         except ValueError:
             return
         if handler is not None:
-            await handler(position, msg)
+            handler(position, msg)
 
 
 class ChunkPublisher:
@@ -321,7 +320,7 @@ class ChunkPublisher:
         self._space.set()
         self._wake_flush()
 
-    async def _on_ack(self, index: int, msg: Msg) -> None:
+    def _on_ack(self, index: int, msg: RawMsg) -> None:
         entry = self._pending.get(index)
         if entry is None:
             return  # a late duplicate ack

@@ -1,0 +1,314 @@
+"""A faster reader for nats-py connections: natsobj's subscriptions skip nats-py's per-message work.
+
+Profiled (bench/objbench.py --profile): for every message nats-py matches regular expressions on
+a growing bytearray, copies the payload out of it, parses every header into a dict, builds a
+Msg, and hands it through an asyncio.Queue to a task per subscription. `FastParser` replaces the
+connection's protocol parser: it finds control lines with bytes.find, slices payloads straight
+out of the bytes the socket read returned, and calls a plain function for the subscriptions
+natsobj registered (`subscribe`) with a `RawMsg` whose headers are parsed only when asked for.
+Every other message and protocol operation (PING, PONG, INFO, -ERR, +OK) goes to the same
+nats-py methods its own parser calls, so auth, TLS, reconnects and users' own subscriptions
+behave as before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import ProtocolError
+
+log = logging.getLogger("natsobj")
+
+_CRLF = b"\r\n"
+_MAX_CONTROL_LINE = 4096
+_AWAITING_CONTROL_LINE = 1  # nats-py's Parser.state between messages
+_HEADER_SPACE = re.compile(rb"[\s\x1c-\x1f]")
+
+
+def parse_header_lines(raw: bytes) -> dict[str, str]:
+    """`Name: value` lines into a dict, as nats-py parses them (names with spaces skipped)."""
+    out: dict[str, str] = {}
+    for line in raw.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        name = name.strip()
+        if _HEADER_SPACE.search(name):
+            continue
+        try:
+            key = name.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        out[key] = value.strip().decode("utf-8", "replace")
+    return out
+
+
+def parse_headers(raw: bytes | None) -> dict[str, str] | None:
+    """A header block (`NATS/1.0[ status[ description]]` + lines) as nats-py's Msg.headers."""
+    if not raw:
+        return None
+    first, _, rest = raw.partition(_CRLF)
+    out: dict[str, str] = {}
+    inline = first[8:].strip()  # after "NATS/1.0"
+    if inline:
+        code, _, desc = inline.partition(b" ")
+        if len(code) == 3 and code.isdigit():
+            out["Status"] = code.decode()
+        desc = desc.strip()
+        if desc:
+            out["Description"] = desc.decode("utf-8", "replace")
+    if len(rest) > 2:
+        out.update(parse_header_lines(rest))
+    return out or None
+
+
+def header_status(raw: bytes | None) -> bytes | None:
+    """The inline status code of a header block (b"100", b"404"...), without parsing the rest."""
+    if not raw or len(raw) < 13 or raw[8:9] != b" " or raw[12:13] not in (b" ", b"\r"):
+        return None
+    code = raw[9:12]
+    return code if code.isdigit() else None
+
+
+class RawMsg:
+    """A received message: subject, reply, data, and headers parsed on first use."""
+
+    __slots__ = ("_headers", "data", "raw_headers", "reply", "subject")
+
+    def __init__(self, subject: str, reply: str, data: bytes, raw_headers: bytes | None) -> None:
+        self.subject = subject
+        self.reply = reply
+        self.data = data
+        self.raw_headers = raw_headers
+        self._headers: dict[str, str] | bool | None = False
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        if self._headers is False:
+            self._headers = parse_headers(self.raw_headers)
+        return self._headers  # type: ignore[return-value]
+
+    @property
+    def status(self) -> str | None:
+        code = header_status(self.raw_headers)
+        return code.decode() if code is not None else None
+
+    def header(self, name: str) -> str | None:
+        headers = self.headers
+        return headers.get(name) if headers else None
+
+    def __repr__(self) -> str:
+        return f"RawMsg({self.subject!r}, {len(self.data)} bytes, status={self.status})"
+
+
+Handler = Callable[[RawMsg], None]
+
+
+class FastParser:
+    """nats-py's Parser interface (`parse`, `reset`), dispatching registered sids directly."""
+
+    def __init__(self, nc: NatsClient) -> None:
+        self.nc = nc
+        self.handlers: dict[int, Handler] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget a half-read operation (nats-py calls this on reconnect)."""
+        self._line_rest = b""
+        self._args: tuple[bytes, int, bytes, int, int] | None = None
+        self._acc = bytearray()
+
+    async def parse(self, data: bytes = b"") -> None:
+        pos = 0
+        if self._args is not None:  # completing a payload split across reads
+            need = self._args[4] + 2 - len(self._acc)
+            if len(data) < need:
+                self._acc += data
+                return
+            self._acc += memoryview(data)[:need]
+            pos = need
+            subject, sid, reply, hsize, size = self._args
+            view = memoryview(self._acc)
+            header = bytes(view[:hsize]) if hsize else None
+            payload = bytes(view[hsize:size])
+            view.release()
+            self._args = None
+            self._acc = bytearray()
+            await self._deliver(subject, sid, reply, header, payload)
+        elif self._line_rest:  # completing a control line split across reads
+            rest = self._line_rest
+            if rest[-1:] == b"\r" and data[:1] == b"\n":  # split between CR and LF
+                line, pos = rest[:-1], 1
+            else:
+                end = data.find(_CRLF)
+                if end < 0:
+                    self._line_rest += data
+                    if len(self._line_rest) > _MAX_CONTROL_LINE:
+                        raise ProtocolError("nats: control line too long")
+                    return
+                line, pos = rest + data[:end], end + 2
+            self._line_rest = b""
+            pos = await self._control(line, data, pos)
+            if pos < 0:
+                return
+        await self._scan(data, pos)
+
+    async def _scan(self, data: bytes, pos: int) -> None:
+        n = len(data)
+        while pos < n:
+            end = data.find(_CRLF, pos)
+            if end < 0:
+                self._line_rest = data[pos:]
+                if len(self._line_rest) > _MAX_CONTROL_LINE:
+                    raise ProtocolError("nats: control line too long")
+                return
+            pos = await self._control(data[pos:end], data, end + 2)
+            if pos < 0:
+                return
+
+    async def _control(self, line: bytes, data: bytes, pos: int) -> int:
+        """Handle one control line; return where parsing goes on in `data` (-1: read more)."""
+        op = line[:1]
+        if op == b"M" or op == b"H":
+            parts = line.split()
+            try:
+                if parts[0] == b"MSG" and len(parts) in (4, 5):
+                    hsize, size = 0, int(parts[-1])
+                elif parts[0] == b"HMSG" and len(parts) in (5, 6):
+                    hsize, size = int(parts[-2]), int(parts[-1])
+                else:
+                    raise ValueError(line)
+                subject, sid = parts[1], int(parts[2])
+                with_reply = len(parts) == (6 if parts[0] == b"HMSG" else 5)
+                reply = parts[3] if with_reply else b""
+            except (ValueError, IndexError):
+                raise ProtocolError("nats: malformed MSG") from None
+            if len(data) - pos >= size + 2:
+                header = data[pos : pos + hsize] if hsize else None
+                await self._deliver(subject, sid, reply, header, data[pos + hsize : pos + size])
+                return pos + size + 2
+            self._args = (subject, sid, reply, hsize, size)
+            self._acc = bytearray(memoryview(data)[pos:])
+            return -1
+        upper = line.rstrip().upper()
+        if upper == b"PING":
+            await self.nc._process_ping()
+        elif upper == b"PONG":
+            await self.nc._process_pong()
+        elif upper == b"+OK":
+            pass
+        elif upper.startswith(b"-ERR"):
+            await self.nc._process_err(line[4:].strip().decode("utf-8", "replace").lower())
+        elif upper.startswith(b"INFO"):
+            await self.nc._process_info(json.loads(line[4:].strip()))
+        else:
+            raise ProtocolError("nats: unknown protocol")
+        return pos
+
+    async def _deliver(
+        self, subject: bytes, sid: int, reply: bytes, header: bytes | None, payload: bytes
+    ) -> None:
+        handler = self.handlers.get(sid)
+        if handler is None:
+            await self.nc._process_msg(sid, subject, reply, payload, header)  # type: ignore[arg-type]
+            return
+        stats = self.nc.stats
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += len(payload)
+        try:
+            handler(RawMsg(subject.decode(), reply.decode(), payload, header))
+        except Exception:  # a handler's bug must not stop the connection's read loop
+            log.exception("natsobj: handler for subscription %d failed", sid)
+
+
+def install(nc: NatsClient) -> bool:
+    """Give `nc` the fast parser (idempotent); False if that cannot be done safely now.
+
+    Only between two messages: a connection whose nats-py parser holds half a message keeps
+    it (natsobj's subscriptions then go through nats-py), and so does a nats-py without the
+    hooks used here.
+    """
+    old = getattr(nc, "_ps", None)
+    if isinstance(old, FastParser):
+        return True
+    needed = ("_process_msg", "_process_ping", "_process_pong", "_process_info", "_process_err")
+    if not all(callable(getattr(nc, name, None)) for name in needed) or not hasattr(nc, "_sid"):
+        return False
+    carry = b""
+    if old is not None:
+        if getattr(old, "state", None) != _AWAITING_CONTROL_LINE:
+            return False
+        carry = bytes(getattr(old, "buf", b""))
+    parser = FastParser(nc)
+    parser._line_rest = carry  # a control line the old parser had only started on
+    nc._ps = parser  # type: ignore[assignment]
+    return True
+
+
+async def _ignore(_msg: Any) -> None:  # nats-py's queue for a fast sid never receives anything
+    return None
+
+
+async def subscribe(nc: NatsClient, subject: str, handler: Handler) -> Any:
+    """Subscribe `handler` to `subject` on the fast path (nats-py's subscription otherwise).
+
+    The subscription is nats-py's own, so unsubscribe, drain and re-subscribing after a
+    reconnect work as usual; only the delivery of its messages bypasses nats-py.
+    """
+    parser = nc._ps if install(nc) else None
+    if isinstance(parser, FastParser):
+        sid = nc._sid + 1  # nats-py takes the next sid synchronously, before any await
+        parser.handlers[sid] = handler
+        try:
+            sub = await nc.subscribe(
+                subject, cb=_ignore, pending_msgs_limit=-1, pending_bytes_limit=-1
+            )
+        except BaseException:
+            parser.handlers.pop(sid, None)
+            raise
+        if sub._id != sid:  # pragma: no cover - guards against a nats-py change
+            parser.handlers[sub._id] = parser.handlers.pop(sid)
+        _forget_on_unsubscribe(sub, parser)
+        return sub
+
+    async def bridge(msg: Any) -> None:
+        handler(RawMsg(msg.subject, msg.reply, msg.data, encode_headers(msg.headers)))
+
+    return await nc.subscribe(subject, cb=bridge, pending_msgs_limit=-1, pending_bytes_limit=-1)
+
+
+def _forget_on_unsubscribe(sub: Any, parser: FastParser) -> None:
+    unsubscribe = sub.unsubscribe
+    sid = sub._id
+
+    async def unsubscribe_and_forget(limit: int = 0) -> None:
+        try:
+            await unsubscribe(limit)
+        finally:
+            if not limit:
+                parser.handlers.pop(sid, None)
+
+    sub.unsubscribe = unsubscribe_and_forget
+
+
+def encode_headers(headers: dict[str, str] | None) -> bytes | None:
+    """A header dict back into a block (for connections without the fast parser)."""
+    if not headers:
+        return None
+    status = headers.get("Status")
+    first = b"NATS/1.0"
+    if status:
+        first += b" " + status.encode()
+        desc = headers.get("Description")
+        if desc:
+            first += b" " + desc.encode()
+    lines = [first]
+    lines += [
+        f"{k}: {v}".encode() for k, v in headers.items() if k not in ("Status", "Description")
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
