@@ -203,9 +203,7 @@ def test_credential_precedence_flag_env_context(
 
 
 @pytest.mark.parametrize(("field", "env_var"), [("creds", "NATS_CREDS"), ("nkey", "NATS_NKEY")])
-def test_signing_file_precedence_flag_env_context(
-    tmp_path: Path, field: str, env_var: str
-) -> None:
+def test_signing_file_precedence_flag_env_context(tmp_path: Path, field: str, env_var: str) -> None:
     write_context(tmp_path, "a", **{field: "/ctx/file"})
     select_context(tmp_path, "a")
     env = {env_var: "/env/file"}
@@ -243,8 +241,13 @@ def test_two_signing_credentials_in_one_layer_are_rejected(tmp_path: Path) -> No
 
 def test_context_jetstream_and_inbox_settings(tmp_path: Path) -> None:
     write_context(
-        tmp_path, "a", jetstream_domain="hub", jetstream_api_prefix="$JS.x.API.",
-        inbox_prefix="_MY_INBOX", tls_first=True, description="ignored",
+        tmp_path,
+        "a",
+        jetstream_domain="hub",
+        jetstream_api_prefix="$JS.x.API.",
+        inbox_prefix="_MY_INBOX",
+        tls_first=True,
+        description="ignored",
     )
     opts = resolve(tmp_path, context="a")
     assert opts.jetstream_domain == "hub"
@@ -259,7 +262,11 @@ def test_context_jetstream_and_inbox_settings(tmp_path: Path) -> None:
 
 def test_tilde_and_env_vars_are_expanded_in_paths(tmp_path: Path) -> None:
     write_context(
-        tmp_path, "a", creds="~/keys/u.creds", cert="$CERTS/c.pem", key="${CERTS}/k.pem",
+        tmp_path,
+        "a",
+        creds="~/keys/u.creds",
+        cert="$CERTS/c.pem",
+        key="${CERTS}/k.pem",
         ca="$UNSET_VAR/ca.pem",
     )
     opts = resolve(tmp_path, {"HOME": "/home/me", "CERTS": "/etc/certs"}, context="a")
@@ -338,8 +345,15 @@ def test_unused_lower_layer_uri_is_not_resolved(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("5s", 5.0), ("500ms", 0.5), ("2m", 120.0), ("1m30s", 90.0), ("1.5h", 5400.0),
-     ("10", 10.0), ("0.25", 0.25)],
+    [
+        ("5s", 5.0),
+        ("500ms", 0.5),
+        ("2m", 120.0),
+        ("1m30s", 90.0),
+        ("1.5h", 5400.0),
+        ("10", 10.0),
+        ("0.25", 0.25),
+    ],
 )
 def test_timeout_parsing(text: str, seconds: float) -> None:
     assert parse_timeout(text) == pytest.approx(seconds)
@@ -371,14 +385,28 @@ def test_kwargs_include_only_what_is_set() -> None:
 
 def test_kwargs_mapping_is_accepted_by_nats_py(tmp_path: Path) -> None:
     opts = resolve(
-        tmp_path, servers="nats://a:4222", user="u", password="p", token="t", creds="/u.creds",
-        inbox_prefix="_IN", connection_name="natsobj", tls_first=True, timeout="3s",
+        tmp_path,
+        servers="nats://a:4222",
+        user="u",
+        password="p",
+        token="t",
+        creds="/u.creds",
+        inbox_prefix="_IN",
+        connection_name="natsobj",
+        tls_first=True,
+        timeout="3s",
     )
     kwargs = to_nats_connect_kwargs(opts)
     assert kwargs == {
-        "servers": ["nats://a:4222"], "user": "u", "password": "p", "token": "t",
-        "user_credentials": "/u.creds", "tls_handshake_first": True, "inbox_prefix": "_IN",
-        "name": "natsobj", "connect_timeout": 3.0,
+        "servers": ["nats://a:4222"],
+        "user": "u",
+        "password": "p",
+        "token": "t",
+        "user_credentials": "/u.creds",
+        "tls_handshake_first": True,
+        "inbox_prefix": "_IN",
+        "name": "natsobj",
+        "connect_timeout": 3.0,
     }
     inspect.signature(Client.connect).bind(Client(), **kwargs)
 
@@ -416,10 +444,26 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
         pytest.skip("openssl CLI not installed")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=natsobj-test-ca"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=natsobj-test-ca",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -441,9 +485,18 @@ def test_tls_key_that_does_not_match_cert_is_rejected(
     other = tmp_path / "other"
     other.mkdir()
     subprocess.run(
-        ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-out", str(other / "key.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            str(other / "key.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     opts = resolve(tmp_path, tls_cert=str(cert), tls_key=str(other / "key.pem"))
     with pytest.raises(ValueError, match="cannot load TLS files"):
@@ -461,7 +514,11 @@ def test_tls_key_without_cert_is_rejected() -> None:
 def test_repr_masks_secrets() -> None:
     opts = ConnectOptions(
         servers=["nats://alice:pw1@h:4222", "nats://tok1@h2:4222", "h3:4222"],
-        user="alice", password="pw2", token="tok2", user_jwt="jwt3", user_seed="SUSEED4",
+        user="alice",
+        password="pw2",
+        token="tok2",
+        user_jwt="jwt3",
+        user_seed="SUSEED4",
     )
     text = repr(opts)
     for secret in ("pw1", "tok1", "pw2", "tok2", "jwt3", "SUSEED4"):

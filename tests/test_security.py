@@ -41,6 +41,7 @@ DENY_WITHIN = 2.0
 """A permission violation must fail the operation within this many seconds."""
 CAP = 6.0
 
+
 class Hung(Exception):
     """The awaited call was still running when its cap fired."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -600,3 +601,73 @@ async def test_list_and_get_info_report_the_same_server_time(store) -> None:
     for i in range(20):
         info = await store.get_info(f"t{i}")
         assert info.mtime is not None and info.mtime == listed[f"t{i}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the one-chunk put path (bytes no larger than a chunk)
+
+
+async def test_small_put_into_full_bucket_fails_cleanly(client: natsobj.Client) -> None:
+    name = unique_bucket()
+    store = await client.create_object_store(name, max_bytes=20_000)
+    try:
+        await store.put("small", b"ok")
+        with pytest.raises(natsobj.BucketFullError, match="full"):
+            await store.put("big", os.urandom(30_000))  # one chunk, larger than the room left
+        counts = await subject_counts(client, name, wire.all_chunks_subject(name))
+        assert list(counts.values()) == [1]
+        with pytest.raises(natsobj.ObjectNotFoundError):
+            await store.get_info("big")
+        assert await store.get("small") == b"ok"
+    finally:
+        await client.delete_object_store(name)
+
+
+async def test_small_overwrite_and_empty_put(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    first = await store.put("x", b"one")
+    second = await store.put("x", "twö")  # str is stored as UTF-8
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, second.nuid): 1}
+    assert first.nuid != second.nuid and await store.get("x") == "twö".encode()
+    assert second.digest == wire.format_digest(hashlib.sha256("twö".encode()).digest())
+    empty = await store.put("x", b"")
+    assert (empty.size, empty.chunks) == (0, 0) and await store.get("x") == b""
+    assert await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket)) == {}
+
+
+async def test_cancelled_small_puts_leave_no_orphans(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    """Cancel one-chunk puts at many moments: each is either complete or left no trace."""
+    delays = [0.0, 0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01] * 3
+    for i, delay in enumerate(delays):
+        task = asyncio.ensure_future(store.put(f"c{i}", os.urandom(1000)))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    live = {info.nuid for info in await store.list()}
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert set(counts) == {wire.chunk_subject(store.bucket, nuid) for nuid in live}
+    for info in await store.list():
+        assert len(await store.get(info.name)) == 1000
+
+
+async def test_cancelled_chunked_puts_leave_no_orphans(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    """The same for puts of several chunks, cancelled around the moment the meta is sent."""
+    delays = [0.0, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.006, 0.01] * 3
+    for i, delay in enumerate(delays):
+        task = asyncio.ensure_future(store.put(f"m{i}", os.urandom(3000), chunk_size=1024))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    infos = await store.list()
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, info.nuid): 3 for info in infos}
+    for info in infos:
+        assert len(await store.get(info.name)) == 3000

@@ -292,3 +292,13 @@ def test_chunk_msg_id_round_trip() -> None:
     assert wire.parse_chunk_msg_id(wire.chunk_msg_id("NUID", 7), "NUID") == 7
     assert wire.parse_chunk_msg_id("OTHER.7", "NUID") is None
     assert wire.parse_chunk_msg_id(None, "NUID") is None
+
+
+def test_decoded_info_sets_every_field_of_the_dataclass() -> None:
+    """decode_meta fills the instance dict directly: it must set exactly the declared fields."""
+    import dataclasses
+
+    info = wire.decode_meta(b'{"name":"a","nuid":"n","size":3,"chunks":1}', revision=7)
+    assert set(info.__dict__) == {f.name for f in dataclasses.fields(ObjectInfo)}
+    assert info == ObjectInfo(name="a", bucket="", nuid="n", size=3, chunks=1, revision=7)
+    assert dataclasses.replace(info, size=4).size == 4

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import nats.errors
@@ -92,10 +92,12 @@ def map_nats_error(exc: BaseException, context: str) -> ObjectStoreError:
     return ObjectStoreError(f"{context}: {exc!r}")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _from_ns(ns: int) -> datetime:
     """A UTC time from nanoseconds, truncated to microseconds as RFC 3339 parsing does."""
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=nanos // 1000)
+    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def _expire(fut: asyncio.Future[Any]) -> None:
@@ -488,7 +490,7 @@ class DirectBatchReader:
         self._batch_bytes = batch_bytes
         self._max_buffered = max_buffered
         self.idle_timeout = idle_timeout
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue = _fastpath.Mailbox()
         self._buffered = 0
         self._outstanding = False
         self._wanted = False
@@ -546,7 +548,7 @@ class DirectBatchReader:
             try:
                 await self._ask_more()
             except Exception as exc:
-                self._queue.put_nowait(map_nats_error(exc, f"direct get {self._stream}"))
+                self._queue.put(map_nats_error(exc, f"direct get {self._stream}"))
 
         self._tasks.add(task := asyncio.ensure_future(ask()))
         task.add_done_callback(self._tasks.discard)
@@ -557,7 +559,7 @@ class DirectBatchReader:
             stored = stored_msg(msg)
             self._next_seq = stored.seq + 1
             self._buffered += len(stored.data)
-            self._queue.put_nowait(stored)
+            self._queue.put(stored)
             if stored.num_pending is None:  # a server without batch support
                 self._legacy = True
                 self._outstanding = False
@@ -569,43 +571,28 @@ class DirectBatchReader:
             pending = int(headers.get("Nats-Num-Pending") or 0)
             self.last_pending = pending
             if pending == 0:
-                self._queue.put_nowait(self.END)
+                self._queue.put(self.END)
             else:
                 self._ask_more_soon()
         elif status == "404":
             self.last_pending = 0
-            self._queue.put_nowait(self.END)
+            self._queue.put(self.END)
         elif status == "503":
-            self._queue.put_nowait(
-                StoreTimeoutError(f"direct get {self._stream}: no responders (503)")
-            )
+            self._queue.put(StoreTimeoutError(f"direct get {self._stream}: no responders (503)"))
         else:
             desc = headers.get("Description", "")
-            self._queue.put_nowait(
-                JetStreamAPIError(int(status), 0, desc, f"direct get {self._stream}")
-            )
+            self._queue.put(JetStreamAPIError(int(status), 0, desc, f"direct get {self._stream}"))
 
     async def next(self) -> StoredMsg | None:
         """The next message, or None when the subject has no more."""
         queue = self._queue
-        if queue.empty():
-            getter = asyncio.ensure_future(queue.get())
-            assert self._denied is not None
-            done, _ = await asyncio.wait(
-                {getter, self._denied},
-                timeout=self.idle_timeout,
-                return_when=asyncio.FIRST_COMPLETED,
+        if not queue and not await queue.wait(self.idle_timeout, self._denied):
+            if self._denied is not None and self._denied.done():
+                self._denied.result()
+            raise StoreTimeoutError(
+                f"direct get {self._stream}: no data from the server for {self.idle_timeout:g}s"
             )
-            if getter not in done:
-                getter.cancel()
-                if self._denied in done:
-                    self._denied.result()
-                raise StoreTimeoutError(
-                    f"direct get {self._stream}: no data from the server for {self.idle_timeout:g}s"
-                )
-            item = getter.result()
-        else:
-            item = queue.get_nowait()
+        item = queue.get_nowait()
         if item is self.END:
             return None
         if isinstance(item, BaseException):
@@ -652,7 +639,7 @@ class ConsumerReader:
         self._last_per_subject = last_per_subject
         self.idle_timeout = idle_timeout
         self._create_timeout = create_timeout
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue = _fastpath.Mailbox()
         self._sub: Any = None
         self._name = ""
         self._expected_cseq = 1
@@ -693,7 +680,7 @@ class ConsumerReader:
             raise
         self._name = str(info.get("name") or "")
         if int(info.get("num_pending") or 0) == 0:
-            self._queue.put_nowait(self.END)
+            self._queue.put(self.END)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -713,29 +700,30 @@ class ConsumerReader:
             status = msg.status
             if status == "100":
                 if msg.reply:  # a flow-control request: answer it when the caller gets here
-                    self._queue.put_nowait(("fc", msg.reply))
+                    self._queue.put(("fc", msg.reply))
                 stalled = msg.header("Nats-Consumer-Stalled")
                 if stalled:
-                    self._queue.put_nowait(("fc", stalled))
+                    self._queue.put(("fc", stalled))
                 return
             if status:
                 return
         tokens = msg.reply.split(".")
         try:
-            if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>
-                sseq, cseq, ts, pending = (int(t) for t in tokens[5:9])
-            else:  # v2: $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<dc>.<sseq>.<cseq>...
-                sseq, cseq, ts, pending = (int(t) for t in tokens[7:11])
-        except ValueError:
-            self._queue.put_nowait(JetStreamAPIError(0, 0, f"bad reply {msg.reply!r}", "consumer"))
+            # $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>, or in v2
+            # $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>...
+            at = 5 if len(tokens) == 9 else 7
+            sseq, cseq = int(tokens[at]), int(tokens[at + 1])
+            ts, pending = int(tokens[at + 2]), int(tokens[at + 3])
+        except (ValueError, IndexError):
+            self._queue.put(JetStreamAPIError(0, 0, f"bad reply {msg.reply!r}", "consumer"))
             return
         if cseq != self._expected_cseq:
-            self._queue.put_nowait(
+            self._queue.put(
                 StoreTimeoutError(f"consumer on {self._stream} skipped messages; reading again")
             )
             return
         self._expected_cseq = cseq + 1
-        self._queue.put_nowait(
+        self._queue.put(
             StoredMsg(
                 subject=msg.subject,
                 seq=sseq,
@@ -747,20 +735,16 @@ class ConsumerReader:
             )
         )
         if pending == 0:
-            self._queue.put_nowait(self.END)
+            self._queue.put(self.END)
 
     async def next(self) -> StoredMsg | None:
         """The next message, or None when the subject has no more."""
         while True:
-            if self._queue.empty():
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), self.idle_timeout)
-                except asyncio.TimeoutError:
-                    raise StoreTimeoutError(
-                        f"consumer on {self._stream}: no data for {self.idle_timeout:g}s"
-                    ) from None
-            else:
-                item = self._queue.get_nowait()
+            if not self._queue and not await self._queue.wait(self.idle_timeout):
+                raise StoreTimeoutError(
+                    f"consumer on {self._stream}: no data for {self.idle_timeout:g}s"
+                )
+            item = self._queue.get_nowait()
             if item is self.END:
                 return None
             if isinstance(item, tuple):

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _wire as wire
 from ._errors import (
     BadObjectMetaError,
+    BucketFullError,
+    BucketSealedError,
     ChunkMismatchError,
     ConnectionLostError,
     DigestMismatchError,
@@ -35,6 +37,7 @@ from ._errors import (
     UpdateMetaDeletedError,
 )
 from ._jetstream import (
+    ERR_DUPLICATE_IN_PROCESS,
     ConsumerReader,
     DirectBatchReader,
     JetStream,
@@ -72,6 +75,8 @@ log = logging.getLogger("natsobj")
 T = TypeVar("T")
 MAX_LINK_DEPTH = 10
 _ROLLUP = {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT}
+# A publish the server answered with one of these stored nothing: no rollback purge needed.
+_REFUSALS = (PermissionDeniedError, BucketSealedError, BucketFullError, JetStreamAPIError)
 
 
 def _server_time(stored: StoredMsg) -> datetime | None:
@@ -157,15 +162,6 @@ class ObjectStore:
         except ObjectNotFoundError:
             return None
 
-    async def _publish_meta(self, info: ObjectInfo, *, timeout: float | None = None) -> int:
-        subject = wire.meta_subject(self.bucket, info.name)
-        ack = await self._js.publish(
-            subject, wire.encode_meta(info), headers=_ROLLUP, bucket=self.bucket, timeout=timeout
-        )
-        seq = int(ack.get("seq") or 0)
-        self._remember_write(subject, seq)
-        return seq
-
     # -----------------------------------------------------------------------------------------
     # put
 
@@ -197,6 +193,18 @@ class ObjectStore:
             if chunk_size is None and meta.options is not None and meta.options.max_chunk_size:
                 chunk_size = meta.options.max_chunk_size
         chunk_size = self._check_put(name, chunk_size)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if isinstance(data, (bytes, bytearray, memoryview)) and len(data) <= chunk_size:
+            return await self._put_small(
+                name,
+                bytes(data),
+                chunk_size=chunk_size,
+                description=description,
+                headers=headers,
+                metadata=metadata,
+                progress=progress,
+            )
         return await self._put(
             name,
             iter_source(data, chunk_size),
@@ -251,6 +259,7 @@ class ObjectStore:
             first_index=index,
         )
         await publisher.__aenter__()
+        committing = False
         try:
             async for chunk in chunks:
                 hasher.update(chunk)
@@ -277,23 +286,159 @@ class ObjectStore:
                 metadata=dict(metadata or {}),
                 options=ObjectMetaOptions(max_chunk_size=chunk_size),
             )
-            try:
-                old = await previous
-            except BadObjectMetaError:
-                old = None  # an unreadable meta must not block a new version forever
-            revision = await self._publish_meta_retrying(info)
+            old = await _replaced(previous)
+
+            async def rollback() -> None:
+                if resume is not None:
+                    resume.interrupted(publisher.acked_prefix)
+                elif publisher.stats.published:
+                    await self._abort_put(publisher, subject)
+
+            committing = True
+            return await self._commit(info, old, rollback)
         except BaseException:
-            if not previous.done():
-                previous.cancel()
-            with contextlib.suppress(BaseException):
-                await previous
-            if resume is not None:
-                resume.interrupted(publisher.acked_prefix)
-            elif publisher.stats.published:
-                await self._abort_put(publisher, subject)
+            if not committing:
+                await _forget(previous)
+                if resume is not None:
+                    resume.interrupted(publisher.acked_prefix)
+                elif publisher.stats.published:
+                    await self._abort_put(publisher, subject)
             raise
         finally:
             await publisher.__aexit__(None, None, None)
+
+    async def _commit(
+        self, info: ObjectInfo, old: ObjectInfo | None, rollback: Callable[[], Awaitable[None]]
+    ) -> ObjectInfo:
+        """Publish the meta that commits a put, then purge the version it replaced.
+
+        Once the meta is sent, the put ends as the server decided, even if the caller is
+        cancelled meanwhile: when it is unclear whether the meta was stored (a cancellation,
+        a lost ack), it is read back. Stored: the put is complete (and a cancellation goes
+        on). Not stored: `rollback` removes the new chunks. No half-written object remains.
+        """
+        commit = asyncio.ensure_future(self._publish_meta_retrying(info))
+        try:
+            revision = await asyncio.shield(commit)
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            if cancelled:  # the meta may be on its way: let the server decide first
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait({commit}, timeout=self._client.transfer.stall_timeout)
+            finished = commit.done() and not commit.cancelled()
+            failure = commit.exception() if finished else exc
+            stored: ObjectInfo | None
+            if finished and failure is None:
+                stored = replace(info, revision=commit.result())
+            elif isinstance(failure, _REFUSALS):
+                stored = None
+            else:
+                stored = await self._committed(info)
+            if stored is None:
+                if not commit.done():
+                    commit.cancel()
+                await rollback()
+                raise
+            await self._purge_replaced(info.name, old, info.nuid)
+            if cancelled:
+                raise
+            return stored
+        await self._purge_replaced(info.name, old, info.nuid)
+        return replace(info, revision=revision)
+
+    async def _committed(self, info: ObjectInfo) -> ObjectInfo | None:
+        """The stored meta if it is the one `info` describes (same nuid), else None."""
+        try:
+            found = await self._find_info(info.name)
+        except ObjectStoreError:
+            return None
+        if found is None or found.nuid != info.nuid:
+            return None
+        return replace(info, revision=found.revision)
+
+    async def _put_small(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        chunk_size: int,
+        description: str | None,
+        headers: Mapping[str, list[str] | str] | None,
+        metadata: Mapping[str, str] | None,
+        progress: ProgressCallback | None,
+    ) -> ObjectInfo:
+        """A put of at most one chunk: the same messages as `_put`, with less machinery.
+
+        The chunk and the lookup of the version it replaces go out together; the meta follows
+        the chunk's ack. The chunk is published from a task, so that a rollback (on failure or
+        cancellation) can wait for its ack before purging it: a purge must not overtake it.
+        """
+        nuid = wire.new_nuid()
+        subject = wire.chunk_subject(self.bucket, nuid)
+        previous = asyncio.ensure_future(self._find_info(name))
+        chunk: asyncio.Future[int] | None = None
+        if payload:
+            chunk = asyncio.ensure_future(
+                self._publish_retrying(
+                    subject, payload, {wire.MSG_ID_HEADER: wire.chunk_msg_id(nuid, 0)}
+                )
+            )
+        try:
+            if chunk is not None:
+                await asyncio.shield(chunk)
+            info = ObjectInfo(
+                name=name,
+                bucket=self.bucket,
+                nuid=nuid,
+                size=len(payload),
+                chunks=1 if payload else 0,
+                digest=wire.format_digest(hashlib.sha256(payload).digest()),
+                mtime=datetime.now(timezone.utc),
+                description=description or None,
+                headers=_normalize_headers(headers),
+                metadata=dict(metadata or {}),
+                options=ObjectMetaOptions(max_chunk_size=chunk_size),
+            )
+            old = await _replaced(previous)
+        except BaseException:
+            await _forget(previous)
+            if chunk is not None:
+                await self._abort_small(chunk, subject)
+            raise
+
+        async def rollback() -> None:
+            if chunk is not None:
+                await self._abort_small(chunk, subject)
+
+        committed = await self._commit(info, old, rollback)
+        if progress is not None:
+            progress(len(payload))
+        return committed
+
+    async def _abort_small(self, chunk: asyncio.Future[int], subject: str) -> None:
+        """Roll back a small put: wait for its chunk's publish to end, then purge the chunk."""
+
+        async def rollback() -> None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(chunk), self._client.transfer.ack_timeout * 2)
+            if not chunk.done():
+                chunk.cancel()
+            refused = not chunk.cancelled() and isinstance(chunk.exception(), _REFUSALS)
+            if not refused:  # stored, or maybe stored (a lost ack, a cancelled publish)
+                await purge_subject(self._js, self.bucket, subject)
+
+        task = asyncio.ensure_future(rollback())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        except ObjectStoreError as exc:
+            log.warning("could not purge chunk %s of a failed put: %s", subject, exc)
+
+    async def _purge_replaced(self, name: str, old: ObjectInfo | None, nuid: str) -> None:
+        """Purge the chunks of the version a put replaced (the new one is committed)."""
         if old is not None and not old.deleted and old.nuid and old.nuid != nuid:
             try:
                 await purge_subject(
@@ -301,17 +446,33 @@ class ObjectStore:
                 )
             except ObjectStoreError as exc:  # the new version is committed; old chunks leak
                 log.warning("could not purge old chunks of %r: %s", name, exc)
-        return replace(info, revision=revision)
 
     async def _publish_meta_retrying(self, info: ObjectInfo) -> int:
         """Publish a meta, re-trying a lost ack or a 503: the rollup makes a re-send harmless."""
+        subject = wire.meta_subject(self.bucket, info.name)
+        seq = await self._publish_retrying(subject, wire.encode_meta(info), _ROLLUP)
+        self._remember_write(subject, seq)
+        return seq
+
+    async def _publish_retrying(self, subject: str, payload: bytes, headers: dict[str, str]) -> int:
+        """Publish into the bucket and return the sequence; re-try a lost ack or a 503.
+
+        Only for messages whose re-send is harmless: a meta (rollup) or a chunk (Nats-Msg-Id).
+        Gives up after `stall_timeout`.
+        """
         deadline = asyncio.get_running_loop().time() + self._client.transfer.stall_timeout
         delay = 0.1
         while True:
             try:
-                return await self._publish_meta(info, timeout=2.0)
+                ack = await self._js.publish(
+                    subject, payload, headers=headers, bucket=self.bucket, timeout=2.0
+                )
+                return int(ack.get("seq") or 0)
             except (StoreTimeoutError, ConnectionLostError, JetStreamAPIError) as exc:
-                if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
+                retry = is_transient(exc) or (
+                    isinstance(exc, JetStreamAPIError) and exc.err_code == ERR_DUPLICATE_IN_PROCESS
+                )
+                if not retry or asyncio.get_running_loop().time() + delay > deadline:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -896,6 +1057,22 @@ def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatu
         max_bytes=cfg.max_bytes,
         stream_info=info,
     )
+
+
+async def _replaced(previous: asyncio.Future[ObjectInfo | None]) -> ObjectInfo | None:
+    """The version a put replaces, from the lookup started with the put."""
+    try:
+        return await previous
+    except BadObjectMetaError:
+        return None  # an unreadable meta must not block a new version forever
+
+
+async def _forget(future: asyncio.Future[Any]) -> None:
+    """Cancel a helper future and wait for it to end, whatever it raises."""
+    if not future.done():
+        future.cancel()
+    with contextlib.suppress(BaseException):
+        await future
 
 
 def _normalize_headers(headers: Mapping[str, list[str] | str] | None) -> dict[str, list[str]]:
