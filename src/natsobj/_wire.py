@@ -324,19 +324,27 @@ def decode_meta(
     name = get("name")
     if not name or type(name) is not str:
         raise _bad("no name")
-    strings = []
-    for key in ("bucket", "nuid", "description", "digest"):
-        value = get(key)
-        if value is not None and type(value) is not str:
-            raise _bad(f"{key} is not a string: {value!r}")
-        strings.append(value or None)
-    bucket, nuid, description, digest = strings
-    numbers = []
-    for key in ("size", "chunks"):
-        value = get(key) or 0
-        if type(value) is not int or value < 0:
-            raise _bad(f"{key} is not a non-negative integer: {value!r}")
-        numbers.append(value)
+    bucket, nuid, description, digest = (
+        get("bucket"),
+        get("nuid"),
+        get("description") or None,
+        get("digest") or None,
+    )
+    str_ = str
+    if not (
+        (bucket is None or type(bucket) is str_)
+        and (nuid is None or type(nuid) is str_)
+        and (description is None or type(description) is str_)
+        and (digest is None or type(digest) is str_)
+    ):
+        for key in ("bucket", "nuid", "description", "digest"):
+            if get(key) is not None and type(get(key)) is not str:
+                raise _bad(f"{key} is not a string: {get(key)!r}")
+    size, chunks = get("size") or 0, get("chunks") or 0
+    if type(size) is not int or type(chunks) is not int or size < 0 or chunks < 0:
+        for key, value in (("size", size), ("chunks", chunks)):
+            if type(value) is not int or value < 0:
+                raise _bad(f"{key} is not a non-negative integer: {value!r}")
     headers: dict[str, list[str]] = {}
     headers_doc = get("headers")
     if headers_doc:
@@ -364,8 +372,8 @@ def decode_meta(
         name=name,
         bucket=bucket or "",
         nuid=nuid or "",
-        size=numbers[0],
-        chunks=numbers[1],
+        size=size,
+        chunks=chunks,
         digest=digest,
         mtime=server_time or parse_time(get("mtime")),
         deleted=deleted,
