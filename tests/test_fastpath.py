@@ -18,6 +18,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import ProtocolError
 from nats.protocol.parser import Parser
 
+from natsobj import _fastpath
 from natsobj._fastpath import (
     FastParser,
     RawMsg,
@@ -385,3 +386,28 @@ async def test_fast_subscription_survives_a_server_restart() -> None:
             assert [m.data for m in got] == [b"before", b"after"] and got[1].header("H") == "1"
         finally:
             await nc.close()
+
+
+async def test_subscription_without_the_fast_parser_goes_through_nats_py(
+    server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No swap mid-message; where the parser cannot be swapped, handlers still get RawMsgs."""
+    nc = await nats.connect(server.url)
+    try:
+        nc._ps.state = 2  # nats-py's AWAITING_MSG_PAYLOAD: swapping now would lose bytes
+        assert not install(nc) and not isinstance(nc._ps, FastParser)
+        nc._ps.state = 1
+        monkeypatch.setattr(_fastpath, "install", lambda _nc: False)
+        got: list[RawMsg] = []
+        sub = await subscribe(nc, "fp.bridge", got.append)
+        assert not isinstance(nc._ps, FastParser)
+        await nc.publish("fp.bridge", b"one", headers={"A": "1"})
+        await nc.publish("fp.bridge", b"two", reply="fp.r")
+        await nc.flush()
+        await wait_until(lambda: len(got) == 2)
+        assert [m.data for m in got] == [b"one", b"two"]
+        assert got[0].headers == {"A": "1"} and got[1].headers is None
+        assert [m.subject for m in got] == ["fp.bridge"] * 2 and got[1].reply == "fp.r"
+        await sub.unsubscribe()
+    finally:
+        await nc.close()

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -259,6 +259,13 @@ class ObjectStore:
             first_index=index,
         )
         await publisher.__aenter__()
+
+        async def rollback() -> None:
+            if resume is not None:
+                resume.interrupted(publisher.acked_prefix)
+            elif publisher.stats.published:
+                await self._abort_put(publisher, subject)
+
         committing = False
         try:
             async for chunk in chunks:
@@ -287,22 +294,12 @@ class ObjectStore:
                 options=ObjectMetaOptions(max_chunk_size=chunk_size),
             )
             old = await _replaced(previous)
-
-            async def rollback() -> None:
-                if resume is not None:
-                    resume.interrupted(publisher.acked_prefix)
-                elif publisher.stats.published:
-                    await self._abort_put(publisher, subject)
-
-            committing = True
+            committing = True  # from here on, _commit settles the put and rolls back itself
             return await self._commit(info, old, rollback)
         except BaseException:
             if not committing:
                 await _forget(previous)
-                if resume is not None:
-                    resume.interrupted(publisher.acked_prefix)
-                elif publisher.stats.published:
-                    await self._abort_put(publisher, subject)
+                await rollback()
             raise
         finally:
             await publisher.__aexit__(None, None, None)
@@ -383,6 +380,11 @@ class ObjectStore:
                     subject, payload, {wire.MSG_ID_HEADER: wire.chunk_msg_id(nuid, 0)}
                 )
             )
+
+        async def rollback() -> None:
+            if chunk is not None:
+                await self._abort_small(chunk, subject)
+
         try:
             if chunk is not None:
                 await asyncio.shield(chunk)
@@ -402,14 +404,8 @@ class ObjectStore:
             old = await _replaced(previous)
         except BaseException:
             await _forget(previous)
-            if chunk is not None:
-                await self._abort_small(chunk, subject)
+            await rollback()
             raise
-
-        async def rollback() -> None:
-            if chunk is not None:
-                await self._abort_small(chunk, subject)
-
         committed = await self._commit(info, old, rollback)
         if progress is not None:
             progress(len(payload))
@@ -418,7 +414,7 @@ class ObjectStore:
     async def _abort_small(self, chunk: asyncio.Future[int], subject: str) -> None:
         """Roll back a small put: wait for its chunk's publish to end, then purge the chunk."""
 
-        async def rollback() -> None:
+        async def purge() -> None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(chunk), self._client.transfer.ack_timeout * 2)
             if not chunk.done():
@@ -427,15 +423,7 @@ class ObjectStore:
             if not refused:  # stored, or maybe stored (a lost ack, a cancelled publish)
                 await purge_subject(self._js, self.bucket, subject)
 
-        task = asyncio.ensure_future(rollback())
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(BaseException):
-                await task
-            raise
-        except ObjectStoreError as exc:
-            log.warning("could not purge chunk %s of a failed put: %s", subject, exc)
+        await _run_to_end(purge(), f"purge chunk {subject} of a failed put")
 
     async def _purge_replaced(self, name: str, old: ObjectInfo | None, nuid: str) -> None:
         """Purge the chunks of the version a put replaced (the new one is committed)."""
@@ -479,15 +467,9 @@ class ObjectStore:
 
     async def _abort_put(self, publisher: ChunkPublisher, subject: str) -> None:
         """Remove a failed put's chunks, even when the put was cancelled."""
-        task = asyncio.ensure_future(self._purge_all(publisher, subject))
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(BaseException):
-                await task
-            raise
-        except ObjectStoreError as exc:
-            log.warning("could not purge chunks %s of a failed put: %s", subject, exc)
+        await _run_to_end(
+            self._purge_all(publisher, subject), f"purge chunks {subject} of a failed put"
+        )
 
     async def _purge_all(self, publisher: ChunkPublisher, subject: str) -> None:
         await publisher.settle(self._client.transfer.ack_timeout * 2)
@@ -1065,6 +1047,20 @@ async def _replaced(previous: asyncio.Future[ObjectInfo | None]) -> ObjectInfo |
         return await previous
     except BadObjectMetaError:
         return None  # an unreadable meta must not block a new version forever
+
+
+async def _run_to_end(cleanup: Coroutine[Any, Any, None], what: str) -> None:
+    """Run a rollback to its end even if the caller is cancelled meanwhile (the cancellation
+    goes on afterwards); a store error is logged, so that the put's own error is what raises."""
+    task = asyncio.ensure_future(cleanup)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    except ObjectStoreError as exc:
+        log.warning("could not %s: %s", what, exc)
 
 
 async def _forget(future: asyncio.Future[Any]) -> None:

@@ -330,12 +330,11 @@ def decode_meta(
         get("description") or None,
         get("digest") or None,
     )
-    str_ = str
     if not (
-        (bucket is None or type(bucket) is str_)
-        and (nuid is None or type(nuid) is str_)
-        and (description is None or type(description) is str_)
-        and (digest is None or type(digest) is str_)
+        (bucket is None or type(bucket) is str)
+        and (nuid is None or type(nuid) is str)
+        and (description is None or type(description) is str)
+        and (digest is None or type(digest) is str)
     ):
         for key in ("bucket", "nuid", "description", "digest"):
             if get(key) is not None and type(get(key)) is not str:
