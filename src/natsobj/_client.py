@@ -18,6 +18,7 @@ from . import _fastpath
 from . import _wire as wire
 from ._errors import BucketExistsError, ConnectionLostError
 from ._jetstream import ERR_STREAM_NAME_IN_USE, JetStream, JetStreamAPIError, map_nats_error
+from ._malloc import tune_malloc
 from ._models import ObjectStoreConfig, ObjectStoreStatus
 from ._options import resolve_connect_options, to_jetstream_kwargs, to_nats_connect_kwargs
 from ._store import ObjectStore, status_from_stream
@@ -53,6 +54,7 @@ class Client:
         api_prefix: str | None = None,
         transfer: TransferSettings | None = None,
     ) -> None:
+        tune_malloc()
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, domain=domain, api_prefix=api_prefix)
         self.transfer = transfer or TransferSettings()
