@@ -637,6 +637,69 @@ async def test_small_overwrite_and_empty_put(
     assert await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket)) == {}
 
 
+def count_requests(store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the subject of every request the store's connection sends from now on."""
+    sent: list[str] = []
+    original = store._js.request_msg
+
+    async def recording(subject: str, *args: object, **kwargs: object) -> object:
+        sent.append(subject)
+        return await original(subject, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store._js, "request_msg", recording)
+    return sent
+
+
+async def test_small_put_of_a_new_name_sends_chunk_and_meta_only(
+    client: natsobj.Client, store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = count_requests(store, monkeypatch)
+    info = await store.put("a", b"first")
+    assert sent == [
+        wire.chunk_subject(store.bucket, info.nuid),
+        wire.meta_subject(store.bucket, "a"),
+    ]
+    # Replacing it: the guarded meta is refused, so the old version is looked up and purged.
+    sent.clear()
+    second = await store.put("a", b"second")
+    lookups = [s for s in sent if ".DIRECT.GET." in s]
+    assert len(lookups) == 1 and sent.count(wire.meta_subject(store.bucket, "a")) == 2
+    assert await store.get("a") == b"second"
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, second.nuid): 1}
+    # After a replacement the next new name is looked up too; once it comes out new, no more.
+    sent.clear()
+    await store.put("b", b"b")
+    assert len([s for s in sent if ".DIRECT.GET." in s]) == 1
+    sent.clear()
+    await store.put("c", b"c")
+    assert not [s for s in sent if ".DIRECT.GET." in s]
+
+
+async def test_small_puts_from_two_writers_at_once_are_all_complete(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    """Two store objects each put alone, so both send guarded metas; their chunks interleave.
+    Refused metas are committed the usual way: every object is whole, no chunk is orphaned."""
+    other = await client.object_store(store.bucket)
+    payloads = {f"w{i}": os.urandom(100 + i) for i in range(120)}
+
+    async def write(target: natsobj.ObjectStore, names: list[str]) -> None:
+        for name in names:
+            await target.put(name, payloads[name])
+
+    names = sorted(payloads)
+    await asyncio.gather(write(store, names[0::2]), write(other, names[1::2]))
+    # and over each other's names, so that some guards see an existing name
+    await asyncio.gather(write(store, names[1:40:2]), write(other, names[0:40:2]))
+    infos = {info.name: info for info in await store.list()}
+    assert set(infos) == set(payloads)
+    for name, data in payloads.items():
+        assert await store.get(name) == data
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, info.nuid): 1 for info in infos.values()}
+
+
 async def test_cancelled_small_puts_leave_no_orphans(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:

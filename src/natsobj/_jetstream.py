@@ -39,6 +39,8 @@ ERR_NO_MESSAGE_FOUND = 10037
 ERR_SEALED = 10109
 ERR_MAX_BYTES = 10077
 ERR_DUPLICATE_IN_PROCESS = 10158
+ERR_WRONG_LAST_MSG_ID = 10070
+ERR_WRONG_LAST_SEQUENCE = 10071
 
 # nats-py lower-cases the server's -ERR text, so match (and compare subjects) without case.
 _PERMISSION_RE = re.compile(

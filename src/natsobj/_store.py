@@ -38,6 +38,8 @@ from ._errors import (
 )
 from ._jetstream import (
     ERR_DUPLICATE_IN_PROCESS,
+    ERR_WRONG_LAST_MSG_ID,
+    ERR_WRONG_LAST_SEQUENCE,
     ConsumerReader,
     DirectBatchReader,
     JetStream,
@@ -94,6 +96,10 @@ class ObjectStore:
         self._stream_info = dict(stream_info)
         # meta subject -> stream seq this client last wrote there: detects a stale replica
         self._written: OrderedDict[str, int] = OrderedDict()
+        # puts running on this store object: a small put alone may commit in one round trip
+        self._puts_running = 0
+        # the last small puts stored new names: skip their lookup (see _put_small)
+        self._names_new = True
 
     def __repr__(self) -> str:
         return f"ObjectStore(bucket={self.bucket!r})"
@@ -195,25 +201,29 @@ class ObjectStore:
         chunk_size = self._check_put(name, chunk_size)
         if isinstance(data, str):
             data = data.encode("utf-8")
-        if isinstance(data, (bytes, bytearray, memoryview)) and len(data) <= chunk_size:
-            return await self._put_small(
+        self._puts_running += 1
+        try:
+            if isinstance(data, (bytes, bytearray, memoryview)) and len(data) <= chunk_size:
+                return await self._put_small(
+                    name,
+                    bytes(data),
+                    chunk_size=chunk_size,
+                    description=description,
+                    headers=headers,
+                    metadata=metadata,
+                    progress=progress,
+                )
+            return await self._put(
                 name,
-                bytes(data),
+                iter_source(data, chunk_size),
                 chunk_size=chunk_size,
                 description=description,
                 headers=headers,
                 metadata=metadata,
                 progress=progress,
             )
-        return await self._put(
-            name,
-            iter_source(data, chunk_size),
-            chunk_size=chunk_size,
-            description=description,
-            headers=headers,
-            metadata=metadata,
-            progress=progress,
-        )
+        finally:
+            self._puts_running -= 1
 
     def _check_put(self, name: str, chunk_size: int | None) -> int:
         """Validate a put's name and chunk size; return the effective chunk size."""
@@ -295,7 +305,9 @@ class ObjectStore:
             )
             old = await _replaced(previous)
             committing = True  # from here on, _commit settles the put and rolls back itself
-            return await self._commit(info, old, rollback)
+            committed = await self._commit(info, old, rollback)
+            assert committed is not None  # an unguarded commit returns or raises
+            return committed
         except BaseException:
             if not committing:
                 await _forget(previous)
@@ -305,16 +317,26 @@ class ObjectStore:
             await publisher.__aexit__(None, None, None)
 
     async def _commit(
-        self, info: ObjectInfo, old: ObjectInfo | None, rollback: Callable[[], Awaitable[None]]
-    ) -> ObjectInfo:
+        self,
+        info: ObjectInfo,
+        old: ObjectInfo | None,
+        rollback: Callable[[], Awaitable[None]],
+        *,
+        commit: asyncio.Future[int] | None = None,
+    ) -> ObjectInfo | None:
         """Publish the meta that commits a put, then purge the version it replaced.
 
         Once the meta is sent, the put ends as the server decided, even if the caller is
         cancelled meanwhile: when it is unclear whether the meta was stored (a cancellation,
         a lost ack), it is read back. Stored: the put is complete (and a cancellation goes
         on). Not stored: `rollback` removes the new chunks. No half-written object remains.
+
+        `commit` is a guarded meta publish already under way (see `_put_small`); when the
+        server refuses it for its guard, None is returned and nothing is rolled back.
         """
-        commit = asyncio.ensure_future(self._publish_meta_retrying(info))
+        guarded = commit is not None
+        if commit is None:
+            commit = asyncio.ensure_future(self._publish_meta_retrying(info))
         try:
             revision = await asyncio.shield(commit)
         except BaseException as exc:
@@ -324,6 +346,8 @@ class ObjectStore:
                     await asyncio.wait({commit}, timeout=self._client.transfer.stall_timeout)
             finished = commit.done() and not commit.cancelled()
             failure = commit.exception() if finished else exc
+            if guarded and not cancelled and _guard_refused(failure):
+                return None
             stored: ObjectInfo | None
             if finished and failure is None:
                 stored = replace(info, revision=commit.result())
@@ -369,44 +393,79 @@ class ObjectStore:
         The chunk and the lookup of the version it replaces go out together; the meta follows
         the chunk's ack. The chunk is published from a task, so that a rollback (on failure or
         cancellation) can wait for its ack before purging it: a purge must not overtake it.
+
+        A put alone on this store sends its meta right behind the chunk, in the same round
+        trip, guarded: the server stores it only if the stream's last message is this chunk
+        and the name has no meta yet. Any other case (a failed chunk, a write in between, a
+        name that exists) is refused by the server and committed the usual way.
         """
         nuid = wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
-        previous = asyncio.ensure_future(self._find_info(name))
+        msg_id = wire.chunk_msg_id(nuid, 0)
+        info = ObjectInfo(
+            name=name,
+            bucket=self.bucket,
+            nuid=nuid,
+            size=len(payload),
+            chunks=1 if payload else 0,
+            digest=wire.format_digest(hashlib.sha256(payload).digest()),
+            mtime=datetime.now(timezone.utc),
+            description=description or None,
+            headers=_normalize_headers(headers),
+            metadata=dict(metadata or {}),
+            options=ObjectMetaOptions(max_chunk_size=chunk_size),
+        )
+        guarded = bool(payload) and self._puts_running == 1
+        # The lookup of the version this put replaces goes out with the chunk, unless the
+        # guarded meta alone can tell: a refusal means the name exists, and then it is looked
+        # up after all (one round trip more, so it is skipped only while names come out new).
+        # nats.js may have written a non-ASCII name under another subject: always looked up.
+        look_up = not guarded or not self._names_new or wire.encode_name_latin1(name) is not None
+        previous = asyncio.ensure_future(self._find_info(name)) if look_up else None
         chunk: asyncio.Future[int] | None = None
         if payload:
             chunk = asyncio.ensure_future(
-                self._publish_retrying(
-                    subject, payload, {wire.MSG_ID_HEADER: wire.chunk_msg_id(nuid, 0)}
-                )
+                self._publish_retrying(subject, payload, {wire.MSG_ID_HEADER: msg_id})
             )
 
         async def rollback() -> None:
             if chunk is not None:
                 await self._abort_small(chunk, subject)
 
+        if guarded:
+            early = asyncio.ensure_future(self._publish_meta_guarded(info, msg_id))
+            try:
+                stored = await self._commit(info, None, rollback, commit=early)
+            except BaseException:
+                if previous is not None:
+                    await _forget(previous)
+                raise
+            if stored is not None:
+                if previous is not None:
+                    # The name had no meta, so only a meta that nats.js wrote under the name's
+                    # Latin-1 subject can be replaced (a later one is somebody else's).
+                    old = await _result_or_none(previous)
+                    if old is None:
+                        self._names_new = True
+                    elif old.revision < stored.revision:
+                        await self._purge_replaced(name, old, nuid)
+                if progress is not None:
+                    progress(len(payload))
+                return stored
+            self._names_new = False  # the name exists (or a write came in between)
+            if previous is None:
+                previous = asyncio.ensure_future(self._find_info(name))
+        assert previous is not None
         try:
             if chunk is not None:
                 await asyncio.shield(chunk)
-            info = ObjectInfo(
-                name=name,
-                bucket=self.bucket,
-                nuid=nuid,
-                size=len(payload),
-                chunks=1 if payload else 0,
-                digest=wire.format_digest(hashlib.sha256(payload).digest()),
-                mtime=datetime.now(timezone.utc),
-                description=description or None,
-                headers=_normalize_headers(headers),
-                metadata=dict(metadata or {}),
-                options=ObjectMetaOptions(max_chunk_size=chunk_size),
-            )
             old = await _replaced(previous)
         except BaseException:
             await _forget(previous)
             await rollback()
             raise
         committed = await self._commit(info, old, rollback)
+        assert committed is not None  # an unguarded commit returns or raises
         if progress is not None:
             progress(len(payload))
         return committed
@@ -439,6 +498,22 @@ class ObjectStore:
         """Publish a meta, re-trying a lost ack or a 503: the rollup makes a re-send harmless."""
         subject = wire.meta_subject(self.bucket, info.name)
         seq = await self._publish_retrying(subject, wire.encode_meta(info), _ROLLUP)
+        self._remember_write(subject, seq)
+        return seq
+
+    async def _publish_meta_guarded(self, info: ObjectInfo, chunk_msg_id: str) -> int:
+        """Publish a meta that the server stores only right after the chunk `chunk_msg_id`
+        and only if the name has no meta yet (JetStream's expected-last headers)."""
+        subject = wire.meta_subject(self.bucket, info.name)
+        headers = {
+            **_ROLLUP,
+            wire.EXPECTED_LAST_MSG_ID_HEADER: chunk_msg_id,
+            wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
+        }
+        ack = await self._js.publish(
+            subject, wire.encode_meta(info), headers=headers, bucket=self.bucket, timeout=2.0
+        )
+        seq = int(ack.get("seq") or 0)
         self._remember_write(subject, seq)
         return seq
 
@@ -1061,6 +1136,22 @@ async def _run_to_end(cleanup: Coroutine[Any, Any, None], what: str) -> None:
         raise
     except ObjectStoreError as exc:
         log.warning("could not %s: %s", what, exc)
+
+
+def _guard_refused(failure: BaseException | None) -> bool:
+    """True for the server's refusal of an expected-last header (not stored, nothing to undo)."""
+    return isinstance(failure, JetStreamAPIError) and failure.err_code in (
+        ERR_WRONG_LAST_MSG_ID,
+        ERR_WRONG_LAST_SEQUENCE,
+    )
+
+
+async def _result_or_none(previous: asyncio.Future[ObjectInfo | None]) -> ObjectInfo | None:
+    """The lookup's answer if it has one; None if it failed (it is not worth failing a put)."""
+    try:
+        return await _replaced(previous)
+    except ObjectStoreError:
+        return None
 
 
 async def _forget(future: asyncio.Future[Any]) -> None:
