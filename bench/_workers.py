@@ -258,7 +258,12 @@ async def _put_many(ctx: Ctx, p: dict[str, Any], concurrency: int) -> dict[str, 
     payload = os.urandom(size)
     store = await ctx.create_bucket(bucket)
     try:
-        if concurrency <= 1:
+        if ctx.client == NATSOBJ and p.get("api") == "put_many":
+            items = [(f"o{i}", payload) for i in range(count)]
+            with Meter() as m:
+                infos = await store.put_many(items, concurrency=concurrency)
+            _check(len(infos) == count, f"put_many stored {len(infos)} objects, expected {count}")
+        elif concurrency <= 1:
             with Meter() as m:
                 for i in range(count):
                     await store.put(f"o{i}", payload)
@@ -282,7 +287,8 @@ async def w_small(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 async def w_concurrent(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    """`count` puts of `size` bytes, `concurrency` at a time (gather + semaphore)."""
+    """`count` puts of `size` bytes, `concurrency` at a time: gather + semaphore, or natsobj's
+    put_many(concurrency=...) with api="put_many"."""
     return await _put_many(ctx, p, p["concurrency"])
 
 

@@ -391,3 +391,80 @@ async def test_put_many_failure_rolls_back_what_is_running(client, store) -> Non
     with pytest.raises(natsobj.ObjectNotFoundError):
         await store.get_info("bad")
     assert await store.orphan_chunk_subjects() == {}
+
+
+# the pipeline for many small objects
+
+
+async def live_and_stored_chunks(store: natsobj.ObjectStore) -> tuple[set[str], set[str]]:
+    """The chunk subjects the listed objects use, and those the stream holds."""
+    infos = await store.list()
+    live = {wire.chunk_subject(store.bucket, i.nuid) for i in infos if i.chunks}
+    state = await store._js.stream_info(
+        wire.stream_name(store.bucket), subjects_filter=wire.all_chunks_subject(store.bucket)
+    )
+    return live, set((state["state"].get("subjects") or {}).keys())
+
+
+@pytest.mark.asyncio
+async def test_put_many_small_objects_new_and_replaced(store) -> None:
+    old = {f"o{i}": os.urandom(50) for i in range(0, 300, 7)}
+    await store.put_many(old, concurrency=4)
+    items = [(f"o{i}", os.urandom(i * 5)) for i in range(300)]  # o0 is empty
+    items.append(("text", "zwölf"))
+    seen: list[int] = []
+    infos = await store.put_many(items, concurrency=32, progress=seen.append)
+    assert [i.name for i in infos] == [name for name, _ in items]
+    assert sum(seen) == sum(i.size for i in infos)
+    for (name, data), info in zip(items, infos, strict=True):
+        expected = data.encode() if isinstance(data, str) else data
+        assert info.size == len(expected) and info.revision > 0
+        assert await store.get(name) == expected
+    live, stored = await live_and_stored_chunks(store)
+    assert live == stored  # the replaced versions' chunks are gone, no orphan is left
+
+
+@pytest.mark.asyncio
+async def test_put_many_into_a_full_bucket_leaves_whole_objects_only(client) -> None:
+    name = unique_bucket()
+    store = await client.create_object_store(name, max_bytes=60_000)
+    try:
+        items = {f"f{i}": os.urandom(1000) for i in range(200)}
+        with pytest.raises(natsobj.BucketFullError, match="full"):
+            await store.put_many(items, concurrency=16)
+        infos = await store.list()
+        assert 0 < len(infos) < 200
+        for info in infos:
+            assert await store.get(info.name) == items[info.name]
+        live, stored = await live_and_stored_chunks(store)
+        assert live == stored
+    finally:
+        await client.delete_object_store(name)
+
+
+@pytest.mark.asyncio
+async def test_cancelled_put_many_leaves_whole_objects_only(store) -> None:
+    data = {f"{i}": os.urandom(700) for i in range(3000)}
+    delays = (0.0, 0.002, 0.01, 0.05)
+    for round_, delay in enumerate(delays):
+        items = {f"r{round_}/{key}": value for key, value in data.items()}
+        task = asyncio.ensure_future(store.put_many(items, concurrency=64))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    infos = await store.list()
+    for round_ in range(len(delays)):
+        assert len([i for i in infos if i.name.startswith(f"r{round_}/")]) < 3000
+    for info in infos:
+        assert await store.get(info.name) == data[info.name.split("/", 1)[1]]
+    live, stored = await live_and_stored_chunks(store)
+    assert live == stored
+
+
+@pytest.mark.asyncio
+async def test_put_many_checks_every_name_before_sending(store) -> None:
+    items = [("fine", b"x"), ("", b"y")]
+    with pytest.raises(natsobj.InvalidObjectNameError):
+        await store.put_many(items)
+    assert await store.list() == []

@@ -640,13 +640,13 @@ async def test_small_overwrite_and_empty_put(
 def count_requests(store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the subject of every request the store's connection sends from now on."""
     sent: list[str] = []
-    original = store._js.request_msg
+    original = store._js.expect_reply
 
-    async def recording(subject: str, *args: object, **kwargs: object) -> object:
+    async def recording(subject: str, **kwargs: object) -> object:
         sent.append(subject)
-        return await original(subject, *args, **kwargs)  # type: ignore[arg-type]
+        return await original(subject, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store._js, "request_msg", recording)
+    monkeypatch.setattr(store._js, "expect_reply", recording)
     return sent
 
 

@@ -243,21 +243,16 @@ class JetStream:
         if fut is not None and not fut.done():
             fut.set_result(msg)
 
-    async def request_msg(
-        self,
-        subject: str,
-        payload: bytes = b"",
-        *,
-        headers: dict[str, str] | None = None,
-        timeout: float | None = None,
-        context: str = "",
-    ) -> RawMsg:
-        """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied.
+    async def expect_reply(
+        self, subject: str, *, timeout: float | None = None, context: str = ""
+    ) -> tuple[str, asyncio.Future[RawMsg]]:
+        """A reply subject for a request to `subject` and the future of its reply.
 
         One future and one timer per request: the reply arrives on this connection's shared
-        reply subscription, and a permission violation for `subject` fails the same future.
+        reply subscription; a permission violation for `subject` fails the future with
+        PermissionDeniedError, and `timeout` with asyncio.TimeoutError. Its bookkeeping ends
+        with it.
         """
-        wait = timeout or self.timeout
         loop = asyncio.get_running_loop()
         try:
             prefix = await self._reply_inbox()
@@ -269,7 +264,29 @@ class JetStream:
         self._replies[reply] = fut
         watchers = self._watchers.setdefault(subject, set())
         watchers.add(fut)  # type: ignore[arg-type]
-        timer = loop.call_later(wait, _expire, fut)
+        timer = loop.call_later(timeout or self.timeout, _expire, fut)
+
+        def finished(_: object) -> None:
+            timer.cancel()
+            self._replies.pop(reply, None)
+            watchers.discard(fut)  # type: ignore[arg-type]
+            if not watchers and self._watchers.get(subject) is watchers:
+                del self._watchers[subject]
+
+        fut.add_done_callback(finished)
+        return reply, fut
+
+    async def request_msg(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        context: str = "",
+    ) -> RawMsg:
+        """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied."""
+        reply, fut = await self.expect_reply(subject, timeout=timeout, context=context)
         try:
             await self.nc.publish(subject, payload, reply=reply, headers=headers)
             msg = await fut
@@ -278,17 +295,61 @@ class JetStream:
         except Exception as exc:
             raise map_nats_error(exc, context or subject) from exc
         finally:
-            timer.cancel()
-            self._replies.pop(reply, None)
-            watchers.discard(fut)  # type: ignore[arg-type]
-            if not watchers:
-                self._watchers.pop(subject, None)
+            if not fut.done():
+                fut.cancel()
         if not msg.data and msg.status == "503":
             raise StoreTimeoutError(
                 f"{context or subject}: no responders; is JetStream enabled, and does the "
                 "stream have a leader?"
             )
         return msg
+
+    async def start_publish(
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        headers: dict[str, str] | None = None,
+        bucket: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[asyncio.Future[int], bool]:
+        """Send a publish into a stream without waiting for its ack; return the ack's future.
+
+        The future gives the stream sequence, or the natsobj error `publish` would raise. It
+        comes back even when the caller is cancelled meanwhile: nats-py queues a message
+        before it may wait to flush it, so it goes out all the same. The second value then
+        says True, and the caller must settle the future before it lets the cancellation on.
+        """
+        context = f"publish {subject}"
+        reply, raw = await self.expect_reply(subject, timeout=timeout, context=context)
+        ack: asyncio.Future[int] = raw.get_loop().create_future()
+
+        def settle(done: asyncio.Future[RawMsg]) -> None:
+            if ack.done():
+                return
+            if done.cancelled():
+                ack.cancel()
+                return
+            error = done.exception()
+            if error is None:
+                try:
+                    doc = parse_ack(done.result(), bucket=bucket, subject=subject)
+                except ObjectStoreError as exc:
+                    error = exc
+                else:
+                    ack.set_result(int(doc.get("seq") or 0))
+                    return
+            ack.set_exception(map_nats_error(error, context))
+
+        raw.add_done_callback(settle)
+        try:
+            await self.nc.publish(subject, payload, reply=reply, headers=headers)
+        except asyncio.CancelledError:
+            return ack, True
+        except Exception as exc:  # refused before it was queued: nothing went out
+            if not raw.done():
+                raw.set_exception(exc)
+        return ack, False
 
     async def api(
         self,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _wire as wire
+from ._batch import SmallPutPipeline
 from ._errors import (
     BadObjectMetaError,
     BucketFullError,
@@ -78,6 +79,7 @@ T = TypeVar("T")
 MAX_LINK_DEPTH = 10
 _ROLLUP = {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT}
 # A publish the server answered with one of these stored nothing: no rollback purge needed.
+_PIPELINED_OPTIONS = frozenset({"chunk_size", "description", "headers", "metadata"})
 _REFUSALS = (PermissionDeniedError, BucketSealedError, BucketFullError, JetStreamAPIError)
 
 
@@ -390,14 +392,16 @@ class ObjectStore:
     ) -> ObjectInfo:
         """A put of at most one chunk: the same messages as `_put`, with less machinery.
 
-        The chunk and the lookup of the version it replaces go out together; the meta follows
-        the chunk's ack. The chunk is published from a task, so that a rollback (on failure or
-        cancellation) can wait for its ack before purging it: a purge must not overtake it.
+        No task per message: each publish is sent at once and its ack awaited as a future. A
+        rollback (on failure or cancellation) waits for the chunk's ack before it purges the
+        chunk: a purge must not overtake it.
 
-        A put alone on this store sends its meta right behind the chunk, in the same round
-        trip, guarded: the server stores it only if the stream's last message is this chunk
-        and the name has no meta yet. Any other case (a failed chunk, a write in between, a
-        name that exists) is refused by the server and committed the usual way.
+        The meta is guarded: the server stores it only if the name has no meta yet, so no
+        lookup of the version it replaces is needed while names come out new. A put alone on
+        this store sends it right behind the chunk, in the same round trip, also guarded to
+        follow that chunk directly; otherwise it goes after the chunk's ack. Whatever a guard
+        refuses (a failed chunk, a write in between, a name that exists) is committed the
+        usual way: lookup, meta, purge of the replaced version.
         """
         nuid = wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
@@ -415,60 +419,144 @@ class ObjectStore:
             metadata=dict(metadata or {}),
             options=ObjectMetaOptions(max_chunk_size=chunk_size),
         )
-        guarded = bool(payload) and self._puts_running == 1
-        # The lookup of the version this put replaces goes out with the chunk, unless the
-        # guarded meta alone can tell: a refusal means the name exists, and then it is looked
-        # up after all (one round trip more, so it is skipped only while names come out new).
-        # nats.js may have written a non-ASCII name under another subject: always looked up.
-        look_up = not guarded or not self._names_new or wire.encode_name_latin1(name) is not None
+        alone = bool(payload) and self._puts_running == 1
+        # The lookup of the version this put replaces goes out with the chunk, unless a meta
+        # guarded to a new name can tell: a refusal means the name exists, and then it is
+        # looked up after all (one round trip more, so it is skipped only while the names
+        # come out new). nats.js may have written a non-ASCII name under another subject.
+        look_up = not self._names_new or wire.encode_name_latin1(name) is not None
         previous = asyncio.ensure_future(self._find_info(name)) if look_up else None
         chunk: asyncio.Future[int] | None = None
-        if payload:
-            chunk = asyncio.ensure_future(
-                self._publish_retrying(subject, payload, {wire.MSG_ID_HEADER: msg_id})
-            )
+        early: asyncio.Future[int] | None = None
+        cancelled = False
 
         async def rollback() -> None:
             if chunk is not None:
                 await self._abort_small(chunk, subject)
 
-        if guarded:
-            early = asyncio.ensure_future(self._publish_meta_guarded(info, msg_id))
-            try:
-                stored = await self._commit(info, None, rollback, commit=early)
-            except BaseException:
-                if previous is not None:
-                    await _forget(previous)
-                raise
+        try:
+            if payload:
+                chunk, cancelled = await self._js.start_publish(
+                    subject,
+                    payload,
+                    headers={wire.MSG_ID_HEADER: msg_id},
+                    bucket=self.bucket,
+                    timeout=2.0,
+                )
+            if alone and not cancelled:
+                # right behind the chunk, stored only if the chunk is the stream's last message
+                early, cancelled = await self._send_guarded_meta(info, after=msg_id)
+            if cancelled and early is None:
+                raise asyncio.CancelledError
+        except BaseException:
+            if previous is not None:
+                await _forget(previous)
+            await rollback()
+            raise
+        if early is not None:
+            stored = await self._settle_guarded(info, early, rollback, previous, cancelled)
             if stored is not None:
-                if previous is not None:
-                    # The name had no meta, so only a meta that nats.js wrote under the name's
-                    # Latin-1 subject can be replaced (a later one is somebody else's).
-                    old = await _result_or_none(previous)
-                    if old is None:
-                        self._names_new = True
-                    elif old.revision < stored.revision:
-                        await self._purge_replaced(name, old, nuid)
-                if progress is not None:
-                    progress(len(payload))
-                return stored
+                return self._put_done(stored, progress)
             self._names_new = False  # the name exists (or a write came in between)
-            if previous is None:
-                previous = asyncio.ensure_future(self._find_info(name))
-        assert previous is not None
         try:
             if chunk is not None:
-                await asyncio.shield(chunk)
+                try:
+                    await asyncio.shield(chunk)
+                except ObjectStoreError as exc:  # a lost ack, or no leader: the same again
+                    if not is_transient(exc):
+                        raise
+                    chunk = asyncio.ensure_future(
+                        self._publish_retrying(subject, payload, {wire.MSG_ID_HEADER: msg_id})
+                    )
+                    await asyncio.shield(chunk)
+        except BaseException:
+            if previous is not None:
+                await _forget(previous)
+            await rollback()
+            raise
+        if previous is None and self._names_new:
+            # Not alone: the chunk is stored, so a meta guarded to a new name suffices.
+            try:
+                meta, cancelled = await self._send_guarded_meta(info, after=None)
+            except BaseException:
+                await rollback()
+                raise
+            stored = await self._settle_guarded(info, meta, rollback, None, cancelled)
+            if stored is not None:
+                return self._put_done(stored, progress)
+            self._names_new = False
+        if previous is None:
+            previous = asyncio.ensure_future(self._find_info(name))
+        try:
             old = await _replaced(previous)
         except BaseException:
             await _forget(previous)
             await rollback()
             raise
+        if old is None:
+            self._names_new = True
         committed = await self._commit(info, old, rollback)
         assert committed is not None  # an unguarded commit returns or raises
+        return self._put_done(committed, progress)
+
+    async def _send_guarded_meta(
+        self, info: ObjectInfo, *, after: str | None
+    ) -> tuple[asyncio.Future[int], bool]:
+        """Send a meta that the server stores only if the name has no meta yet and, with
+        `after`, only if that chunk is the stream's last message (JetStream's expected-last
+        headers). Returns the ack's future at once; see JetStream.start_publish."""
+        headers = {**_ROLLUP, wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"}
+        if after is not None:
+            headers[wire.EXPECTED_LAST_MSG_ID_HEADER] = after
+        return await self._js.start_publish(
+            wire.meta_subject(self.bucket, info.name),
+            wire.encode_meta(info),
+            headers=headers,
+            bucket=self.bucket,
+            timeout=2.0,
+        )
+
+    async def _settle_guarded(
+        self,
+        info: ObjectInfo,
+        meta: asyncio.Future[int],
+        rollback: Callable[[], Awaitable[None]],
+        previous: asyncio.Future[ObjectInfo | None] | None,
+        cancelled: bool,
+    ) -> ObjectInfo | None:
+        """The outcome of a guarded meta: the stored info, or None if its guard refused it.
+
+        Once it was sent, the put ends as the server decided (see `_commit`), and a
+        cancellation of the caller goes on only after that.
+        """
+        try:
+            stored = await self._commit(info, None, rollback, commit=meta)
+            if cancelled:  # the caller was cancelled while the meta was sent: now it goes on
+                if stored is None:
+                    await rollback()
+                raise asyncio.CancelledError
+        except BaseException:
+            if previous is not None:
+                await _forget(previous)
+            raise
+        if stored is None:
+            return None
+        self._remember_write(wire.meta_subject(self.bucket, info.name), stored.revision)
+        if previous is not None:
+            # The name had no meta, so only a meta that nats.js wrote under the name's
+            # Latin-1 subject can be replaced (a later one is somebody else's).
+            old = await _result_or_none(previous)
+            if old is None:
+                self._names_new = True
+            elif old.revision < stored.revision:
+                await self._purge_replaced(info.name, old, info.nuid)
+        return stored
+
+    @staticmethod
+    def _put_done(info: ObjectInfo, progress: ProgressCallback | None) -> ObjectInfo:
         if progress is not None:
-            progress(len(payload))
-        return committed
+            progress(info.size)
+        return info
 
     async def _abort_small(self, chunk: asyncio.Future[int], subject: str) -> None:
         """Roll back a small put: wait for its chunk's publish to end, then purge the chunk."""
@@ -498,22 +586,6 @@ class ObjectStore:
         """Publish a meta, re-trying a lost ack or a 503: the rollup makes a re-send harmless."""
         subject = wire.meta_subject(self.bucket, info.name)
         seq = await self._publish_retrying(subject, wire.encode_meta(info), _ROLLUP)
-        self._remember_write(subject, seq)
-        return seq
-
-    async def _publish_meta_guarded(self, info: ObjectInfo, chunk_msg_id: str) -> int:
-        """Publish a meta that the server stores only right after the chunk `chunk_msg_id`
-        and only if the name has no meta yet (JetStream's expected-last headers)."""
-        subject = wire.meta_subject(self.bucket, info.name)
-        headers = {
-            **_ROLLUP,
-            wire.EXPECTED_LAST_MSG_ID_HEADER: chunk_msg_id,
-            wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
-        }
-        ack = await self._js.publish(
-            subject, wire.encode_meta(info), headers=headers, bucket=self.bucket, timeout=2.0
-        )
-        seq = int(ack.get("seq") or 0)
         self._remember_write(subject, seq)
         return seq
 
@@ -752,15 +824,51 @@ class ObjectStore:
         """Put many objects, at most `concurrency` at a time; infos in the order given.
 
         The first failure cancels the puts still running (each rolls back) and is raised.
+        Objects of at most one chunk (bytes or str) go through a pipeline that keeps
+        `concurrency` of them in flight without a task each (see _batch).
         """
         pairs = list(items.items() if isinstance(items, Mapping) else items)
+        small: list[tuple[int, str, bytes]] = []
+        large: list[tuple[int, str, PutSource]] = []
+        pipelined = set(put_options) <= _PIPELINED_OPTIONS
+        chunk_size = put_options.get("chunk_size") or wire.DEFAULT_CHUNK_SIZE
+        for index, (name, data) in enumerate(pairs):
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            if (
+                pipelined
+                and isinstance(data, (bytes, bytearray, memoryview))
+                and len(data) <= chunk_size
+            ):
+                self._check_put(name, chunk_size)  # every name, before anything is sent
+                small.append((index, name, bytes(data)))
+            else:
+                large.append((index, name, data))
+        results: list[ObjectInfo | None] = [None] * len(pairs)
 
-        async def one(name: str, data: PutSource) -> ObjectInfo:
+        async def one(index: int, name: str, data: PutSource) -> None:
             if isinstance(data, os.PathLike):
-                return await self.put_file(data, name, progress=progress, **put_options)
-            return await self.put(name, data, progress=progress, **put_options)
+                results[index] = await self.put_file(data, name, progress=progress, **put_options)
+            else:
+                results[index] = await self.put(name, data, progress=progress, **put_options)
 
-        return await _bounded(concurrency, [functools.partial(one, n, d) for n, d in pairs])
+        jobs: list[Awaitable[Any]] = []
+        if small:
+            options = {k: v for k, v in put_options.items() if k != "chunk_size"}
+            pipeline = SmallPutPipeline(
+                self,
+                small,
+                results,
+                window=concurrency,
+                chunk_size=chunk_size,
+                progress=progress,
+                **options,
+            )
+            jobs.append(pipeline.run())
+        if large:
+            jobs.append(_bounded(concurrency, [functools.partial(one, *item) for item in large]))
+        await _all_or_cancel(jobs)
+        return [info for info in results if info is not None]
 
     async def get_many(
         self,
@@ -1049,6 +1157,18 @@ class ObjectStore:
         for subject in await self.orphan_chunk_subjects(min_age=min_age):
             removed += await purge_subject(self._js, self.bucket, subject)
         return removed
+
+
+async def _all_or_cancel(jobs: list[Awaitable[Any]]) -> None:
+    """Run `jobs` together; the first error cancels the others (each settles) and is raised."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T]:
