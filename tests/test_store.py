@@ -734,3 +734,33 @@ async def test_cancelled_chunked_puts_leave_no_orphans(
     assert counts == {wire.chunk_subject(store.bucket, info.nuid): 3 for info in infos}
     for info in infos:
         assert len(await store.get(info.name)) == 3000
+
+
+async def test_list_runs_without_garbage_collections_and_restores_the_collector(
+    store: natsobj.ObjectStore,
+) -> None:
+    import gc
+
+    await store.put_many({f"g{i}": b"x" for i in range(3000)}, concurrency=64)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        assert gc.isenabled()
+        assert len(await store.list()) == 3000
+        # 3000 infos would set off a score of collections; at most the one that runs when
+        # the collector is back (it counted the allocations meanwhile) remains
+        assert len(collections) <= 1, collections
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            await store.list()
+            assert not gc.isenabled()  # a collector that was off stays off
+        finally:
+            gc.enable()
+    finally:
+        gc.callbacks.remove(count)

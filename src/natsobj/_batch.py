@@ -250,10 +250,7 @@ class SmallPutPipeline:
     def _committed(self, entry: _Entry, seq: int) -> None:
         info = entry.info
         self._store._remember_write(wire.meta_subject(info.bucket, info.name), seq)
-        stored = object.__new__(ObjectInfo)
-        stored.__dict__.update(info.__dict__)
-        stored.__dict__["revision"] = seq
-        self._results[entry.index] = stored
+        self._results[entry.index] = info.with_revision(seq)
         if self._progress is not None:
             self._progress(info.size)
 

@@ -694,7 +694,10 @@ class ConsumerReader:
         last_per_subject: bool = False,
         idle_timeout: float = 10.0,
         create_timeout: float = 2.0,
+        on_message: Callable[[StoredMsg], None] | None = None,
     ) -> None:
+        """With `on_message`, each message goes to it as it arrives (no queue) and `next()`
+        only reports the end: for callers that keep nothing but what they make of it."""
         self._js = js
         self._stream = stream
         self._subject = subject
@@ -707,6 +710,7 @@ class ConsumerReader:
         self._name = ""
         self._expected_cseq = 1
         self._heartbeat = min(5.0, max(0.5, idle_timeout / 2))
+        self._on_message = on_message
 
     async def __aenter__(self) -> ConsumerReader:
         inbox = self._js.nc.new_inbox()
@@ -786,17 +790,19 @@ class ConsumerReader:
             )
             return
         self._expected_cseq = cseq + 1
-        self._queue.put(
-            StoredMsg(
-                subject=msg.subject,
-                seq=sseq,
-                data=msg.data,
-                raw_headers=msg.raw_headers,
-                time=None,
-                num_pending=pending,
-                moment=_from_ns(ts),
-            )
+        stored = StoredMsg(
+            subject=msg.subject,
+            seq=sseq,
+            data=msg.data,
+            raw_headers=msg.raw_headers,
+            time=None,
+            num_pending=pending,
+            moment=_from_ns(ts),
         )
+        if self._on_message is not None:
+            self._on_message(stored)
+        else:
+            self._queue.put(stored)
         if pending == 0:
             self._queue.put(self.END)
 
