@@ -31,8 +31,10 @@ log = logging.getLogger("natsobj")
 class TransferSettings:
     """Knobs of the hot paths; the defaults suit both loopback and real networks."""
 
-    window_bytes: int = 16 * 1024 * 1024
-    """Most chunk bytes published and not yet acknowledged."""
+    window_bytes: int = 8 * 1024 * 1024
+    """Most chunk bytes published and not yet acknowledged. Measured on loopback, 8 MiB puts
+    as fast as 16 MiB, and its peak RSS stays flat (49/53 MiB for 256 MiB/1 GiB, against
+    61/71 MiB)."""
     ack_timeout: float = 2.0
     """After this long without its ack, a chunk is re-sent (idempotently)."""
     stall_timeout: float = 30.0
