@@ -411,3 +411,91 @@ async def test_subscription_without_the_fast_parser_goes_through_nats_py(
         await sub.unsubscribe()
     finally:
         await nc.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "reply, headers",
+    [
+        ("_INBOX.x.1", {"Nats-Msg-Id": "abc.0"}),
+        ("_INBOX.x.2", {"Nats-Rollup": "sub", "Nats-Expected-Last-Subject-Sequence": "0"}),
+        ("_INBOX.x.3", None),
+        ("", None),
+    ],
+)
+async def test_publish_now_queues_what_nats_py_would(
+    server: EmbeddedServer, reply: str, headers: dict[str, str] | None
+) -> None:
+    nc = await nats.connect(server.url)
+    try:
+        payload = os.urandom(300)
+        assert _fastpath.can_publish_now(nc)
+        await nc.flush()
+        await nc.publish("a.b", payload, reply=reply, headers=headers)
+        theirs = b"".join(nc._pending)  # the flusher has not run yet
+        await nc.flush()
+        block = _fastpath.header_block(headers) if headers else None
+        over = _fastpath.publish_now(nc, "a.b", payload, reply, block)
+        ours = b"".join(nc._pending)
+        assert not over
+        # nats-py writes "PUB a.b  300" with an empty reply; the server reads both the same
+        assert ours.replace(b"  ", b" ") == theirs.replace(b"  ", b" ")
+        assert nc._pending_data_size == len(ours)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.asyncio
+async def test_publish_now_is_delivered_and_refuses_like_nats_py(server: EmbeddedServer) -> None:
+    nc = await nats.connect(server.url)
+    got: list[Any] = []
+
+    async def keep(msg: Any) -> None:
+        got.append(msg)
+
+    sub = await nc.subscribe("pn.>", cb=keep)
+    try:
+        block = _fastpath.header_block({"K": "v ü"})
+        _fastpath.publish_now(nc, "pn.1", b"hello", "", block)
+        _fastpath.publish_now(nc, "pn.2", b"", "")
+        await nc.flush()
+        for _ in range(50):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert [(m.subject, m.data) for m in got] == [("pn.1", b"hello"), ("pn.2", b"")]
+        assert got[0].headers == {"K": "v ü"}
+        with pytest.raises(nats.errors.MaxPayloadError):
+            _fastpath.publish_now(nc, "pn.3", b"x" * (nc.max_payload + 1), "")
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
+    with pytest.raises(nats.errors.ConnectionClosedError):
+        _fastpath.publish_now(nc, "pn.4", b"x", "")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"stream":"OBJ_b","seq":12}',
+        b'{"stream":"OBJ_b","seq":7,"duplicate":true}',
+        b'{"stream":"OBJ_b","domain":"hub","seq":99}',
+        b'{"stream":"OBJ_b","seq":0}',
+        b'{"error":{"code":503,"err_code":10077,"description":"x"},"stream":"OBJ_b","seq":0}',
+        b'{"stream":"OBJ_b","seq":3,"error":{"code":400}}',
+        b'{"stream":"OBJ_b"}',
+        b"not json",
+        b"",
+    ],
+)
+def test_ack_seq_agrees_with_json(data: bytes) -> None:
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    expected = doc["seq"] if isinstance(doc, dict) and "error" not in doc and "seq" in doc else None
+    assert _fastpath.ack_seq(data) == expected

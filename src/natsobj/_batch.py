@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from ._store import ObjectStore
 
 _CHUNK, _META = 0, 1
+# a meta for a name without one: stored only if the name still has none
+_NEW_NAME_META_HEADERS = _fastpath.header_block(
+    {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT, wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"}
+)
 
 
 class _Entry:
@@ -178,27 +182,28 @@ class SmallPutPipeline:
             options=ObjectMetaOptions(max_chunk_size=self._chunk_size),
         )
 
-    async def _send(
-        self, entry: _Entry, subject: str, data: bytes, headers: dict[str, str]
-    ) -> None:
+    async def _send(self, entry: _Entry, subject: str, data: bytes, headers: bytes) -> None:
         self._sent += 1
         reply = f"{self._inbox}{self._sent}"
         self._waiting[reply] = entry
         entry.sent_at = asyncio.get_running_loop().time()
+        nc = self._js.nc
         try:
-            await self._js.nc.publish(subject, data, reply=reply, headers=headers)
-        except asyncio.CancelledError:
-            raise  # queued all the same: its ack settles it, or the drain does
+            full = _fastpath.publish_now(nc, subject, data, reply, headers)
         except Exception:  # refused before it was queued: settle it the slow way
             self._waiting.pop(reply, None)
             self._hand_over(self._recover(entry))
+            return
+        if full:  # queued: its ack settles it, even if this wait is cancelled
+            await _fastpath.drain_outgoing(nc)
 
     async def _send_chunk(self, entry: _Entry) -> None:
         if not entry.payload:
             entry.stage = _META
             await self._send_meta(entry)
             return
-        await self._send(entry, entry.subject, entry.payload, {wire.MSG_ID_HEADER: entry.msg_id})
+        headers = _fastpath.header_block({wire.MSG_ID_HEADER: entry.msg_id})
+        await self._send(entry, entry.subject, entry.payload, headers)
 
     async def _send_meta(self, entry: _Entry) -> None:
         if self._stopping:
@@ -206,13 +211,8 @@ class SmallPutPipeline:
             return
         entry.stage = _META
         info = entry.info
-        headers = {
-            wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT,
-            wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
-        }
-        await self._send(
-            entry, wire.meta_subject(info.bucket, info.name), wire.encode_meta(info), headers
-        )
+        subject = wire.meta_subject(info.bucket, info.name)
+        await self._send(entry, subject, wire.encode_meta(info), _NEW_NAME_META_HEADERS)
 
     # -- acks
 
@@ -220,19 +220,21 @@ class SmallPutPipeline:
         entry = self._waiting.pop(msg.subject, None)
         if entry is None:
             return  # late, after its entry was handed over
-        where = entry.subject if entry.stage == _CHUNK else f"meta of {entry.info.name!r}"
-        try:
-            seq = int(parse_ack(msg, bucket=self._store.bucket, subject=where).get("seq") or 0)
-        except ObjectStoreError as exc:
-            self._on_refused(entry, exc)
+        seq = _fastpath.ack_seq(msg.data) if msg.raw_headers is None else None
+        if seq is None:
+            where = entry.subject if entry.stage == _CHUNK else f"meta of {entry.info.name!r}"
+            try:
+                seq = int(parse_ack(msg, bucket=self._store.bucket, subject=where).get("seq") or 0)
+            except ObjectStoreError as exc:
+                self._on_refused(entry, exc)
+                self._poke()
+                return
+        if entry.stage == _META:
+            self._committed(entry, seq)
+        elif self._stopping:
+            self._rollbacks.append(entry)
         else:
-            if entry.stage == _CHUNK:
-                if self._stopping:
-                    self._rollbacks.append(entry)
-                else:
-                    self._ready.append(entry)
-            else:
-                self._committed(entry, seq)
+            self._ready.append(entry)
         self._poke()
 
     def _on_refused(self, entry: _Entry, exc: ObjectStoreError) -> None:

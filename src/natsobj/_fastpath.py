@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.errors import ProtocolError
 
@@ -363,3 +364,85 @@ class Mailbox:
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# writing: a publish queued on nats-py's outgoing buffer without a coroutine
+
+
+def header_block(headers: dict[str, str]) -> bytes:
+    """The header block nats-py would send for `headers` (natsobj's own: well-formed names,
+    values without line breaks)."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return b"NATS/1.0\r\n" + lines.encode() + b"\r\n"
+
+
+def publish_now(
+    nc: NatsClient, subject: str, payload: bytes, reply: str, headers: bytes | None = None
+) -> bool:
+    """Queue a publish on nats-py's outgoing buffer now, as `nc.publish` would, and kick its
+    flusher; nothing waits. True when that buffer is over nats-py's limit: the caller then
+    awaits `drain_outgoing(nc)`, as `nc.publish` itself would have.
+
+    The same checks and the same bytes as `nc.publish` (reply subjects and `headers`, a block
+    from `header_block`, are natsobj's own), without a coroutine, a header dict to encode, a
+    copy of the payload into one command, or a future per call. While nats-py reconnects, the
+    message waits in the same buffer as its own publishes do.
+    """
+    if nc.is_closed:
+        raise nats.errors.ConnectionClosedError
+    if nc.is_draining_pubs:
+        raise nats.errors.ConnectionDrainingError
+    size = len(payload)
+    limit = nc._max_pending_size
+    if not nc.is_connected and (limit <= 0 or size + nc._pending_data_size > limit):
+        raise nats.errors.OutboundBufferLimitError
+    if size > nc._max_payload:
+        raise nats.errors.MaxPayloadError
+    pending = nc._pending
+    if headers is None:
+        line = f"PUB {subject} {reply} {size}\r\n".encode()
+        pending.append(line)
+        total = len(line) + size + 2
+    else:
+        line = f"HPUB {subject} {reply} {len(headers)} {len(headers) + size}\r\n".encode()
+        pending.append(line)
+        pending.append(headers)
+        total = len(line) + len(headers) + size + 2
+    pending.append(payload)
+    pending.append(_CRLF)
+    nc._pending_data_size += total
+    stats = nc.stats
+    stats["out_msgs"] += 1
+    stats["out_bytes"] += size
+    queue = nc._flush_queue
+    if queue is not None and queue.empty() and nc.is_connected:
+        queue.put_nowait(asyncio.get_running_loop().create_future())
+    return limit > 0 and nc._pending_data_size > limit
+
+
+async def drain_outgoing(nc: NatsClient) -> None:
+    """Wait until nats-py has written its outgoing buffer (backpressure after `publish_now`)."""
+    await nc._flush_pending(force_flush=True)
+
+
+def can_publish_now(nc: NatsClient) -> bool:
+    """True if this nats-py has the outgoing buffer `publish_now` relies on."""
+    return all(
+        hasattr(nc, name)
+        for name in ("_pending", "_pending_data_size", "_max_pending_size", "_flush_queue")
+    ) and isinstance(getattr(nc, "_pending", None), list)
+
+
+def ack_seq(data: bytes) -> int | None:
+    """The stream sequence of a successful PubAck, without a JSON parse; None for anything
+    else (an error, an unexpected shape): parse that with `json` then."""
+    if not data.startswith(b'{"stream":"') or b'"error"' in data:
+        return None
+    at = data.find(b'"seq":')
+    if at < 0:
+        return None
+    start = end = at + 6
+    while end < len(data) and 48 <= data[end] <= 57:
+        end += 1
+    return int(data[start:end]) if end > start else None

@@ -168,6 +168,8 @@ class JetStream:
         self._reply_prefix = ""
         self._reply_seq = 0
         self._reply_lock = asyncio.Lock()
+        self.fast_publish = _fastpath.can_publish_now(nc)
+        """Publishes go straight to nats-py's outgoing buffer (_fastpath.publish_now)."""
 
     # -- permission violations arrive through nats-py's error callback, not as replies
 
@@ -316,9 +318,10 @@ class JetStream:
         """Send a publish into a stream without waiting for its ack; return the ack's future.
 
         The future gives the stream sequence, or the natsobj error `publish` would raise. It
-        comes back even when the caller is cancelled meanwhile: nats-py queues a message
-        before it may wait to flush it, so it goes out all the same. The second value then
-        says True, and the caller must settle the future before it lets the cancellation on.
+        comes back even when the caller is cancelled meanwhile: the message is queued before
+        anything may wait (for nats-py to write out a full buffer), so it goes out all the
+        same. The second value then says True, and the caller must settle the future before
+        it lets the cancellation on.
         """
         context = f"publish {subject}"
         reply, raw = await self.expect_reply(subject, timeout=timeout, context=context)
@@ -332,8 +335,13 @@ class JetStream:
                 return
             error = done.exception()
             if error is None:
+                msg = done.result()
+                seq = _fastpath.ack_seq(msg.data) if msg.raw_headers is None else None
+                if seq is not None:
+                    ack.set_result(seq)
+                    return
                 try:
-                    doc = parse_ack(done.result(), bucket=bucket, subject=subject)
+                    doc = parse_ack(msg, bucket=bucket, subject=subject)
                 except ObjectStoreError as exc:
                     error = exc
                 else:
@@ -343,7 +351,12 @@ class JetStream:
 
         raw.add_done_callback(settle)
         try:
-            await self.nc.publish(subject, payload, reply=reply, headers=headers)
+            if self.fast_publish:
+                block = _fastpath.header_block(headers) if headers else None
+                if _fastpath.publish_now(self.nc, subject, payload, reply, block):
+                    await _fastpath.drain_outgoing(self.nc)
+            else:
+                await self.nc.publish(subject, payload, reply=reply, headers=headers)
         except asyncio.CancelledError:
             return ack, True
         except Exception as exc:  # refused before it was queued: nothing went out

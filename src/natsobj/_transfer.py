@@ -22,6 +22,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any, BinaryIO
 
+from . import _fastpath
 from . import _wire as wire
 from ._errors import (
     ChunkMismatchError,
@@ -360,9 +361,14 @@ class ChunkPublisher:
 
     async def _send(self, index: int, entry: _Pending) -> None:
         entry.sent_at = time.monotonic()
-        await self.js.nc.publish(
-            entry.subject, entry.payload, reply=f"{self._reply}{index}", headers=entry.headers
-        )
+        nc = self.js.nc
+        reply = f"{self._reply}{index}"
+        if self.js.fast_publish:
+            block = _fastpath.header_block(entry.headers)
+            if _fastpath.publish_now(nc, entry.subject, entry.payload, reply, block):
+                await _fastpath.drain_outgoing(nc)
+        else:
+            await nc.publish(entry.subject, entry.payload, reply=reply, headers=entry.headers)
 
     async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
         """Queue chunk `index` for publishing; waits while the window is full."""
