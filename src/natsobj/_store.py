@@ -343,7 +343,9 @@ class ObjectStore:
         on). Not stored: `rollback` removes the new chunks. No half-written object remains.
 
         `commit` is a guarded meta publish already under way (see `_put_small`); when the
-        server refuses it for its guard, None is returned and nothing is rolled back.
+        server refuses it for its guard, or gives no clear answer (a lost ack, no leader), None
+        is returned and nothing is rolled back: the caller commits the usual way, which re-tries
+        (a late guarded meta is then replaced by the same meta).
         """
         guarded = commit is not None
         if commit is None:
@@ -357,8 +359,9 @@ class ObjectStore:
                     await asyncio.wait({commit}, timeout=self._client.transfer.stall_timeout)
             finished = commit.done() and not commit.cancelled()
             failure = commit.exception() if finished else exc
-            if guarded and not cancelled and _guard_refused(failure):
-                return None
+            unclear = failure is not None and is_transient(failure)
+            if guarded and not cancelled and (_guard_refused(failure) or unclear):
+                return None  # refused, or no answer yet: committed the usual way, with retries
             stored: ObjectInfo | None
             if finished and failure is None:
                 stored = info.with_revision(commit.result())
