@@ -499,3 +499,31 @@ def test_ack_seq_agrees_with_json(data: bytes) -> None:
         doc = None
     expected = doc["seq"] if isinstance(doc, dict) and "error" not in doc and "seq" in doc else None
     assert _fastpath.ack_seq(data) == expected
+
+
+@pytest.mark.asyncio
+async def test_direct_publish_never_overtakes_what_nats_py_queued(server: EmbeddedServer) -> None:
+    nc = await nats.connect(server.url)
+    got: list[bytes] = []
+
+    async def keep(msg: Any) -> None:
+        got.append(msg.data)
+
+    await nc.subscribe("dp.>", cb=keep)
+    try:
+        await nc.flush()
+        assert not nc._pending
+        _fastpath.publish_now(nc, "dp.a", b"1", "", direct=True)
+        assert not nc._pending and nc._pending_data_size == 0  # written at once
+        await nc.publish("dp.a", b"2")  # queued for nats-py's flusher
+        assert nc._pending
+        _fastpath.publish_now(nc, "dp.a", b"3", "", direct=True)
+        assert b"".join(nc._pending).endswith(b"PUB dp.a  1\r\n3\r\n")  # behind "2"
+        await nc.flush()
+        for _ in range(50):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert got == [b"1", b"2", b"3"]
+    finally:
+        await nc.close()

@@ -378,7 +378,13 @@ def header_block(headers: dict[str, str]) -> bytes:
 
 
 def publish_now(
-    nc: NatsClient, subject: str, payload: bytes, reply: str, headers: bytes | None = None
+    nc: NatsClient,
+    subject: str,
+    payload: bytes,
+    reply: str,
+    headers: bytes | None = None,
+    *,
+    direct: bool = False,
 ) -> bool:
     """Queue a publish on nats-py's outgoing buffer now, as `nc.publish` would, and kick its
     flusher; nothing waits. True when that buffer is over nats-py's limit: the caller then
@@ -388,6 +394,10 @@ def publish_now(
     from `header_block`, are natsobj's own), without a coroutine, a header dict to encode, a
     copy of the payload into one command, or a future per call. While nats-py reconnects, the
     message waits in the same buffer as its own publishes do.
+
+    With `direct`, a message goes straight to the socket when nats-py has nothing waiting to
+    be written (one send now, instead of one when its flusher next runs): for a latency-bound
+    caller that sends one message at a time.
     """
     if nc.is_closed:
         raise nats.errors.ConnectionClosedError
@@ -399,22 +409,21 @@ def publish_now(
         raise nats.errors.OutboundBufferLimitError
     if size > nc._max_payload:
         raise nats.errors.MaxPayloadError
-    pending = nc._pending
     if headers is None:
-        line = f"PUB {subject} {reply} {size}\r\n".encode()
-        pending.append(line)
-        total = len(line) + size + 2
+        parts = [f"PUB {subject} {reply} {size}\r\n".encode(), payload, _CRLF]
     else:
         line = f"HPUB {subject} {reply} {len(headers)} {len(headers) + size}\r\n".encode()
-        pending.append(line)
-        pending.append(headers)
-        total = len(line) + len(headers) + size + 2
-    pending.append(payload)
-    pending.append(_CRLF)
-    nc._pending_data_size += total
+        parts = [line, headers, payload, _CRLF]
     stats = nc.stats
     stats["out_msgs"] += 1
     stats["out_bytes"] += size
+    pending = nc._pending
+    if not pending and nc.is_connected and direct:
+        # Nothing of nats-py's waits to be written: straight to the socket, in order.
+        nc._transport.writelines(parts)
+        return False
+    pending.extend(parts)
+    nc._pending_data_size += sum(map(len, parts))
     queue = nc._flush_queue
     if queue is not None and queue.empty() and nc.is_connected:
         queue.put_nowait(asyncio.get_running_loop().create_future())

@@ -314,6 +314,7 @@ class JetStream:
         headers: dict[str, str] | None = None,
         bucket: str | None = None,
         timeout: float | None = None,
+        direct: bool = False,
     ) -> tuple[asyncio.Future[int], bool]:
         """Send a publish into a stream without waiting for its ack; return the ack's future.
 
@@ -353,7 +354,7 @@ class JetStream:
         try:
             if self.fast_publish:
                 block = _fastpath.header_block(headers) if headers else None
-                if _fastpath.publish_now(self.nc, subject, payload, reply, block):
+                if _fastpath.publish_now(self.nc, subject, payload, reply, block, direct=direct):
                     await _fastpath.drain_outgoing(self.nc)
             else:
                 await self.nc.publish(subject, payload, reply=reply, headers=headers)

@@ -418,25 +418,15 @@ class ObjectStore:
         nuid = wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
         msg_id = wire.chunk_msg_id(nuid, 0)
-        info = ObjectInfo(
-            name=name,
-            bucket=self.bucket,
-            nuid=nuid,
-            size=len(payload),
-            chunks=1 if payload else 0,
-            digest=wire.format_digest(hashlib.sha256(payload).digest()),
-            mtime=datetime.now(timezone.utc),
-            description=description or None,
-            headers=_normalize_headers(headers),
-            metadata=dict(metadata or {}),
-            options=ObjectMetaOptions(max_chunk_size=chunk_size),
-        )
-        alone = bool(payload) and self._puts_running == 1
+        # nats.js may have written a non-ASCII name under another subject, which no guard
+        # sees: such a name is looked up first and committed the usual way.
+        other_subject = wire.encode_name_latin1(name) is not None
+        alone = bool(payload) and self._puts_running == 1 and not other_subject
         # The lookup of the version this put replaces goes out with the chunk, unless a meta
         # guarded to a new name can tell: a refusal means the name exists, and then it is
         # looked up after all (one round trip more, so it is skipped only while the names
-        # come out new). nats.js may have written a non-ASCII name under another subject.
-        look_up = not self._names_new or wire.encode_name_latin1(name) is not None
+        # come out new).
+        look_up = not self._names_new or other_subject
         previous = asyncio.ensure_future(self._find_info(name)) if look_up else None
         chunk: asyncio.Future[int] | None = None
         early: asyncio.Future[int] | None = None
@@ -447,17 +437,31 @@ class ObjectStore:
                 await self._abort_small(chunk, subject)
 
         try:
-            if payload:
+            if payload:  # alone, straight to the socket: the server stores it meanwhile
                 chunk, cancelled = await self._js.start_publish(
                     subject,
                     payload,
                     headers={wire.MSG_ID_HEADER: msg_id},
                     bucket=self.bucket,
                     timeout=2.0,
+                    direct=alone,
                 )
+            info = ObjectInfo(
+                name=name,
+                bucket=self.bucket,
+                nuid=nuid,
+                size=len(payload),
+                chunks=1 if payload else 0,
+                digest=wire.format_digest(hashlib.sha256(payload).digest()),
+                mtime=datetime.now(timezone.utc),
+                description=description or None,
+                headers=_normalize_headers(headers),
+                metadata=dict(metadata or {}),
+                options=ObjectMetaOptions(max_chunk_size=chunk_size),
+            )
             if alone and not cancelled:
                 # right behind the chunk, stored only if the chunk is the stream's last message
-                early, cancelled = await self._send_guarded_meta(info, after=msg_id)
+                early, cancelled = await self._send_guarded_meta(info, after=msg_id, direct=True)
             if cancelled and early is None:
                 raise asyncio.CancelledError
         except BaseException:
@@ -487,7 +491,8 @@ class ObjectStore:
             await rollback()
             raise
         if previous is None and self._names_new:
-            # Not alone: the chunk is stored, so a meta guarded to a new name suffices.
+            # Not alone: the chunk is stored, so a meta guarded to a new name suffices (no
+            # lookup was sent, so the name has no other subject).
             try:
                 meta, cancelled = await self._send_guarded_meta(info, after=None)
             except BaseException:
@@ -512,7 +517,7 @@ class ObjectStore:
         return self._put_done(committed, progress)
 
     async def _send_guarded_meta(
-        self, info: ObjectInfo, *, after: str | None
+        self, info: ObjectInfo, *, after: str | None, direct: bool = False
     ) -> tuple[asyncio.Future[int], bool]:
         """Send a meta that the server stores only if the name has no meta yet and, with
         `after`, only if that chunk is the stream's last message (JetStream's expected-last
@@ -526,6 +531,7 @@ class ObjectStore:
             headers=headers,
             bucket=self.bucket,
             timeout=2.0,
+            direct=direct,
         )
 
     async def _settle_guarded(
@@ -554,14 +560,9 @@ class ObjectStore:
         if stored is None:
             return None
         self._remember_write(wire.meta_subject(self.bucket, info.name), stored.revision)
+        self._names_new = True  # the guard let it in: the name had no meta
         if previous is not None:
-            # The name had no meta, so only a meta that nats.js wrote under the name's
-            # Latin-1 subject can be replaced (a later one is somebody else's).
-            old = await _result_or_none(previous)
-            if old is None:
-                self._names_new = True
-            elif old.revision < stored.revision:
-                await self._purge_replaced(info.name, old, info.nuid)
+            await _forget(previous)  # a name with another subject is never guarded
         return stored
 
     @staticmethod
@@ -1304,14 +1305,6 @@ def _guard_refused(failure: BaseException | None) -> bool:
         ERR_WRONG_LAST_MSG_ID,
         ERR_WRONG_LAST_SEQUENCE,
     )
-
-
-async def _result_or_none(previous: asyncio.Future[ObjectInfo | None]) -> ObjectInfo | None:
-    """The lookup's answer if it has one; None if it failed (it is not worth failing a put)."""
-    try:
-        return await _replaced(previous)
-    except ObjectStoreError:
-        return None
 
 
 async def _forget(future: asyncio.Future[Any]) -> None:
