@@ -53,6 +53,23 @@ async def test_natspy_reads_what_natsobj_wrote(
     assert listed == set(NAMES)
 
 
+async def test_natspy_reads_what_natsobj_put_many_wrote(store: natsobj.ObjectStore, natspy) -> None:
+    """put_many's pipeline (guarded metas, no lookups) writes what nats-py reads, also over
+    objects nats-py wrote before."""
+    pystore = await natspy.object_store(store.bucket)
+    for name in NAMES[:2]:
+        await pystore.put(name, b"old version from nats-py")
+    blobs = {name: os.urandom(100 + i) for i, name in enumerate(NAMES)}
+    blobs["empty"] = b""
+    await store.put_many(blobs, concurrency=4, metadata={"written-by": "natsobj"})
+    for name, data in blobs.items():
+        result = await pystore.get(name)
+        assert result.data == data, name
+        assert result.info.digest == wire.format_digest(hashlib.sha256(data).digest())
+    assert {i.name for i in await pystore.list()} == set(blobs)
+    assert await store.orphan_chunk_subjects() == {}
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_natsobj_reads_what_natspy_wrote(
     store: natsobj.ObjectStore, natspy, size: int
