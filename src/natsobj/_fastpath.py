@@ -163,6 +163,7 @@ class FastParser:
 
     async def _scan(self, data: bytes, pos: int) -> None:
         n = len(data)
+        handlers = self.handlers
         while pos < n:
             end = data.find(_CRLF, pos)
             if end < 0:
@@ -170,6 +171,20 @@ class FastParser:
                 if len(self._line_rest) > _MAX_CONTROL_LINE:
                     raise ProtocolError("nats: control line too long")
                 return
+            op = data[pos : pos + 1]
+            if op == b"M" or op == b"H":
+                # The hot path: a whole message for one of natsobj's subscriptions is handed
+                # over right here, with no coroutine per message.
+                subject, sid, reply, hsize, size = _msg_args(data[pos:end])
+                start = end + 2
+                handler = handlers.get(sid)
+                if handler is not None and n - start >= size + 2:
+                    header = data[start : start + hsize] if hsize else None
+                    self._hand(
+                        handler, sid, subject, reply, header, data[start + hsize : start + size]
+                    )
+                    pos = start + size + 2
+                    continue
             pos = await self._control(data[pos:end], data, end + 2)
             if pos < 0:
                 return
@@ -178,19 +193,7 @@ class FastParser:
         """Handle one control line; return where parsing goes on in `data` (-1: read more)."""
         op = line[:1]
         if op == b"M" or op == b"H":
-            parts = line.split()
-            try:
-                if parts[0] == b"MSG" and len(parts) in (4, 5):
-                    hsize, size = 0, int(parts[-1])
-                elif parts[0] == b"HMSG" and len(parts) in (5, 6):
-                    hsize, size = int(parts[-2]), int(parts[-1])
-                else:
-                    raise ValueError(line)
-                subject, sid = parts[1], int(parts[2])
-                with_reply = len(parts) == (6 if parts[0] == b"HMSG" else 5)
-                reply = parts[3] if with_reply else b""
-            except (ValueError, IndexError):
-                raise ProtocolError("nats: malformed MSG") from None
+            subject, sid, reply, hsize, size = _msg_args(line)
             if len(data) - pos >= size + 2:
                 header = data[pos : pos + hsize] if hsize else None
                 await self._deliver(subject, sid, reply, header, data[pos + hsize : pos + size])
@@ -220,6 +223,17 @@ class FastParser:
         if handler is None:
             await self.nc._process_msg(sid, subject, reply, payload, header)  # type: ignore[arg-type]
             return
+        self._hand(handler, sid, subject, reply, header, payload)
+
+    def _hand(
+        self,
+        handler: Handler,
+        sid: int,
+        subject: bytes,
+        reply: bytes,
+        header: bytes | None,
+        payload: bytes,
+    ) -> None:
         stats = self.nc.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(payload)
@@ -227,6 +241,22 @@ class FastParser:
             handler(RawMsg(subject.decode(), reply.decode(), payload, header))
         except Exception:  # a handler's bug must not stop the connection's read loop
             log.exception("natsobj: handler for subscription %d failed", sid)
+
+
+def _msg_args(line: bytes) -> tuple[bytes, int, bytes, int, int]:
+    """Subject, sid, reply, header size and total size of a MSG or HMSG control line."""
+    parts = line.split()
+    try:
+        if parts[0] == b"MSG" and len(parts) in (4, 5):
+            hsize, size = 0, int(parts[-1])
+        elif parts[0] == b"HMSG" and len(parts) in (5, 6):
+            hsize, size = int(parts[-2]), int(parts[-1])
+        else:
+            raise ValueError(line)
+        with_reply = len(parts) == (6 if parts[0] == b"HMSG" else 5)
+        return parts[1], int(parts[2]), parts[3] if with_reply else b"", hsize, size
+    except (ValueError, IndexError):
+        raise ProtocolError("nats: malformed MSG") from None
 
 
 def install(nc: NatsClient) -> bool:

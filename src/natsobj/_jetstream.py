@@ -708,10 +708,11 @@ class ConsumerReader:
         last_per_subject: bool = False,
         idle_timeout: float = 10.0,
         create_timeout: float = 2.0,
-        on_message: Callable[[StoredMsg], None] | None = None,
+        on_message: Callable[[str, int, bytes, datetime], None] | None = None,
     ) -> None:
-        """With `on_message`, each message goes to it as it arrives (no queue) and `next()`
-        only reports the end: for callers that keep nothing but what they make of it."""
+        """With `on_message`, each message goes to it as it arrives, as (subject, stream
+        sequence, data, server time), with no queue, and `next()` only reports the end: for
+        callers that keep nothing but what they make of it."""
         self._js = js
         self._stream = stream
         self._subject = subject
@@ -804,19 +805,20 @@ class ConsumerReader:
             )
             return
         self._expected_cseq = cseq + 1
-        stored = StoredMsg(
-            subject=msg.subject,
-            seq=sseq,
-            data=msg.data,
-            raw_headers=msg.raw_headers,
-            time=None,
-            num_pending=pending,
-            moment=_from_ns(ts),
-        )
         if self._on_message is not None:
-            self._on_message(stored)
+            self._on_message(msg.subject, sseq, msg.data, _from_ns(ts))
         else:
-            self._queue.put(stored)
+            self._queue.put(
+                StoredMsg(
+                    subject=msg.subject,
+                    seq=sseq,
+                    data=msg.data,
+                    raw_headers=msg.raw_headers,
+                    time=None,
+                    num_pending=pending,
+                    moment=_from_ns(ts),
+                )
+            )
         if pending == 0:
             self._queue.put(self.END)
 

@@ -943,7 +943,7 @@ class ObjectStore:
             await purge_subject(self._js, self.bucket, wire.chunk_subject(self.bucket, info.nuid))
         return replace(tombstone, revision=revision)
 
-    async def _scan_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
+    async def _scan_metas(self) -> dict[str, ObjectInfo | None]:
         """Every meta subject's last message: from a consumer, else by batched direct gets.
 
         A stalled attempt (a replica paused or killed) is retried by direct get, which any
@@ -953,22 +953,20 @@ class ObjectStore:
         with _gc_paused():
             return await self._read_last_metas()
 
-    async def _read_last_metas(self) -> dict[str, tuple[StoredMsg, ObjectInfo | None]]:
+    async def _read_last_metas(self) -> dict[str, ObjectInfo | None]:
         subject = wire.all_meta_subject(self.bucket)
         timeout = self._client.transfer.chunk_timeout
         deadline = asyncio.get_running_loop().time() + timeout
         use_consumer = True
-        found: dict[str, tuple[StoredMsg, ObjectInfo | None]] = {}
+        found: dict[str, ObjectInfo | None] = {}
 
-        def keep(stored: StoredMsg) -> None:
+        def keep(subject: str, seq: int, data: bytes, moment: datetime | None) -> None:
             try:
-                info = wire.decode_meta(
-                    stored.data, server_time=_server_time(stored), revision=stored.seq
-                )
+                info = wire.decode_meta(data, server_time=moment, revision=seq)
             except BadObjectMetaError as exc:
-                log.warning("skipping unreadable meta on %s: %s", stored.subject, exc)
+                log.warning("skipping unreadable meta on %s: %s", subject, exc)
                 info = None
-            found[stored.subject] = (stored, info)  # a later message wins
+            found[subject] = info  # a later message wins
 
         while True:
             found.clear()  # a new attempt reads everything again
@@ -998,7 +996,7 @@ class ObjectStore:
                 ).__aenter__()
             try:
                 while (stored := await reader.next()) is not None:
-                    keep(stored)
+                    keep(stored.subject, stored.seq, stored.data, _server_time(stored))
                 return found
             except (StoreTimeoutError, ConnectionLostError):
                 if asyncio.get_running_loop().time() > deadline:
@@ -1013,7 +1011,7 @@ class ObjectStore:
         except StoreTimeoutError:
             await self._check_bucket()
             raise
-        infos = [info for _, info in metas.values() if info is not None]
+        infos = [info for info in metas.values() if info is not None]
         if not show_deleted:
             infos = [info for info in infos if not info.deleted]
         return sorted(infos, key=lambda info: info.name)
@@ -1159,7 +1157,7 @@ class ObjectStore:
             return {}
         live = {
             wire.chunk_subject(self.bucket, meta.nuid)
-            for _, meta in (await self._scan_metas()).values()
+            for meta in (await self._scan_metas()).values()
             if meta is not None and meta.nuid and not meta.deleted
         }
         orphans = {subj: count for subj, count in subjects.items() if subj not in live}
