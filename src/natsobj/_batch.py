@@ -26,7 +26,7 @@ from ._errors import ObjectStoreError
 from ._fastpath import RawMsg
 from ._jetstream import ERR_WRONG_LAST_MSG_ID, ERR_WRONG_LAST_SEQUENCE, JetStreamAPIError, parse_ack
 from ._models import ObjectInfo, ObjectMetaOptions
-from ._transfer import ProgressCallback, is_transient, purge_subject
+from ._transfer import ProgressCallback, is_transient, purge_subject, run_to_end
 
 if TYPE_CHECKING:
     from ._store import ObjectStore
@@ -106,7 +106,7 @@ class SmallPutPipeline:
                 self._fail(exc)
                 raise
             finally:  # the acks of what is in flight still come in on `sub`
-                await _to_the_end(self._drain())
+                await run_to_end(self._drain())
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -321,14 +321,3 @@ class SmallPutPipeline:
             await purge_subject(self._js, self._store.bucket, entry.subject)
         except ObjectStoreError as exc:
             self._fail(exc)
-
-
-async def _to_the_end(work: Any) -> None:
-    """Run `work` to its end even if the caller is cancelled meanwhile; then re-raise that."""
-    task = asyncio.ensure_future(work)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await task
-        raise

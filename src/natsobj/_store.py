@@ -75,6 +75,7 @@ from ._transfer import (
     locate_chunk,
     purge_subject,
     read_chunks,
+    run_to_end,
     temp_path_for,
 )
 
@@ -1286,13 +1287,8 @@ async def _replaced(previous: asyncio.Future[ObjectInfo | None]) -> ObjectInfo |
 async def _run_to_end(cleanup: Coroutine[Any, Any, None], what: str) -> None:
     """Run a rollback to its end even if the caller is cancelled meanwhile (the cancellation
     goes on afterwards); a store error is logged, so that the put's own error is what raises."""
-    task = asyncio.ensure_future(cleanup)
     try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await task
-        raise
+        await run_to_end(cleanup)
     except ObjectStoreError as exc:
         log.warning("could not %s: %s", what, exc)
 

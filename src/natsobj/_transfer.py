@@ -557,6 +557,18 @@ class ChunkPublisher:
             self._drained.set_result(None)
 
 
+async def run_to_end(work: Awaitable[Any]) -> Any:
+    """Await `work` to its end even if the caller is cancelled meanwhile (the cancellation goes
+    on afterwards): for clean-ups that must not stop half way."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for errors a retry can outlast: timeouts, reconnects, JetStream 503s."""
     if isinstance(exc, JetStreamAPIError):
