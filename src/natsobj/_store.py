@@ -284,6 +284,9 @@ class ObjectStore:
 
         async def rollback() -> None:
             if resume is not None:
+                # The chunks sent are likely stored: let their acks come in (briefly), so
+                # that the checkpoint covers them and the next attempt starts after them.
+                await run_to_end(publisher.settle(self._client.transfer.ack_timeout))
                 resume.interrupted(publisher.acked_prefix)
             elif publisher.stats.published:
                 await self._abort_put(publisher, subject)
