@@ -553,6 +553,16 @@ async def test_bucket_b_is_untouched_by_denied_writes(
     assert await admin_b.orphan_chunk_subjects() == {}
 
 
+async def test_put_many_by_a_user_of_another_bucket_is_denied_at_once(
+    only_a: natsobj.Client, buckets_a_and_b: natsobj.Client
+) -> None:
+    store_b = natsobj.ObjectStore(only_a, "B", {})
+    await denied_fast(store_b.put_many({f"n{i}": b"x" * i for i in range(100)}))
+    admin_b = await buckets_a_and_b.object_store("B")
+    assert [info.name for info in await admin_b.list()] == ["seed.txt"]
+    assert await admin_b.orphan_chunk_subjects() == {}
+
+
 async def test_put_by_a_read_only_user_is_denied_at_once(
     perm_server: EmbeddedServer, buckets_a_and_b: natsobj.Client
 ) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _fastpath
 from . import _wire as wire
-from ._errors import ObjectStoreError
+from ._errors import ObjectStoreError, PermissionDeniedError
 from ._fastpath import RawMsg
 from ._jetstream import ERR_WRONG_LAST_MSG_ID, ERR_WRONG_LAST_SEQUENCE, JetStreamAPIError, parse_ack
 from ._models import ObjectInfo, ObjectMetaOptions
@@ -99,6 +99,8 @@ class SmallPutPipeline:
         inbox = nc.new_inbox()
         sub = await _fastpath.subscribe(nc, inbox + ".*", self._on_ack)
         self._inbox = inbox + "."
+        # a refused publish gets no ack: the server's -ERR fails the whole run at once
+        undo_watch = self._js.on_permission_denied(f"$O.{self._store.bucket}.>", self._fail)
         try:
             try:
                 await self._pump()
@@ -108,6 +110,7 @@ class SmallPutPipeline:
             finally:  # the acks of what is in flight still come in on `sub`
                 await run_to_end(self._drain())
         finally:
+            undo_watch()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         if self._error is not None:
@@ -142,7 +145,9 @@ class SmallPutPipeline:
         """After the last item or a failure: settle what is in flight, purge what must go."""
         self._stopping = True
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 2 * self._ack_timeout
+        # Refused publishes get no ack at all: after a refusal, wait only for those in flight.
+        denied = isinstance(self._error, PermissionDeniedError)
+        deadline = loop.time() + (0.25 if denied else 2 * self._ack_timeout)
         while self._waiting and loop.time() < deadline:
             await self._nap(loop)
         self._expire(float("inf"))  # no answer at all: let put()'s machinery settle them
