@@ -16,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import _fastpath
 from . import _wire as wire
 from ._errors import ObjectStoreError, PermissionDeniedError
 from ._fastpath import RawMsg
-from ._jetstream import ERR_WRONG_LAST_MSG_ID, ERR_WRONG_LAST_SEQUENCE, JetStreamAPIError, parse_ack
+from ._jetstream import ack_sequence, is_expectation_refused
 from ._models import ObjectInfo, ObjectMetaOptions
 from ._transfer import ProgressCallback, is_transient, purge_subject, run_to_end
 
@@ -33,9 +31,37 @@ if TYPE_CHECKING:
 
 _CHUNK, _META = 0, 1
 # a meta for a name without one: stored only if the name still has none
-_NEW_NAME_META_HEADERS = _fastpath.header_block(
-    {wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT, wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"}
-)
+_NEW_NAME_META_HEADERS = {
+    wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT,
+    wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
+}
+
+
+def one_chunk_info(
+    bucket: str,
+    name: str,
+    payload: bytes,
+    *,
+    nuid: str,
+    chunk_size: int,
+    description: str | None,
+    headers: dict[str, list[str]],
+    metadata: dict[str, str],
+) -> ObjectInfo:
+    """The info of version `nuid` of `name`, whose bytes fit in one chunk."""
+    return ObjectInfo(
+        name=name,
+        bucket=bucket,
+        nuid=nuid,
+        size=len(payload),
+        chunks=1 if payload else 0,
+        digest=wire.format_digest(hashlib.sha256(payload).digest()),
+        mtime=datetime.now(timezone.utc),
+        description=description or None,
+        headers=headers,
+        metadata=metadata,
+        options=ObjectMetaOptions(max_chunk_size=chunk_size),
+    )
 
 
 class _Entry:
@@ -62,22 +88,20 @@ class SmallPutPipeline:
         *,
         window: int,
         chunk_size: int,
-        description: str | None = None,
-        headers: Mapping[str, list[str] | str] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        progress: ProgressCallback | None = None,
+        description: str | None,
+        headers: dict[str, list[str]],
+        metadata: dict[str, str],
+        progress: ProgressCallback | None,
     ) -> None:
-        from ._store import _normalize_headers
-
         self._store = store
         self._js = store._js
         self._items = items
         self._results = results
         self._window = max(1, window)
         self._chunk_size = chunk_size
-        self._description = description or None
-        self._headers = _normalize_headers(headers)
-        self._metadata = dict(metadata or {})
+        self._description = description
+        self._headers = headers
+        self._metadata = metadata
         self._progress = progress
         self._ack_timeout = store._client.transfer.ack_timeout
         self._next = 0
@@ -95,9 +119,7 @@ class SmallPutPipeline:
 
     async def run(self) -> None:
         """Put every item; raise the first failure once nothing is in flight any more."""
-        nc = self._js.nc
-        inbox = nc.new_inbox()
-        sub = await _fastpath.subscribe(nc, inbox + ".*", self._on_ack)
+        inbox, sub = await self._js.subscribe_inbox(self._on_ack)
         self._inbox = inbox + "."
         # a refused publish gets no ack: the server's -ERR fails the whole run at once
         undo_watch = self._js.on_permission_denied(f"$O.{self._store.bucket}.>", self._fail)
@@ -173,42 +195,37 @@ class SmallPutPipeline:
     # -- sending
 
     def _new_info(self, name: str, payload: bytes) -> ObjectInfo:
-        return ObjectInfo(
-            name=name,
-            bucket=self._store.bucket,
+        return one_chunk_info(
+            self._store.bucket,
+            name,
+            payload,
             nuid=wire.new_nuid(),
-            size=len(payload),
-            chunks=1 if payload else 0,
-            digest=wire.format_digest(hashlib.sha256(payload).digest()),
-            mtime=datetime.now(timezone.utc),
+            chunk_size=self._chunk_size,
             description=self._description,
             headers=self._headers,
             metadata=self._metadata,
-            options=ObjectMetaOptions(max_chunk_size=self._chunk_size),
         )
 
-    async def _send(self, entry: _Entry, subject: str, data: bytes, headers: bytes) -> None:
+    async def _send(
+        self, entry: _Entry, subject: str, data: bytes, headers: dict[str, str]
+    ) -> None:
         self._sent += 1
         reply = f"{self._inbox}{self._sent}"
         self._waiting[reply] = entry
         entry.sent_at = asyncio.get_running_loop().time()
-        nc = self._js.nc
         try:
-            full = _fastpath.publish_now(nc, subject, data, reply, headers)
-        except Exception:  # refused before it was queued: settle it the slow way
-            self._waiting.pop(reply, None)
-            self._hand_over(self._recover(entry))
-            return
-        if full:  # queued: its ack settles it, even if this wait is cancelled
-            await _fastpath.drain_outgoing(nc)
+            # A cancellation comes only once the message is queued: its ack settles it.
+            await self._js.send(subject, data, reply, headers)
+        except Exception:  # not sent, or lost with the connection: the slow way settles it
+            if self._waiting.pop(reply, None) is not None:
+                self._hand_over(self._recover(entry))
 
     async def _send_chunk(self, entry: _Entry) -> None:
         if not entry.payload:
             entry.stage = _META
             await self._send_meta(entry)
             return
-        headers = _fastpath.header_block({wire.MSG_ID_HEADER: entry.msg_id})
-        await self._send(entry, entry.subject, entry.payload, headers)
+        await self._send(entry, entry.subject, entry.payload, {wire.MSG_ID_HEADER: entry.msg_id})
 
     async def _send_meta(self, entry: _Entry) -> None:
         if self._stopping:
@@ -225,15 +242,13 @@ class SmallPutPipeline:
         entry = self._waiting.pop(msg.subject, None)
         if entry is None:
             return  # late, after its entry was handed over
-        seq = _fastpath.ack_seq(msg.data) if msg.raw_headers is None else None
-        if seq is None:
-            where = entry.subject if entry.stage == _CHUNK else f"meta of {entry.info.name!r}"
-            try:
-                seq = int(parse_ack(msg, bucket=self._store.bucket, subject=where).get("seq") or 0)
-            except ObjectStoreError as exc:
-                self._on_refused(entry, exc)
-                self._poke()
-                return
+        where = entry.subject if entry.stage == _CHUNK else f"meta of {entry.info.name!r}"
+        try:
+            seq = ack_sequence(msg, bucket=self._store.bucket, subject=where)
+        except ObjectStoreError as exc:
+            self._on_refused(entry, exc)
+            self._poke()
+            return
         if entry.stage == _META:
             self._committed(entry, seq)
         elif self._stopping:
@@ -243,11 +258,7 @@ class SmallPutPipeline:
         self._poke()
 
     def _on_refused(self, entry: _Entry, exc: ObjectStoreError) -> None:
-        guard = isinstance(exc, JetStreamAPIError) and exc.err_code in (
-            ERR_WRONG_LAST_SEQUENCE,
-            ERR_WRONG_LAST_MSG_ID,
-        )
-        if guard or is_transient(exc):
+        if is_expectation_refused(exc) or is_transient(exc):
             self._hand_over(self._recover(entry))  # a name that exists, or no leader
             return
         if entry.stage == _META:  # the meta was refused: its chunk must go
@@ -313,7 +324,6 @@ class SmallPutPipeline:
                 await rollback()
                 return
             committed = await store._commit(info, old, rollback)
-            assert committed is not None  # an unguarded commit returns or raises
             self._committed(entry, committed.revision)
         except BaseException as exc:
             if not stored.done():  # the chunk's fate is unknown: make sure it is gone

@@ -1,4 +1,4 @@
-"""A faster reader for nats-py connections: natsobj's subscriptions skip nats-py's per-message work.
+"""Faster reading and writing on nats-py connections: natsobj skips nats-py's per-message work.
 
 Profiled (bench/objbench.py --profile): for every message nats-py matches regular expressions on
 a growing bytearray, copies the payload out of it, parses every header into a dict, builds a
@@ -8,7 +8,8 @@ out of the bytes the socket read returned, and calls a plain function for the su
 natsobj registered (`subscribe`) with a `RawMsg` whose headers are parsed only when asked for.
 Every other message and protocol operation (PING, PONG, INFO, -ERR, +OK) goes to the same
 nats-py methods its own parser calls, so auth, TLS, reconnects and users' own subscriptions
-behave as before.
+behave as before. For writing, `publish_now` queues natsobj's publishes on nats-py's own
+outgoing buffer, with nats-py's checks and bytes, without a coroutine per message.
 """
 
 from __future__ import annotations
@@ -333,18 +334,15 @@ def encode_headers(headers: dict[str, str] | None) -> bytes | None:
     """A header dict back into a block (for connections without the fast parser)."""
     if not headers:
         return None
+    first = "NATS/1.0"
     status = headers.get("Status")
-    first = b"NATS/1.0"
     if status:
-        first += b" " + status.encode()
+        first += " " + status
         desc = headers.get("Description")
         if desc:
-            first += b" " + desc.encode()
-    lines = [first]
-    lines += [
-        f"{k}: {v}".encode() for k, v in headers.items() if k not in ("Status", "Description")
-    ]
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+            first += " " + desc
+    rest = {k: v for k, v in headers.items() if k not in ("Status", "Description")}
+    return header_block(rest, first)
 
 
 class Mailbox:
@@ -400,11 +398,11 @@ def _wake(fut: asyncio.Future[None]) -> None:
 # writing: a publish queued on nats-py's outgoing buffer without a coroutine
 
 
-def header_block(headers: dict[str, str]) -> bytes:
+def header_block(headers: dict[str, str], first: str = "NATS/1.0") -> bytes:
     """The header block nats-py would send for `headers` (natsobj's own: well-formed names,
-    values without line breaks)."""
+    values without line breaks); `first` is its first line."""
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return b"NATS/1.0\r\n" + lines.encode() + b"\r\n"
+    return f"{first}\r\n{lines}\r\n".encode()
 
 
 def publish_now(

@@ -126,10 +126,6 @@ class StoredMsg:
         return _fastpath.parse_headers(self.raw_headers) or {}
 
 
-def _status(msg: RawMsg) -> str | None:
-    return msg.status
-
-
 def stored_msg(msg: RawMsg) -> StoredMsg:
     """A direct-get reply as a StoredMsg (its Nats-* headers describe the stored message)."""
     headers = msg.headers or {}
@@ -163,7 +159,7 @@ class JetStream:
             self.prefix = f"$JS.{domain}.API"
         else:
             self.prefix = "$JS.API"
-        self._watchers: dict[str, set[asyncio.Future[None]]] = {}
+        self._watchers: dict[str, set[asyncio.Future[Any]]] = {}
         self._replies: dict[str, asyncio.Future[RawMsg]] = {}
         self._reply_prefix = ""
         self._reply_seq = 0
@@ -190,13 +186,25 @@ class JetStream:
                         fut.set_exception(error)
         return True
 
+    def _watch(self, subject: str, fut: asyncio.Future[Any]) -> Callable[[], None]:
+        """Fail `fut` with PermissionDeniedError if the server refuses `subject`; returns the
+        undo (call it once `fut` no longer matters)."""
+        watchers = self._watchers.setdefault(subject, set())
+        watchers.add(fut)
+
+        def undo() -> None:
+            watchers.discard(fut)
+            if not watchers and self._watchers.get(subject) is watchers:
+                del self._watchers[subject]
+
+        return undo
+
     def on_permission_denied(
         self, subject: str, callback: Callable[[BaseException], None]
     ) -> Callable[[], None]:
         """Call `callback` with the error if the server refuses `subject`; returns an undo."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        watchers = self._watchers.setdefault(subject, set())
-        watchers.add(fut)
+        unwatch = self._watch(subject, fut)
 
         def fired(done: asyncio.Future[None]) -> None:
             if not done.cancelled() and done.exception() is not None:
@@ -205,9 +213,7 @@ class JetStream:
         fut.add_done_callback(fired)
 
         def undo() -> None:
-            watchers.discard(fut)
-            if not watchers and self._watchers.get(subject) is watchers:
-                del self._watchers[subject]
+            unwatch()
             if not fut.done():
                 fut.cancel()
 
@@ -216,15 +222,11 @@ class JetStream:
     @contextlib.contextmanager
     def _watch_permission(self, subject: str) -> Iterator[asyncio.Future[None]]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._watchers.setdefault(subject, set()).add(fut)
+        unwatch = self._watch(subject, fut)
         try:
             yield fut
         finally:
-            waiters = self._watchers.get(subject)
-            if waiters is not None:
-                waiters.discard(fut)
-                if not waiters:
-                    del self._watchers[subject]
+            unwatch()
             if fut.done() and not fut.cancelled():
                 fut.exception()  # mark retrieved
             else:
@@ -264,16 +266,13 @@ class JetStream:
         reply = f"{prefix}.{self._reply_seq}"
         fut: asyncio.Future[RawMsg] = loop.create_future()
         self._replies[reply] = fut
-        watchers = self._watchers.setdefault(subject, set())
-        watchers.add(fut)  # type: ignore[arg-type]
+        unwatch = self._watch(subject, fut)
         timer = loop.call_later(timeout or self.timeout, _expire, fut)
 
         def finished(_: object) -> None:
             timer.cancel()
             self._replies.pop(reply, None)
-            watchers.discard(fut)  # type: ignore[arg-type]
-            if not watchers and self._watchers.get(subject) is watchers:
-                del self._watchers[subject]
+            unwatch()
 
         fut.add_done_callback(finished)
         return reply, fut
@@ -306,6 +305,28 @@ class JetStream:
             )
         return msg
 
+    async def send(
+        self,
+        subject: str,
+        payload: bytes,
+        reply: str,
+        headers: dict[str, str] | None = None,
+        *,
+        direct: bool = False,
+    ) -> None:
+        """Publish with a reply subject, through `_fastpath.publish_now` where this nats-py
+        allows it (`direct`: straight to the socket when nothing else waits to be written).
+
+        A cancellation can only come after the message is queued; an exception before it
+        means that nothing was queued, unless it comes from writing out a full buffer.
+        """
+        if self.fast_publish:
+            block = _fastpath.header_block(headers) if headers else None
+            if _fastpath.publish_now(self.nc, subject, payload, reply, block, direct=direct):
+                await _fastpath.drain_outgoing(self.nc)
+        else:
+            await self.nc.publish(subject, payload, reply=reply, headers=headers)
+
     async def start_publish(
         self,
         subject: str,
@@ -336,28 +357,16 @@ class JetStream:
                 return
             error = done.exception()
             if error is None:
-                msg = done.result()
-                seq = _fastpath.ack_seq(msg.data) if msg.raw_headers is None else None
-                if seq is not None:
-                    ack.set_result(seq)
-                    return
                 try:
-                    doc = parse_ack(msg, bucket=bucket, subject=subject)
+                    ack.set_result(ack_sequence(done.result(), bucket=bucket, subject=subject))
+                    return
                 except ObjectStoreError as exc:
                     error = exc
-                else:
-                    ack.set_result(int(doc.get("seq") or 0))
-                    return
             ack.set_exception(map_nats_error(error, context))
 
         raw.add_done_callback(settle)
         try:
-            if self.fast_publish:
-                block = _fastpath.header_block(headers) if headers else None
-                if _fastpath.publish_now(self.nc, subject, payload, reply, block, direct=direct):
-                    await _fastpath.drain_outgoing(self.nc)
-            else:
-                await self.nc.publish(subject, payload, reply=reply, headers=headers)
+            await self.send(subject, payload, reply, headers, direct=direct)
         except asyncio.CancelledError:
             return ack, True
         except Exception as exc:  # refused before it was queued: nothing went out
@@ -472,7 +481,7 @@ class JetStream:
         """The last message on `subject` (subject-appended direct get), or None."""
         api = f"{self.prefix}.DIRECT.GET.{stream}.{subject}"
         msg = await self.request_msg(api, b"", timeout=timeout, context=f"get {subject}")
-        status = _status(msg)
+        status = msg.status
         if status == "404":
             return None
         if status == "503":
@@ -491,7 +500,7 @@ class JetStream:
         msg = await self.request_msg(
             api, json.dumps(body).encode(), timeout=timeout, context=f"direct get {stream}"
         )
-        status = _status(msg)
+        status = msg.status
         if status == "404":
             return None
         if status:
@@ -806,6 +815,7 @@ class ConsumerReader:
             return
         self._expected_cseq = cseq + 1
         if self._on_message is not None:
+            self._next_seq = sseq + 1
             self._on_message(msg.subject, sseq, msg.data, _from_ns(ts))
         else:
             self._queue.put(
@@ -846,9 +856,27 @@ class ConsumerReader:
         return self._next_seq
 
 
+def is_expectation_refused(exc: BaseException | None) -> bool:
+    """True for the server's refusal of a publish whose Nats-Expected-Last-* header did not
+    hold: nothing was stored."""
+    return isinstance(exc, JetStreamAPIError) and exc.err_code in (
+        ERR_WRONG_LAST_MSG_ID,
+        ERR_WRONG_LAST_SEQUENCE,
+    )
+
+
+def ack_sequence(msg: RawMsg, *, bucket: str | None, subject: str) -> int:
+    """The stream sequence a PubAck gives, or the natsobj error it reports (the common,
+    successful ack is read without a JSON parse)."""
+    seq = _fastpath.ack_seq(msg.data) if msg.raw_headers is None else None
+    if seq is not None:
+        return seq
+    return int(parse_ack(msg, bucket=bucket, subject=subject).get("seq") or 0)
+
+
 def parse_ack(msg: RawMsg, *, bucket: str | None, subject: str) -> dict[str, Any]:
     """The PubAck in `msg`, or the natsobj error it reports."""
-    status = _status(msg)
+    status = msg.status
     if status == "503":
         raise StoreTimeoutError(
             f"publish {subject}: no responders (the bucket's stream has no leader right now)"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _wire as wire
-from ._batch import SmallPutPipeline
+from ._batch import SmallPutPipeline, one_chunk_info
 from ._errors import (
     BadObjectMetaError,
     BucketFullError,
@@ -48,13 +48,12 @@ from ._errors import (
 )
 from ._jetstream import (
     ERR_DUPLICATE_IN_PROCESS,
-    ERR_WRONG_LAST_MSG_ID,
-    ERR_WRONG_LAST_SEQUENCE,
     ConsumerReader,
     DirectBatchReader,
     JetStream,
     JetStreamAPIError,
     StoredMsg,
+    is_expectation_refused,
 )
 from ._models import (
     ObjectInfo,
@@ -320,9 +319,7 @@ class ObjectStore:
             )
             old = await _replaced(previous)
             committing = True  # from here on, _commit settles the put and rolls back itself
-            committed = await self._commit(info, old, rollback)
-            assert committed is not None  # an unguarded commit returns or raises
-            return committed
+            return await self._commit(info, old, rollback)
         except BaseException:
             if not committing:
                 await _forget(previous)
@@ -332,28 +329,33 @@ class ObjectStore:
             await publisher.__aexit__(None, None, None)
 
     async def _commit(
-        self,
-        info: ObjectInfo,
-        old: ObjectInfo | None,
-        rollback: Callable[[], Awaitable[None]],
-        *,
-        commit: asyncio.Future[int] | None = None,
-    ) -> ObjectInfo | None:
-        """Publish the meta that commits a put, then purge the version it replaced.
+        self, info: ObjectInfo, old: ObjectInfo | None, rollback: Callable[[], Awaitable[None]]
+    ) -> ObjectInfo:
+        """Publish the meta that commits a put (re-trying), then purge the version it replaced.
 
         Once the meta is sent, the put ends as the server decided, even if the caller is
         cancelled meanwhile: when it is unclear whether the meta was stored (a cancellation,
         a lost ack), it is read back. Stored: the put is complete (and a cancellation goes
         on). Not stored: `rollback` removes the new chunks. No half-written object remains.
-
-        `commit` is a guarded meta publish already under way (see `_put_small`); when the
-        server refuses it for its guard, or gives no clear answer (a lost ack, no leader), None
-        is returned and nothing is rolled back: the caller commits the usual way, which re-tries
-        (a late guarded meta is then replaced by the same meta).
         """
-        guarded = commit is not None
-        if commit is None:
-            commit = asyncio.ensure_future(self._publish_meta_retrying(info))
+        commit = asyncio.ensure_future(self._publish_meta_retrying(info))
+        stored = await self._settle_commit(info, old, rollback, commit, guarded=False)
+        assert stored is not None  # only a guarded commit gives way
+        return stored
+
+    async def _settle_commit(
+        self,
+        info: ObjectInfo,
+        old: ObjectInfo | None,
+        rollback: Callable[[], Awaitable[None]],
+        commit: asyncio.Future[int],
+        *,
+        guarded: bool,
+    ) -> ObjectInfo | None:
+        """See `_commit`. A `guarded` meta (see `_put_small`) that the server refuses for its
+        guard, or answers unclearly (a lost ack, no leader), gives None and rolls nothing
+        back: the caller commits the usual way, which re-tries (a late guarded meta is then
+        replaced by the same meta)."""
         try:
             revision = await asyncio.shield(commit)
         except BaseException as exc:
@@ -364,7 +366,7 @@ class ObjectStore:
             finished = commit.done() and not commit.cancelled()
             failure = commit.exception() if finished else exc
             unclear = failure is not None and is_transient(failure)
-            if guarded and not cancelled and (_guard_refused(failure) or unclear):
+            if guarded and not cancelled and (is_expectation_refused(failure) or unclear):
                 return None  # refused, or no answer yet: committed the usual way, with retries
             stored: ObjectInfo | None
             if finished and failure is None:
@@ -450,18 +452,15 @@ class ObjectStore:
                     timeout=2.0,
                     direct=alone,
                 )
-            info = ObjectInfo(
-                name=name,
-                bucket=self.bucket,
+            info = one_chunk_info(
+                self.bucket,
+                name,
+                payload,
                 nuid=nuid,
-                size=len(payload),
-                chunks=1 if payload else 0,
-                digest=wire.format_digest(hashlib.sha256(payload).digest()),
-                mtime=datetime.now(timezone.utc),
-                description=description or None,
+                chunk_size=chunk_size,
+                description=description,
                 headers=_normalize_headers(headers),
                 metadata=dict(metadata or {}),
-                options=ObjectMetaOptions(max_chunk_size=chunk_size),
             )
             if alone and not cancelled:
                 # right behind the chunk, stored only if the chunk is the stream's last message
@@ -516,9 +515,7 @@ class ObjectStore:
             raise
         if old is None:
             self._names_new = True
-        committed = await self._commit(info, old, rollback)
-        assert committed is not None  # an unguarded commit returns or raises
-        return self._put_done(committed, progress)
+        return self._put_done(await self._commit(info, old, rollback), progress)
 
     async def _send_guarded_meta(
         self, info: ObjectInfo, *, after: str | None, direct: bool = False
@@ -552,7 +549,7 @@ class ObjectStore:
         cancellation of the caller goes on only after that.
         """
         try:
-            stored = await self._commit(info, None, rollback, commit=meta)
+            stored = await self._settle_commit(info, None, rollback, meta, guarded=True)
             if cancelled:  # the caller was cancelled while the meta was sent: now it goes on
                 if stored is None:
                     await rollback()
@@ -871,15 +868,16 @@ class ObjectStore:
 
         jobs: list[Awaitable[Any]] = []
         if small:
-            options = {k: v for k, v in put_options.items() if k != "chunk_size"}
             pipeline = SmallPutPipeline(
                 self,
                 small,
                 results,
                 window=concurrency,
                 chunk_size=chunk_size,
+                description=put_options.get("description"),
+                headers=_normalize_headers(put_options.get("headers")),
+                metadata=dict(put_options.get("metadata") or {}),
                 progress=progress,
-                **options,
             )
             jobs.append(pipeline.run())
         if large:
@@ -948,7 +946,8 @@ class ObjectStore:
         return replace(tombstone, revision=revision)
 
     async def _scan_metas(self) -> dict[str, ObjectInfo | None]:
-        """Every meta subject's last message: from a consumer, else by batched direct gets.
+        """Every meta subject's last meta, decoded (None where unreadable): from a consumer,
+        else by batched direct gets.
 
         A stalled attempt (a replica paused or killed) is retried by direct get, which any
         replica answers, until `chunk_timeout` passes without a complete scan. Python's cyclic
@@ -1202,11 +1201,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _all_or_cancel(jobs: list[Awaitable[Any]]) -> None:
-    """Run `jobs` together; the first error cancels the others (each settles) and is raised."""
+async def _all_or_cancel(jobs: list[Awaitable[T]]) -> list[T]:
+    """Run `jobs` together; results in order; the first error cancels the others (each
+    settles) and is raised."""
     tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
-        await asyncio.gather(*tasks)
+        return list(await asyncio.gather(*tasks))
     except BaseException:
         for task in tasks:
             task.cancel()
@@ -1222,14 +1222,7 @@ async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T
         async with gate:
             return await job()
 
-    tasks = [asyncio.ensure_future(run(job)) for job in jobs]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    return await _all_or_cancel([run(job) for job in jobs])
 
 
 def _check_empty(info: ObjectInfo) -> None:
@@ -1294,14 +1287,6 @@ async def _run_to_end(cleanup: Coroutine[Any, Any, None], what: str) -> None:
         await run_to_end(cleanup)
     except ObjectStoreError as exc:
         log.warning("could not %s: %s", what, exc)
-
-
-def _guard_refused(failure: BaseException | None) -> bool:
-    """True for the server's refusal of an expected-last header (not stored, nothing to undo)."""
-    return isinstance(failure, JetStreamAPIError) and failure.err_code in (
-        ERR_WRONG_LAST_MSG_ID,
-        ERR_WRONG_LAST_SEQUENCE,
-    )
 
 
 async def _forget(future: asyncio.Future[Any]) -> None:

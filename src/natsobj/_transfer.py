@@ -22,7 +22,6 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any, BinaryIO
 
-from . import _fastpath
 from . import _wire as wire
 from ._errors import (
     ChunkMismatchError,
@@ -43,8 +42,8 @@ from ._jetstream import (
     JetStream,
     JetStreamAPIError,
     StoredMsg,
+    ack_sequence,
     map_nats_error,
-    parse_ack,
 )
 from ._models import ObjectInfo
 from ._offload import read_file_chunks
@@ -326,23 +325,14 @@ class ChunkPublisher:
         if entry is None:
             return  # a late duplicate ack
         try:
-            ack = parse_ack(msg, bucket=self.bucket, subject=entry.subject)
-        except StoreTimeoutError:
-            entry.sent_at = 0.0  # no responders: let the watchdog re-send after a pause
-            self._unsettled = True
-            return
-        except JetStreamAPIError as exc:
-            if exc.err_code == ERR_DUPLICATE_IN_PROCESS:
+            seq = ack_sequence(msg, bucket=self.bucket, subject=entry.subject)
+        except ObjectStoreError as exc:
+            if isinstance(exc, JetStreamAPIError) and exc.err_code == ERR_DUPLICATE_IN_PROCESS:
                 return  # a re-send met its original still being stored: its ack will come
-            if exc.code == 503:  # JetStream briefly unavailable: re-send later
-                entry.sent_at = 0.0
+            if is_transient(exc):  # no responders, or JetStream briefly unavailable
+                entry.sent_at = 0.0  # the watchdog re-sends it after a pause
                 self._unsettled = True
                 return
-            del self._pending[index]
-            self._in_flight -= len(entry.payload)
-            self._fail(exc)
-            return
-        except ObjectStoreError as exc:
             del self._pending[index]
             self._in_flight -= len(entry.payload)
             self._fail(exc)
@@ -350,7 +340,6 @@ class ChunkPublisher:
         del self._pending[index]
         self._in_flight -= len(entry.payload)
         self.stats.acked += 1
-        seq = int(ack.get("seq") or 0)
         self.stats.sequences[index] = seq
         self._note_order(index, seq)
         self._last_progress = time.monotonic()
@@ -361,14 +350,7 @@ class ChunkPublisher:
 
     async def _send(self, index: int, entry: _Pending) -> None:
         entry.sent_at = time.monotonic()
-        nc = self.js.nc
-        reply = f"{self._reply}{index}"
-        if self.js.fast_publish:
-            block = _fastpath.header_block(entry.headers)
-            if _fastpath.publish_now(nc, entry.subject, entry.payload, reply, block):
-                await _fastpath.drain_outgoing(nc)
-        else:
-            await nc.publish(entry.subject, entry.payload, reply=reply, headers=entry.headers)
+        await self.js.send(entry.subject, entry.payload, f"{self._reply}{index}", entry.headers)
 
     async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
         """Queue chunk `index` for publishing; waits while the window is full."""
