@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _wire as wire
 from ._errors import ObjectStoreError, PermissionDeniedError
-from ._fastpath import RawMsg
+from ._fastpath import RawMsg, header_block
 from ._jetstream import ack_sequence, is_expectation_refused
 from ._models import ObjectInfo, ObjectMetaOptions
 from ._transfer import ProgressCallback, is_transient, purge_subject, run_to_end
@@ -35,6 +35,7 @@ _NEW_NAME_META_HEADERS = {
     wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT,
     wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
 }
+_NEW_NAME_META_BLOCK = header_block(_NEW_NAME_META_HEADERS)
 
 
 def one_chunk_info(
@@ -207,7 +208,12 @@ class SmallPutPipeline:
         )
 
     async def _send(
-        self, entry: _Entry, subject: str, data: bytes, headers: dict[str, str]
+        self,
+        entry: _Entry,
+        subject: str,
+        data: bytes,
+        headers: dict[str, str],
+        block: bytes | None = None,
     ) -> None:
         self._sent += 1
         reply = f"{self._inbox}{self._sent}"
@@ -215,7 +221,7 @@ class SmallPutPipeline:
         entry.sent_at = asyncio.get_running_loop().time()
         try:
             # A cancellation comes only once the message is queued: its ack settles it.
-            await self._js.send(subject, data, reply, headers)
+            await self._js.send(subject, data, reply, headers, block=block)
         except Exception:  # not sent, or lost with the connection: the slow way settles it
             if self._waiting.pop(reply, None) is not None:
                 self._hand_over(self._recover(entry))
@@ -234,7 +240,8 @@ class SmallPutPipeline:
         entry.stage = _META
         info = entry.info
         subject = wire.meta_subject(info.bucket, info.name)
-        await self._send(entry, subject, wire.encode_meta(info), _NEW_NAME_META_HEADERS)
+        meta = wire.encode_meta(info)
+        await self._send(entry, subject, meta, _NEW_NAME_META_HEADERS, _NEW_NAME_META_BLOCK)
 
     # -- acks
 

@@ -312,16 +312,19 @@ class JetStream:
         reply: str,
         headers: dict[str, str] | None = None,
         *,
+        block: bytes | None = None,
         direct: bool = False,
     ) -> None:
         """Publish with a reply subject, through `_fastpath.publish_now` where this nats-py
-        allows it (`direct`: straight to the socket when nothing else waits to be written).
+        allows it (`direct`: straight to the socket when nothing else waits to be written;
+        `block`: `headers` already encoded by `_fastpath.header_block`, for constant ones).
 
         A cancellation can only come after the message is queued; an exception before it
         means that nothing was queued, unless it comes from writing out a full buffer.
         """
         if self.fast_publish:
-            block = _fastpath.header_block(headers) if headers else None
+            if block is None and headers:
+                block = _fastpath.header_block(headers)
             if _fastpath.publish_now(self.nc, subject, payload, reply, block, direct=direct):
                 await _fastpath.drain_outgoing(self.nc)
         else:
