@@ -10,6 +10,7 @@ is nats-py's alone. Clean-up (deleting what was written) happens after the measu
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -327,7 +328,8 @@ async def w_ceil_publish(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     """Pipelined JetStream publish of the file's 128 KiB chunks, `window` acks outstanding.
 
     Plain nc.publish with a reply inbox and one subscription counting the acks: no headers,
-    no hashing, no bookkeeping beyond the count. Reads the same file as the put rows.
+    no bookkeeping beyond the count. Reads the same file as the put rows. With `verify`, also
+    SHA-256 of every chunk, as any put must compute its object's digest.
     """
     nc, js = ctx.nc, ctx.js
     stream, subject, size, window = p["stream"], p["subject"], p["size"], p["window"]
@@ -340,6 +342,7 @@ async def w_ceil_publish(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     space = asyncio.Event()
     done = asyncio.Event()
     first_error: list[bytes] = []
+    hasher = hashlib.sha256() if p.get("verify") else None
 
     async def on_ack(msg: Any) -> None:
         state["in_flight"] -= 1
@@ -363,6 +366,8 @@ async def w_ceil_publish(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             data = fh.read(CHUNK)
             if not data:
                 break
+            if hasher is not None:
+                hasher.update(data)
             state["in_flight"] += 1
             await nc.publish(subject, data, reply=inbox)
             sent += 1
@@ -374,7 +379,11 @@ async def w_ceil_publish(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 async def w_ceil_push(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    """A push consumer (ack none, flow control) into a plain callback that counts bytes."""
+    """A push consumer (ack none, flow control) into a plain callback that counts bytes.
+
+    With `verify`, the callback also computes the SHA-256 of the bytes and checks it against
+    `digest`; with `out`, it also writes them to that file: what any verifying get must do.
+    """
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
     nc, js = ctx.nc, ctx.js
@@ -382,10 +391,17 @@ async def w_ceil_push(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     deliver = nc.new_inbox()
     state = {"bytes": 0, "msgs": 0, "fc": 0}
     done = asyncio.Event()
+    hasher = hashlib.sha256() if p.get("verify") else None
+    out = Path(p["out"]) if p.get("out") else None
+    sink = open(out, "wb") if out is not None else None  # noqa: SIM115 - closed below
 
     async def on_msg(msg: Any) -> None:
         data = msg.data
         if data:
+            if hasher is not None:
+                hasher.update(data)
+            if sink is not None:
+                sink.write(data)
             state["bytes"] += len(data)
             state["msgs"] += 1
             if state["msgs"] >= chunks:
@@ -405,12 +421,22 @@ async def w_ceil_push(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         mem_storage=True,
         inactive_threshold=30.0,
     )
-    with Meter() as m:
-        info = await js.add_consumer(stream, config)
-        await asyncio.wait_for(done.wait(), p.get("timeout", 120.0))
+    try:
+        with Meter() as m:
+            info = await js.add_consumer(stream, config)
+            await asyncio.wait_for(done.wait(), p.get("timeout", 120.0))
+            if sink is not None:
+                sink.close()
+    finally:
+        if sink is not None:
+            sink.close()
+            out.unlink(missing_ok=True)  # type: ignore[union-attr]
     await sub.unsubscribe()
     await js.delete_consumer(stream, info.name)
     _check(state["bytes"] == size, f"drained {state['bytes']} bytes, expected {size}")
+    if hasher is not None:
+        got = hasher.hexdigest()
+        _check(got == p["digest"], f"drained bytes hash to {got}, expected {p['digest']}")
     return m.result(size, chunks, flow_control_replies=state["fc"])
 
 

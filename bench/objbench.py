@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
@@ -53,8 +54,24 @@ JOB_NAMES = {
     "ceil-push": "ceiling (b) push-consumer drain",
     "ceil-push-1m": "ceiling (b) push-consumer drain, 1 MiB reads",
     "ceil-direct": "ceiling (b) direct-get drain, 1 MiB reads",
+    "ceil-push-1m-B": "ceiling (b) push-consumer drain, 1 MiB reads, size B",
+    "publish-sha": "reference (a') raw publish + SHA-256",
+    "ceil-sha": "reference (b') drain + SHA-256",
+    "ceil-sha-file": "reference (b'') drain + SHA-256 + file",
+    "ceil-sha-file-B": "reference (b'') drain + SHA-256 + file, size B",
 }
 DRAIN_KEYS = ("ceil-push", "ceil-push-1m", "ceil-direct")
+# The goals' ceilings ("publish", "drain": the fastest drain of the first size; "drain-B": the
+# same chunks as row 4), and the verifying references shown beside them: the same raw client
+# also doing what every object-store client must (SHA-256 of every byte, and the file write).
+CEILING_KEYS = {"publish": ("publish",), "drain": DRAIN_KEYS, "drain-B": ("ceil-push-1m-B",)}
+REFERENCE_KEYS = ("publish-sha", "ceil-sha", "ceil-sha-file", "ceil-sha-file-B")
+REFERENCE_NAMES = {
+    "publish-sha": "(a')",
+    "ceil-sha": "(b')",
+    "ceil-sha-file": "(b'')",
+    "ceil-sha-file-B": "(b'')",
+}
 TUNED_READ_BUFFER = 1 << 20
 Job = tuple[str, str, str]  # (result key, worker kind, client)
 
@@ -270,7 +287,8 @@ class Row:
     unit: str
     natsobj: Series = field(default_factory=Series)
     natspy: Series = field(default_factory=Series)
-    ceiling: str | None = None  # "publish" or "drain"
+    ceiling: str | None = None  # a key of CEILING_KEYS
+    reference: str | None = None  # a key of REFERENCE_KEYS
     goal: str = ""
     verdict: str = ""
     notes: list[str] = field(default_factory=list)
@@ -438,7 +456,12 @@ class Bench:
                     continue
                 t = time.monotonic()
                 info = await store.put(f"seed-{key}", self.files[key])
-                self.seeds[key] = {"name": info.name, "nuid": info.nuid, "chunks": info.chunks}
+                self.seeds[key] = {
+                    "name": info.name,
+                    "nuid": info.nuid,
+                    "chunks": info.chunks,
+                    "digest": digest_hex(info.digest),
+                }
                 self.log(f"seeded seed-{key} ({human(info.size)}) in {time.monotonic() - t:.1f}s")
             if self.want("8"):
                 t = time.monotonic()
@@ -479,31 +502,42 @@ class Bench:
                 "size": size,
             }
 
-        publish_job = ("publish", "ceil-publish", RAW)
+        publish_jobs = (("publish", "ceil-publish", RAW), ("publish-sha", "ceil-publish", RAW))
         drain_jobs = (
             ("ceil-push", "ceil-push", RAW),
             ("ceil-push-1m", "ceil-push", RAW),
             ("ceil-direct", "ceil-direct", RAW),
+            ("ceil-sha", "ceil-push", RAW),
+            ("ceil-sha-file", "ceil-push", RAW),
         )
+        drain_jobs_b = (("ceil-push-1m-B", "ceil-push", RAW), ("ceil-sha-file-B", "ceil-push", RAW))
 
         def ceiling_params(run: int, key: str) -> dict[str, Any] | None:
-            if key == "publish":
+            if key.startswith("publish"):
                 return {
                     "stream": STREAM,
                     "subject": CEIL_SUBJECT,
                     "file": str(self.files["A"]),
                     "size": a,
                     "window": PUB_WINDOW,
+                    "verify": key == "publish-sha",
                 }
             if key.startswith("ceil-"):
-                return {
+                seed_key, size = ("B", b) if key.endswith("-B") else ("A", a)
+                seed = self.seeds[seed_key]
+                params = {
                     "stream": STREAM,
-                    "subject": f"$O.{BUCKET}.C.{self.seeds['A']['nuid']}",
-                    "size": a,
-                    "chunks": self.seeds["A"]["chunks"],
+                    "subject": f"$O.{BUCKET}.C.{seed['nuid']}",
+                    "size": size,
+                    "chunks": seed["chunks"],
                     # natsobj reads 1 MiB per socket read (nats-py: 32 KiB): the same here
                     "read_buffer": 0 if key == "ceil-push" else TUNED_READ_BUFFER,
                 }
+                if "-sha" in key:
+                    params.update(verify=True, digest=seed["digest"])
+                if "-file" in key:
+                    params["out"] = str(self.tmp / f"out-{key}-{run}.bin")
+                return params
             return None
 
         def with_ceilings(
@@ -512,17 +546,18 @@ class Bench:
             return lambda run, key: ceiling_params(run, key) or inner(run, key)
 
         def keep_ceilings(got: dict[str, Series]) -> None:
-            for key in ("publish", *DRAIN_KEYS):
-                if key in got:
+            for key in (*JOB_NAMES, *REFERENCE_KEYS):
+                if key in got and key.startswith(("publish", "ceil-")):
                     self.ceilings[key] = got[key]
 
         # The ceilings run interleaved with rows 1 and 3 (same conditions), else on their own.
         if self.want("1"):
             row = self.add_row("1", f"put {human(a)} (file → bucket)", "MB/s", ceiling="publish")
+            row.reference = "publish-sha"
             got = self.series(
                 row.title,
                 "MB/s",
-                (publish_job, *pair("put")),
+                (*publish_jobs, *pair("put")),
                 with_ceilings(put("A", a)),
                 timeout=self.timeout_for(a),
             )
@@ -533,13 +568,14 @@ class Bench:
                 self.series(
                     "ceiling (a)",
                     "MB/s",
-                    (publish_job,),
+                    publish_jobs,
                     with_ceilings(put("A", a)),
                     timeout=self.timeout_for(a),
                 )
             )
         if self.want("2"):
             row = self.add_row("2", f"put {human(b)} (file → bucket)", "MB/s", ceiling="publish")
+            row.reference = "publish-sha"
             self.fill(
                 row,
                 self.series(
@@ -550,6 +586,7 @@ class Bench:
             row = self.add_row(
                 "3", f"streamed get {human(a)} (bucket → file)", "MB/s", ceiling="drain"
             )
+            row.reference = "ceil-sha-file"
             got = self.series(
                 row.title,
                 "MB/s",
@@ -573,6 +610,7 @@ class Bench:
             row = self.add_row(
                 "3s", f"streamed get {human(a)} (bucket → sink, no disk)", "MB/s", ceiling="drain"
             )
+            row.reference = "ceil-sha"
             self.fill(
                 row,
                 self.series(
@@ -585,18 +623,18 @@ class Bench:
             )
         if self.want("4"):
             row = self.add_row(
-                "4", f"streamed get {human(b)} (bucket → file)", "MB/s", ceiling="drain"
+                "4", f"streamed get {human(b)} (bucket → file)", "MB/s", ceiling="drain-B"
             )
-            self.fill(
-                row,
-                self.series(
-                    row.title,
-                    "MB/s",
-                    pair("get"),
-                    seed("B", b),
-                    timeout=self.timeout_for(b, 5 * MB),
-                ),
+            row.reference = "ceil-sha-file-B"
+            got = self.series(
+                row.title,
+                "MB/s",
+                (*drain_jobs_b, *pair("get")),
+                with_ceilings(seed("B", b)),
+                timeout=self.timeout_for(b, 5 * MB),
             )
+            keep_ceilings(got)
+            self.fill(row, got)
         if self.want("5"):
             self.run_mem()
         if self.want("6"):
@@ -826,11 +864,11 @@ class Bench:
     # -- verdicts and output
 
     def ceiling_rate(self, which: str, best: bool = False) -> float | None:
-        """Median rate of ceiling (a) "publish", or of the faster drain (b) "drain".
+        """Median rate of a ceiling of CEILING_KEYS (the fastest of its kinds), or of a reference.
 
         best=True: the fastest single run instead of the median (a stricter yardstick: noise
         only ever slows a run down)."""
-        keys = ["publish"] if which == "publish" else list(DRAIN_KEYS)
+        keys = CEILING_KEYS.get(which, (which,))
         rates = []
         for key in keys:
             series = self.ceilings.get(key)
@@ -990,6 +1028,13 @@ class Bench:
             "nats-py)",
             "ceil-direct": "(b) batched direct get (8 MiB batches, one in flight) → plain "
             "callback, 1 MiB socket reads",
+            "ceil-push-1m-B": f"(b) push consumer, 1 MiB socket reads, the {human(p.size_b)} "
+            "object (row 4's chunks)",
+            "publish-sha": "reference (a'): (a) + SHA-256 of every chunk, as every put must",
+            "ceil-sha": "reference (b'): (b) with 1 MiB reads + SHA-256 of every chunk, as every "
+            "verifying get must",
+            "ceil-sha-file": "reference (b''): (b') + each chunk written to a file",
+            "ceil-sha-file-B": f"reference (b''): the same for the {human(p.size_b)} object",
         }
         for key, series in self.ceilings.items():
             out.append(
@@ -999,7 +1044,10 @@ class Bench:
         drain = self.ceiling_rate("drain")
         if drain:
             out.append(
-                f"\nDrain ceiling (b) used below = the fastest median of these: {drain:.0f} MB/s"
+                f"\nDrain ceiling (b) used below = the fastest median of the {human(p.size_a)} "
+                f"drains: {drain:.0f} MB/s; row 4 uses the drain of its own {human(p.size_b)} "
+                "object. The references (a'), (b'), (b'') are not goals: they show what the "
+                "SHA-256 every client must compute, and the file write, cost on this machine."
             )
         out.append("\n### natsobj vs nats-py\n")
         out.append(
@@ -1021,6 +1069,12 @@ class Bench:
                 frac = m / c if c and m else None
                 top = self.ceiling_rate(row.ceiling, best=True)
                 best = m / top if top and m else None
+            ref_text = ""
+            if row.reference:
+                r = self.ceiling_rate(row.reference)
+                m = row.natsobj.median(row.unit)
+                if r and m:
+                    ref_text = f"; {m / r:.0%} of {REFERENCE_NAMES[row.reference]}"
             natspy_unit = row.unit
             natspy_cell = row.natspy_cell or row.natspy.cell(natspy_unit)
             if num == "9" and row.natspy.results:
@@ -1035,7 +1089,7 @@ class Bench:
                         row.natsobj_cell or row.natsobj.cell(row.unit),
                         natspy_cell,
                         f"{ratio:.2f}×" if ratio else "—",
-                        frac_text(frac, best),
+                        frac_text(frac, best) + ref_text,
                         row.natsobj.rss_cell() if num != "11" else "—",
                         row.natspy.rss_cell() if num != "11" else "—",
                         f"{row.natsobj.cpu_cell()} · {row.natspy.cpu_cell()}"
@@ -1056,7 +1110,8 @@ class Bench:
         out.append(
             "- ratio = natsobj rate / nats-py rate (for ms rows: nats-py time / natsobj time); "
             "natsobj/ceiling: natsobj median vs the ceiling's median, put rows vs (a), get rows "
-            "vs the fastest (b); in brackets vs the ceiling's fastest run. The goals are judged "
+            "vs the fastest (b) of the same object; in brackets vs the ceiling's fastest run; "
+            "after the semicolon vs the verifying reference (not a goal). The goals are judged "
             "on the medians."
         )
         out.append(
@@ -1133,6 +1188,12 @@ class Bench:
             },
             "seconds": time.monotonic() - self.t0,
         }
+
+
+def digest_hex(digest: str) -> str:
+    """`SHA-256=<base64url>` (an object's meta digest) as hex."""
+    value = digest.split("=", 1)[1]
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
 
 
 def frac_text(frac: float | None, best: float | None) -> str:
