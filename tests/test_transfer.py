@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Callable
+from types import SimpleNamespace
+
 import natsobj
 from natsobj import _wire as wire
+from natsobj._fastpath import RawMsg
 from natsobj._jetstream import DirectBatchReader
-from natsobj._transfer import ChunkPublisher
+from natsobj._transfer import AckRouter, ChunkPublisher
 
 
 async def stored_chunks(client: natsobj.Client, bucket: str, nuid: str) -> list[tuple[int, bytes]]:
@@ -57,3 +63,80 @@ def test_rewritten_chunk_ids_keep_their_index() -> None:
     assert wire.parse_chunk_msg_id("N.4.r2", "N") == 4
     assert wire.parse_chunk_msg_id("N.4.x2", "N") is None
     assert wire.parse_chunk_msg_id("N.4.r", "N") is None
+
+
+async def test_a_long_put_keeps_only_the_sequences_it_may_still_need(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    nuid = wire.new_nuid()
+    subject = wire.chunk_subject(store.bucket, nuid)
+    count = 1200
+    most = 0
+    async with ChunkPublisher(
+        client.js, store.bucket, client.acks, window_bytes=64 * 100
+    ) as publisher:
+        for index in range(count):
+            payload = index.to_bytes(4, "big") * 25
+            await publisher.publish(subject, payload, index, wire.chunk_msg_id(nuid, index))
+            most = max(most, len(publisher.stats.sequences))
+        await publisher.flush()
+    # 64 chunks in flight at most, pruned every 256 acks: never the whole object's 1200
+    assert most <= 256 + 64 + 2
+    assert publisher.stats.acked == count
+    chunks = await stored_chunks(client, store.bucket, nuid)
+    assert [index for index, _ in chunks] == list(range(count))
+
+
+def test_pruning_keeps_a_disorder_found_but_not_yet_repaired(client: natsobj.Client) -> None:
+    publisher = ChunkPublisher(client.js, "b", client.acks)
+    publisher.stats.sequences = {i: i + 1 for i in range(100)}
+    publisher._next_index = 100  # everything acked
+    publisher._forget_settled()
+    assert sorted(publisher.stats.sequences) == [99]
+
+    publisher.stats.sequences = {i: i + 1 for i in range(100)}
+    publisher._misordered_from = 40  # found, to be re-published from chunk 40 on
+    publisher._forget_settled()
+    assert sorted(publisher.stats.sequences) == list(range(40, 100))
+
+
+class _FakeJetStream:
+    """Just what a ChunkPublisher uses, with acks delivered by the test."""
+
+    def __init__(self) -> None:
+        self.nc = SimpleNamespace(is_connected=True)
+        self.sent: list[int] = []
+
+    async def subscribe_inbox(self, handler: object) -> tuple[str, None]:
+        return "_INBOX.test", None
+
+    def on_permission_denied(self, subject: str, callback: object) -> Callable[[], None]:
+        return lambda: None
+
+    async def send(self, subject: str, payload: bytes, reply: str, headers: object) -> None:
+        self.sent.append(int(reply.rsplit("_", 1)[1]))
+
+
+class _Payload(bytearray):
+    """A chunk that can be watched with a weak reference."""
+
+
+async def test_acked_chunks_are_freed_at_once_while_the_watchdog_runs() -> None:
+    js = _FakeJetStream()
+    subject = "$O.b.C.n"
+    publisher = ChunkPublisher(js, "b", AckRouter(js), ack_timeout=0.08)  # type: ignore[arg-type]
+    async with publisher:
+        payloads = [_Payload(bytes([i]) * 1000) for i in range(4)]
+        alive = [weakref.ref(p) for p in payloads]
+        for index, payload in enumerate(payloads):
+            await publisher.publish(subject, payload, index, f"n.{index}")  # type: ignore[arg-type]
+        del payloads, payload
+        await asyncio.sleep(0.1)  # the watchdog starts and looks at the unacked chunks
+        assert publisher._watchdog is not None
+        for index in range(4):
+            ack = f'{{"stream":"OBJ_b","seq":{index + 1}}}'.encode()
+            publisher._on_ack(index, RawMsg(f"_INBOX.test.1_{index}", "", ack, None))
+        # acked: nothing may hold them any more, the sleeping watchdog included
+        assert [ref() is None for ref in alive] == [True] * 4
+        await publisher.flush()
+    assert publisher.stats.acked == 4

@@ -15,9 +15,14 @@ from typing import BinaryIO
 
 
 async def read_file_chunks(
-    fh: BinaryIO, chunk_size: int, *, read_ahead: int = 32
+    fh: BinaryIO, chunk_size: int, *, read_ahead: int = 8
 ) -> AsyncIterator[bytes]:
-    """Read exact-size chunks from a file on a helper thread, up to `read_ahead` ahead."""
+    """Read exact-size chunks from a file on a helper thread, up to `read_ahead` ahead.
+
+    The publish window already buffers the server's pauses; the read-ahead only covers the
+    disk's. Measured on a 256 MiB put: 8 chunks ahead is as fast as 32, with 3-6 MiB less
+    peak memory and less variation between runs.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
     slots = threading.Semaphore(read_ahead)

@@ -169,6 +169,9 @@ async def _rechunk(pieces: AsyncIterable[bytes], size: int) -> AsyncIterator[byt
 # publishing
 
 
+_PRUNE_EVERY = 256  # acks between two prunings of PublishStats.sequences
+
+
 @dataclass
 class _Pending:
     subject: str
@@ -188,6 +191,8 @@ class PublishStats:
     reordered: int = 0
     """Chunks re-published to restore their order after a failover."""
     sequences: dict[int, int] = field(default_factory=dict)
+    """Stream sequence of each acked chunk that may still need checking: those from the one
+    before the first unacked chunk on (older ones can no longer be stored out of order)."""
 
 
 class AckRouter:
@@ -342,11 +347,28 @@ class ChunkPublisher:
         self.stats.acked += 1
         self.stats.sequences[index] = seq
         self._note_order(index, seq)
+        if self.stats.acked % _PRUNE_EVERY == 0:
+            self._forget_settled()
         self._last_progress = time.monotonic()
         if self._in_flight < self.window_bytes or not self._pending:
             self._space.set()
         if not self._pending:
             self._wake_flush()
+
+    def _forget_settled(self) -> None:
+        """Drop the sequences of chunks that can no longer be part of a disorder.
+
+        A disorder is found when a chunk is acked, between it and its neighbours, so it always
+        starts at or after the chunk before the first unacked one; one already found keeps
+        everything from its start until it is repaired. This keeps a put's memory flat
+        whatever the object's size.
+        """
+        keep_from = self.acked_prefix - 1
+        if self._misordered_from is not None:
+            keep_from = min(keep_from, self._misordered_from)
+        sequences = self.stats.sequences
+        for index in [i for i in sequences if i < keep_from]:
+            del sequences[index]
 
     async def _send(self, index: int, entry: _Pending) -> None:
         entry.sent_at = time.monotonic()
@@ -400,27 +422,35 @@ class ChunkPublisher:
                     )
                 )
                 return
-            if not self.js.nc.is_connected:
+            if not self.js.nc.is_connected or not self._pending:
                 continue
-            pending = sorted(self._pending.items())
-            if not pending or now - pending[0][1].sent_at < self.ack_timeout:
+            if now - self._pending[min(self._pending)].sent_at < self.ack_timeout:
                 continue
-            # The oldest chunk is overdue: re-send every pending chunk, in order. Those the
-            # stream already holds are dropped as duplicates (same Nats-Msg-Id).
-            self._unsettled = True
-            for index, entry in pending:
-                if index not in self._pending:
-                    continue
-                entry.attempts += 1
-                self.stats.resent += 1
-                try:
-                    await self._send(index, entry)
-                except Exception as exc:
-                    if not self._retryable(exc):
-                        self._fail(map_nats_error(exc, f"publish {entry.subject}"))
-                        return
-                    entry.sent_at = time.monotonic()
-                    break
+            if not await self._resend_pending():
+                return
+
+    async def _resend_pending(self) -> bool:
+        """The oldest chunk is overdue: re-send every pending chunk, in order (the stream drops
+        those it already holds as duplicates: same Nats-Msg-Id). False if the put failed.
+
+        A method of its own so that its list of chunks is gone when it returns: kept in the
+        watchdog's frame across its sleep, it held a window's worth of acked chunks in memory.
+        """
+        self._unsettled = True
+        for index, entry in sorted(self._pending.items()):
+            if index not in self._pending:
+                continue
+            entry.attempts += 1
+            self.stats.resent += 1
+            try:
+                await self._send(index, entry)
+            except Exception as exc:
+                if not self._retryable(exc):
+                    self._fail(map_nats_error(exc, f"publish {entry.subject}"))
+                    return False
+                entry.sent_at = time.monotonic()
+                break
+        return True
 
     @property
     def acked_prefix(self) -> int:
