@@ -333,7 +333,26 @@ class Cluster:
     def wait_stream_synced(self, stream: str, timeout: float = 15.0) -> None:
         """Wait until ``stream`` has a leader, every replica is current with no lag, and every
         node holding it stores the same last sequence and message count."""
-        self._wait(lambda: self._synced(stream), timeout, f"{stream} replicas synced")
+        try:
+            self._wait(lambda: self._synced(stream), timeout, f"{stream} replicas synced")
+        except ClusterError as exc:
+            raise ClusterError(f"{exc}\n{self.stream_summary(stream)}") from None
+
+    def stream_summary(self, stream: str) -> str:
+        """One line per node: what it holds of ``stream`` and what it thinks of its peers."""
+        lines = []
+        for i, detail in sorted(self._stream_views(stream).items()):
+            state = detail.get("state") or {}
+            cluster = detail.get("cluster") or {}
+            peers = ", ".join(
+                f"{r.get('name')} current={r.get('current')} lag={r.get('lag', 0)}"
+                for r in cluster.get("replicas") or []
+            )
+            lines.append(
+                f"n{i}: leader={cluster.get('leader')} messages={state.get('messages')} "
+                f"last_seq={state.get('last_seq')} replicas: {peers or '-'}"
+            )
+        return "\n".join(lines) or f"no reachable node holds {stream}"
 
     # ---- internals --------------------------------------------------------------------------
 
