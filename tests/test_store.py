@@ -676,6 +676,34 @@ async def test_small_put_of_a_new_name_sends_chunk_and_meta_only(
     assert not [s for s in sent if ".DIRECT.GET." in s]
 
 
+async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
+    client: natsobj.Client, store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nats-Expected-Last-Msg-Id (which lets the meta go right behind its chunk) is sent to a
+    single server only: a cluster re-checks it on every replica (see tests/cluster)."""
+    sent: list[dict[str, str]] = []
+    original = store._js.start_publish
+
+    async def recording(subject: str, payload: bytes, **kwargs: object) -> object:
+        if subject.startswith(f"$O.{store.bucket}.M."):
+            sent.append(dict(kwargs["headers"]))  # type: ignore[call-overload]
+        return await original(subject, payload, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store._js, "start_publish", recording)
+    assert store._js.single_server
+    first = await store.put("one", b"1")
+    assert sent[-1][wire.EXPECTED_LAST_MSG_ID_HEADER] == wire.chunk_msg_id(first.nuid, 0)
+    # what a clustered server says in its INFO
+    monkeypatch.setitem(client.nc._server_info, "cluster", "east")
+    assert not store._js.single_server
+    await store.put("two", b"2")
+    assert wire.EXPECTED_LAST_MSG_ID_HEADER not in sent[-1]
+    assert sent[-1][wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER] == "0"
+    assert await store.get("two") == b"2"
+    # a JetStream domain may lead to another server's JetStream
+    assert not natsobj._jetstream.JetStream(client.nc, domain="hub").single_server
+
+
 async def test_small_puts_from_two_writers_at_once_are_all_complete(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:

@@ -41,6 +41,9 @@ ERR_MAX_BYTES = 10077
 ERR_DUPLICATE_IN_PROCESS = 10158
 ERR_WRONG_LAST_MSG_ID = 10070
 ERR_WRONG_LAST_SEQUENCE = 10071
+ERR_WRONG_LAST_SEQUENCE_CLUSTERED = 10164
+"""A clustered stream leader's refusal while another write to the subject is in flight
+("wrong last sequence", no number): seen with three clients writing one new name on R3."""
 
 # nats-py lower-cases the server's -ERR text, so match (and compare subjects) without case.
 _PERMISSION_RE = re.compile(
@@ -166,6 +169,17 @@ class JetStream:
         self._reply_lock = asyncio.Lock()
         self.fast_publish = _fastpath.can_publish_now(nc)
         """Publishes go straight to nats-py's outgoing buffer (_fastpath.publish_now)."""
+
+    @property
+    def single_server(self) -> bool:
+        """True if the JetStream this connection talks to is the connected server's own, and
+        that server is not part of a cluster: every stream then has exactly one replica.
+
+        Read from the server's INFO on every call, since a reconnect may land elsewhere. A
+        JetStream domain or API prefix may lead to another server's JetStream: then False.
+        """
+        info = getattr(self.nc, "_server_info", None) or {}
+        return bool(info.get("jetstream")) and not info.get("cluster") and self.prefix == "$JS.API"
 
     # -- permission violations arrive through nats-py's error callback, not as replies
 
@@ -865,6 +879,7 @@ def is_expectation_refused(exc: BaseException | None) -> bool:
     return isinstance(exc, JetStreamAPIError) and exc.err_code in (
         ERR_WRONG_LAST_MSG_ID,
         ERR_WRONG_LAST_SEQUENCE,
+        ERR_WRONG_LAST_SEQUENCE_CLUSTERED,
     )
 
 

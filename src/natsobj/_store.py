@@ -416,10 +416,15 @@ class ObjectStore:
 
         The meta is guarded: the server stores it only if the name has no meta yet, so no
         lookup of the version it replaces is needed while names come out new. A put alone on
-        this store sends it right behind the chunk, in the same round trip, also guarded to
-        follow that chunk directly; otherwise it goes after the chunk's ack. Whatever a guard
-        refuses (a failed chunk, a write in between, a name that exists) is committed the
-        usual way: lookup, meta, purge of the replaced version.
+        this store, on a single server, sends it right behind the chunk, in the same round
+        trip, also guarded to follow that chunk directly; otherwise it goes after the chunk's
+        ack. Whatever a guard refuses (a failed chunk, a write in between, a name that exists)
+        is committed the usual way: lookup, meta, purge of the replaced version.
+
+        Never on a cluster: nats-server checks Nats-Expected-Last-Msg-Id again on each
+        replica as it applies the meta, against the last msg id that replica applied. Another
+        client's chunk proposed in between made a follower refuse it there and stop applying
+        the stream ("critical write error"; tests/cluster, several clients).
         """
         nuid = wire.new_nuid()
         subject = wire.chunk_subject(self.bucket, nuid)
@@ -427,7 +432,12 @@ class ObjectStore:
         # nats.js may have written a non-ASCII name under another subject, which no guard
         # sees: such a name is looked up first and committed the usual way.
         other_subject = wire.encode_name_latin1(name) is not None
-        alone = bool(payload) and self._puts_running == 1 and not other_subject
+        alone = (
+            bool(payload)
+            and self._puts_running == 1
+            and not other_subject
+            and self._js.single_server
+        )
         # The lookup of the version this put replaces goes out with the chunk, unless a meta
         # guarded to a new name can tell: a refusal means the name exists, and then it is
         # looked up after all (one round trip more, so it is skipped only while the names
