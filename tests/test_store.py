@@ -704,6 +704,35 @@ async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
     assert not natsobj._jetstream.JetStream(client.nc, domain="hub").single_server
 
 
+async def test_a_put_racing_another_over_one_name_purges_what_it_replaced(
+    client: natsobj.Client, store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer whose meta is refused because another version landed since its lookup looks
+    again and replaces that version, so its chunks go too: no orphans either way."""
+    other = await client.object_store(store.bucket)
+    await store.put("x", b"1" * 3000, chunk_size=1024)
+    looked_up, go_on = asyncio.Event(), asyncio.Event()
+    original = other._find_info
+
+    async def slow_lookup(name: str) -> object:
+        info = await original(name)
+        looked_up.set()
+        await go_on.wait()
+        return info
+
+    monkeypatch.setattr(other, "_find_info", slow_lookup)
+    racing = asyncio.ensure_future(other.put("x", b"2" * 3000, chunk_size=1024))
+    await asyncio.wait_for(looked_up.wait(), 5)
+    # lands between the other writer's lookup (which saw version 1) and its meta
+    third = await store.put("x", b"3" * 3000, chunk_size=1024)
+    go_on.set()
+    second = await asyncio.wait_for(racing, 10)
+    assert await store.get("x") == b"2" * 3000
+    assert second.revision > third.revision
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, second.nuid): 3}
+
+
 async def test_small_puts_from_two_writers_at_once_are_all_complete(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:

@@ -338,24 +338,64 @@ class ObjectStore:
         a lost ack), it is read back. Stored: the put is complete (and a cancellation goes
         on). Not stored: `rollback` removes the new chunks. No half-written object remains.
         """
-        commit = asyncio.ensure_future(self._publish_meta_retrying(info))
-        stored = await self._settle_commit(info, old, rollback, commit, guarded=False)
+        replaced = [old]
+        commit = asyncio.ensure_future(self._publish_meta_over(info, replaced))
+        stored = await self._settle_commit(info, replaced, rollback, commit, guarded=False)
         assert stored is not None  # only a guarded commit gives way
         return stored
+
+    async def _publish_meta_over(self, info: ObjectInfo, replaced: list[ObjectInfo | None]) -> int:
+        """Publish the meta of `info` over the version `replaced[0]` (None: no meta), only over it.
+
+        The meta is guarded by the sequence of the one it replaces. If another writer commits
+        a version of the name in between, the server refuses; that version is looked up, put
+        in `replaced`, and the meta goes again over it. So the version whose chunks are purged
+        afterwards is always the one this meta replaced: two writers that both replaced the
+        same version used to both purge it, and the chunks of the version one of them wrote
+        stayed behind. A refusal because this very meta landed (its ack was lost) is known
+        by its nuid. Names nats.js may have stored under another subject are not guarded.
+        """
+        subject = wire.meta_subject(self.bucket, info.name)
+        if wire.encode_name_latin1(info.name) is not None:
+            return await self._publish_meta_retrying(info)
+        payload = wire.encode_meta(info)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._client.transfer.stall_timeout
+        while True:
+            old = replaced[0]
+            headers = {
+                **_ROLLUP,
+                wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: str(old.revision if old else 0),
+            }
+            try:
+                seq = await self._publish_retrying(subject, payload, headers)
+                break
+            except JetStreamAPIError as exc:
+                if not is_expectation_refused(exc) or loop.time() > deadline:
+                    raise
+            current = await self._find_info(info.name)
+            if current is not None and current.nuid == info.nuid:
+                seq = current.revision  # a re-send was refused: the first one landed
+                break
+            replaced[0] = current
+        self._remember_write(subject, seq)
+        return seq
 
     async def _settle_commit(
         self,
         info: ObjectInfo,
-        old: ObjectInfo | None,
+        replaced: list[ObjectInfo | None],
         rollback: Callable[[], Awaitable[None]],
         commit: asyncio.Future[int],
         *,
         guarded: bool,
     ) -> ObjectInfo | None:
-        """See `_commit`. A `guarded` meta (see `_put_small`) that the server refuses for its
-        guard, or answers unclearly (a lost ack, no leader), gives None and rolls nothing
-        back: the caller commits the usual way, which re-tries (a late guarded meta is then
-        replaced by the same meta)."""
+        """See `_commit`; `replaced[0]` is the version whose chunks go once the meta is stored.
+
+        A `guarded` meta (see `_put_small`) that the server refuses for its guard, or answers
+        unclearly (a lost ack, no leader), gives None and rolls nothing back: the caller
+        commits the usual way, which re-tries (a late guarded meta is then replaced by the
+        same meta)."""
         try:
             revision = await asyncio.shield(commit)
         except BaseException as exc:
@@ -380,11 +420,11 @@ class ObjectStore:
                     commit.cancel()
                 await rollback()
                 raise
-            await self._purge_replaced(info.name, old, info.nuid)
+            await self._purge_replaced(info.name, replaced[0], info.nuid)
             if cancelled:
                 raise
             return stored
-        await self._purge_replaced(info.name, old, info.nuid)
+        await self._purge_replaced(info.name, replaced[0], info.nuid)
         return info.with_revision(revision)
 
     async def _committed(self, info: ObjectInfo) -> ObjectInfo | None:
@@ -559,7 +599,7 @@ class ObjectStore:
         cancellation of the caller goes on only after that.
         """
         try:
-            stored = await self._settle_commit(info, None, rollback, meta, guarded=True)
+            stored = await self._settle_commit(info, [None], rollback, meta, guarded=True)
             if cancelled:  # the caller was cancelled while the meta was sent: now it goes on
                 if stored is None:
                     await rollback()

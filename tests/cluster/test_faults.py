@@ -608,6 +608,10 @@ async def test_small_puts_from_several_clients_keep_every_replica_applying(
     # then all three at once over the same names: new-name guards meet existing names
     shared = [f"shared/{i}" for i in range(20)]
     await within(CAP, asyncio.gather(*(write(i, s, shared) for i, s in enumerate(stores))))
+    # and put_many's pipeline, two clients over the same new names
+    many = [[(f"many/{i}", os.urandom(300 + w)) for i in range(150)] for w in range(2)]
+    batches = (stores[w].put_many(many[w], concurrency=32) for w in (0, 1))
+    await within(CAP, asyncio.gather(*batches))
     await asyncio.to_thread(healthy.wait_stream_synced, r3_bucket.stream, 30.0)
     broken = [
         line
@@ -617,7 +621,8 @@ async def test_small_puts_from_several_clients_keep_every_replica_applying(
     ]
     assert broken == []
     listed = await r3_bucket.admin.object_store(r3_bucket.name)
-    assert len(await listed.list()) == 3 * 40 + 20
+    assert len(await listed.list()) == 3 * 40 + 20 + 150
+    assert await listed.orphan_chunk_subjects() == {}
 
 
 @pytest.mark.slow
