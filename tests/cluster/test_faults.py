@@ -630,7 +630,8 @@ async def test_small_puts_from_several_clients_keep_every_replica_applying(
 async def test_short_soak_loses_nothing(healthy: Cluster, fault_log: FaultLog) -> None:
     soak = load_soak()
     # 20 s of faults, a heal, up to 60 s for the replicas to sync (then a rolling restart and
-    # up to 120 s more: soak.resync), and the final reads
+    # 60 s more, then a rebuild of the replicas from the leader and 60 s more: soak.resync),
+    # and the final reads
     report = await within(380.0, soak.run_soak(healthy, seconds=20.0, writers=3, readers=2, seed=7))
     print("\n" + report.render())
     row = fault_log.row("soak 20 s (kill / SIGTERM / pause random nodes)")
