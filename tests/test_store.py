@@ -10,6 +10,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -682,14 +683,17 @@ async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
     """Nats-Expected-Last-Msg-Id (which lets the meta go right behind its chunk) is sent to a
     single server only: a cluster re-checks it on every replica (see tests/cluster)."""
     sent: list[dict[str, str]] = []
-    original = store._js.start_publish
 
-    async def recording(subject: str, payload: bytes, **kwargs: object) -> object:
-        if subject.startswith(f"$O.{store.bucket}.M."):
-            sent.append(dict(kwargs["headers"]))  # type: ignore[call-overload]
-        return await original(subject, payload, **kwargs)  # type: ignore[arg-type]
+    def recording(original: Any) -> Any:  # metas go out by start_publish or by publish
+        async def record(subject: str, payload: bytes, **kwargs: object) -> object:
+            if subject.startswith(f"$O.{store.bucket}.M."):
+                sent.append(dict(kwargs["headers"]))  # type: ignore[call-overload]
+            return await original(subject, payload, **kwargs)
 
-    monkeypatch.setattr(store._js, "start_publish", recording)
+        return record
+
+    for method in ("start_publish", "publish"):
+        monkeypatch.setattr(store._js, method, recording(getattr(store._js, method)))
     assert store._js.single_server
     first = await store.put("one", b"1")
     assert sent[-1][wire.EXPECTED_LAST_MSG_ID_HEADER] == wire.chunk_msg_id(first.nuid, 0)

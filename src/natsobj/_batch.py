@@ -31,10 +31,7 @@ if TYPE_CHECKING:
 
 _CHUNK, _META = 0, 1
 # a meta for a name without one: stored only if the name still has none
-_NEW_NAME_META_HEADERS = {
-    wire.ROLLUP_HEADER: wire.ROLLUP_SUBJECT,
-    wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0",
-}
+_NEW_NAME_META_HEADERS = wire.meta_headers(0)
 _NEW_NAME_META_BLOCK = header_block(_NEW_NAME_META_HEADERS)
 
 

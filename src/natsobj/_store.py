@@ -342,6 +342,7 @@ class ObjectStore:
         commit = asyncio.ensure_future(self._publish_meta_over(info, replaced))
         stored = await self._settle_commit(info, replaced, rollback, commit, guarded=False)
         assert stored is not None  # only a guarded commit gives way
+        self._names_new = replaced[0] is None  # small puts skip the lookup while this holds
         return stored
 
     async def _publish_meta_over(self, info: ObjectInfo, replaced: list[ObjectInfo | None]) -> int:
@@ -363,10 +364,7 @@ class ObjectStore:
         deadline = loop.time() + self._client.transfer.stall_timeout
         while True:
             old = replaced[0]
-            headers = {
-                **_ROLLUP,
-                wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: str(old.revision if old else 0),
-            }
+            headers = wire.meta_headers(old.revision if old else 0)
             try:
                 seq = await self._publish_retrying(subject, payload, headers)
                 break
@@ -457,9 +455,10 @@ class ObjectStore:
         The meta is guarded: the server stores it only if the name has no meta yet, so no
         lookup of the version it replaces is needed while names come out new. A put alone on
         this store, on a single server, sends it right behind the chunk, in the same round
-        trip, also guarded to follow that chunk directly; otherwise it goes after the chunk's
-        ack. Whatever a guard refuses (a failed chunk, a write in between, a name that exists)
-        is committed the usual way: lookup, meta, purge of the replaced version.
+        trip, also guarded to follow that chunk directly; whatever that guard refuses (a
+        failed chunk, a write in between, a name that exists) is looked up and committed the
+        usual way. Otherwise the meta goes after the chunk's ack through `_commit`, whose own
+        guard looks the name up only if it turns out to exist.
 
         Never on a cluster: nats-server checks Nats-Expected-Last-Msg-Id again on each
         replica as it applies the meta, against the last msg id that replica applied. Another
@@ -514,7 +513,7 @@ class ObjectStore:
             )
             if alone and not cancelled:
                 # right behind the chunk, stored only if the chunk is the stream's last message
-                early, cancelled = await self._send_guarded_meta(info, after=msg_id, direct=True)
+                early, cancelled = await self._send_guarded_meta(info, after=msg_id)
             if cancelled and early is None:
                 raise asyncio.CancelledError
         except BaseException:
@@ -527,6 +526,8 @@ class ObjectStore:
             if stored is not None:
                 return self._put_done(stored, progress)
             self._names_new = False  # the name exists (or a write came in between)
+            if previous is None:
+                previous = asyncio.ensure_future(self._find_info(name))
         try:
             if chunk is not None:
                 try:
@@ -543,46 +544,30 @@ class ObjectStore:
                 await _forget(previous)
             await rollback()
             raise
-        if previous is None and self._names_new:
-            # Not alone: the chunk is stored, so a meta guarded to a new name suffices (no
-            # lookup was sent, so the name has no other subject).
+        old = None  # no lookup sent: the commit's guard tells whether the name is new
+        if previous is not None:
             try:
-                meta, cancelled = await self._send_guarded_meta(info, after=None)
+                old = await _replaced(previous)
             except BaseException:
+                await _forget(previous)
                 await rollback()
                 raise
-            stored = await self._settle_guarded(info, meta, rollback, None, cancelled)
-            if stored is not None:
-                return self._put_done(stored, progress)
-            self._names_new = False
-        if previous is None:
-            previous = asyncio.ensure_future(self._find_info(name))
-        try:
-            old = await _replaced(previous)
-        except BaseException:
-            await _forget(previous)
-            await rollback()
-            raise
-        if old is None:
-            self._names_new = True
         return self._put_done(await self._commit(info, old, rollback), progress)
 
     async def _send_guarded_meta(
-        self, info: ObjectInfo, *, after: str | None, direct: bool = False
+        self, info: ObjectInfo, *, after: str
     ) -> tuple[asyncio.Future[int], bool]:
-        """Send a meta that the server stores only if the name has no meta yet and, with
-        `after`, only if that chunk is the stream's last message (JetStream's expected-last
-        headers). Returns the ack's future at once; see JetStream.start_publish."""
-        headers = {**_ROLLUP, wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"}
-        if after is not None:
-            headers[wire.EXPECTED_LAST_MSG_ID_HEADER] = after
+        """Send a meta straight to the socket that the server stores only if the name has no
+        meta yet and only if chunk `after` is the stream's last message (JetStream's
+        expected-last headers). Returns the ack's future at once; see start_publish."""
+        headers = {**wire.meta_headers(0), wire.EXPECTED_LAST_MSG_ID_HEADER: after}
         return await self._js.start_publish(
             wire.meta_subject(self.bucket, info.name),
             wire.encode_meta(info),
             headers=headers,
             bucket=self.bucket,
             timeout=2.0,
-            direct=direct,
+            direct=True,
         )
 
     async def _settle_guarded(

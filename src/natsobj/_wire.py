@@ -240,6 +240,13 @@ def _parse_time_slowly(text: str) -> datetime | None:
 # meta JSON
 
 
+def meta_headers(replaces: int) -> dict[str, str]:
+    """Headers of a meta that replaces only the name's meta at stream sequence `replaces` (0:
+    the name has none): the rollup every client sends, and JetStream's expected-last guard,
+    which makes the server refuse it if another version landed meanwhile."""
+    return {ROLLUP_HEADER: ROLLUP_SUBJECT, EXPECTED_LAST_SUBJECT_SEQ_HEADER: str(replaces)}
+
+
 def encode_meta(info: ObjectInfo) -> bytes:
     """The meta message payload for `info`, with Go's keys, order and omissions."""
     doc: dict[str, Any] = {"name": info.name}
