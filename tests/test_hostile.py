@@ -42,7 +42,7 @@ def digest_of(data: bytes) -> str:
 
 async def publish_meta(store: natsobj.ObjectStore, name: str, payload: bytes) -> None:
     """Write a raw meta for `name`, replacing the current one, as any client could."""
-    await store._client.js.publish(
+    await store._js.publish(
         wire.meta_subject(store.bucket, name), payload, headers=ROLLUP, bucket=store.bucket
     )
 
@@ -196,7 +196,7 @@ async def test_meta_disagreeing_with_its_chunks_is_caught(
 
 async def test_extra_chunk_after_the_put_is_caught(store: natsobj.ObjectStore) -> None:
     _, doc = await real_object(store)
-    await store._client.js.publish(
+    await store._js.publish(
         wire.chunk_subject(store.bucket, doc["nuid"]), b"appended later", bucket=store.bucket
     )
     with pytest.raises(natsobj.SizeMismatchError):

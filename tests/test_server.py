@@ -16,7 +16,7 @@ import nats
 import nats.errors
 import pytest
 
-from natsobj._errors import ServerError
+from natsobj._wire.errors import ServerError
 from natsobj.server import (
     EmbeddedServer,
     default_server_status,

@@ -17,6 +17,8 @@ import pytest
 import natsobj
 from natsobj import ObjectMeta
 from natsobj import _wire as wire
+from natsobj._jetstream import JetStream
+from natsobj._natspy import Connection
 from tests.conftest import unique_bucket
 
 pytestmark = pytest.mark.asyncio
@@ -31,6 +33,9 @@ async def raw_meta(client: natsobj.Client, bucket: str, name: str) -> dict:
 
 
 async def subject_counts(client: natsobj.Client, bucket: str, subject: str) -> dict[str, int]:
+    """What the stream holds on `subject`, once this client's background purges of replaced
+    versions are done (Client.close() and every orphan scan wait for them too)."""
+    await client._ctx.janitor.settle()
     info = await client.js.stream_info(wire.stream_name(bucket), subjects_filter=subject)
     return dict(info["state"].get("subjects") or {})
 
@@ -660,9 +665,11 @@ async def test_small_put_of_a_new_name_sends_chunk_and_meta_only(
         wire.chunk_subject(store.bucket, info.nuid),
         wire.meta_subject(store.bucket, "a"),
     ]
-    # Replacing it: the guarded meta is refused, so the old version is looked up and purged.
-    sent.clear()
-    second = await store.put("a", b"second")
+    # Replacing it from another store object, which does not know the name: the meta guarded
+    # to a new name is refused, so the old version is looked up, replaced and purged.
+    other = await client.object_store(store.bucket)
+    sent = count_requests(other, monkeypatch)
+    second = await other.put("a", b"second")
     lookups = [s for s in sent if ".DIRECT.GET." in s]
     assert len(lookups) == 1 and sent.count(wire.meta_subject(store.bucket, "a")) == 2
     assert await store.get("a") == b"second"
@@ -670,11 +677,32 @@ async def test_small_put_of_a_new_name_sends_chunk_and_meta_only(
     assert counts == {wire.chunk_subject(store.bucket, second.nuid): 1}
     # After a replacement the next new name is looked up too; once it comes out new, no more.
     sent.clear()
-    await store.put("b", b"b")
+    await other.put("b", b"b")
     assert len([s for s in sent if ".DIRECT.GET." in s]) == 1
     sent.clear()
-    await store.put("c", b"c")
+    await other.put("c", b"c")
     assert not [s for s in sent if ".DIRECT.GET." in s]
+
+
+async def test_an_overwrite_of_a_name_this_store_knows_costs_the_caller_chunk_and_meta_only(
+    client: natsobj.Client, store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The meta is guarded by the sequence of the version this store wrote: no lookup; the
+    replaced chunks are purged by the janitor, off the caller's path, and none remain."""
+    first = await store.put("a", b"first")
+    sent = count_requests(store, monkeypatch)
+    second = await store.put("a", b"second")
+    assert sent[:2] == [
+        wire.chunk_subject(store.bucket, second.nuid),
+        wire.meta_subject(store.bucket, "a"),
+    ]
+    assert not [s for s in sent if ".DIRECT.GET." in s]
+    await client.store_context.janitor.settle()
+    assert sent[2:] == [f"$JS.API.STREAM.PURGE.{store.stream}"]
+    assert second.revision > first.revision and await store.get("a") == b"second"
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, second.nuid): 1}
+    assert await store.orphan_chunk_subjects() == {}
 
 
 async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
@@ -705,7 +733,8 @@ async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
     assert sent[-1][wire.EXPECTED_LAST_SUBJECT_SEQ_HEADER] == "0"
     assert await store.get("two") == b"2"
     # a JetStream domain may lead to another server's JetStream
-    assert not natsobj._jetstream.JetStream(client.nc, domain="hub").single_server
+    hub = JetStream(Connection(client.nc, fast=False), domain="hub")
+    assert not hub.single_server
 
 
 async def test_a_put_racing_another_over_one_name_purges_what_it_replaced(
@@ -716,7 +745,7 @@ async def test_a_put_racing_another_over_one_name_purges_what_it_replaced(
     other = await client.object_store(store.bucket)
     await store.put("x", b"1" * 3000, chunk_size=1024)
     looked_up, go_on = asyncio.Event(), asyncio.Event()
-    original = other._find_info
+    original = other._bucket.replaced_by_put
 
     async def slow_lookup(name: str) -> object:
         info = await original(name)
@@ -724,7 +753,7 @@ async def test_a_put_racing_another_over_one_name_purges_what_it_replaced(
         await go_on.wait()
         return info
 
-    monkeypatch.setattr(other, "_find_info", slow_lookup)
+    monkeypatch.setattr(other._bucket, "replaced_by_put", slow_lookup)
     racing = asyncio.ensure_future(other.put("x", b"2" * 3000, chunk_size=1024))
     await asyncio.wait_for(looked_up.wait(), 5)
     # lands between the other writer's lookup (which saw version 1) and its meta

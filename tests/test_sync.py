@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
@@ -9,10 +10,13 @@ import io
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
+import nats
+import nats.nuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,8 +136,10 @@ def test_files_meta_links_and_status(sstore: natsobj.sync.ObjectStore, tmp_path:
     copied = sstore.copy("g", "h")
     assert copied.digest == renamed.digest and copied.description == "d"
     assert sstore.status().bucket == sstore.bucket
+    # the chunks of renamed, linked and copied objects are no orphans, even with no age guard
     assert sstore.orphan_chunk_subjects() == {}
-    assert sstore.purge_orphans() == 0
+    assert sstore.purge_orphans(min_age=timedelta(0)) == 0
+    assert sstore.get("g") == sstore.get("h") == sstore.get("l") == source.read_bytes()
 
 
 def test_errors_are_the_async_api_errors(sstore: natsobj.sync.ObjectStore) -> None:
@@ -152,6 +158,152 @@ def test_calling_back_from_the_loop_thread_raises_instead_of_deadlocking(
     with pytest.raises(RuntimeError, match="own event-loop thread"):
         sstore.put("x", b"data", progress=progress)
     assert sstore.orphan_chunk_subjects() == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# many at once, rename
+
+
+def test_put_many_stores_bytes_and_returns_infos_in_the_order_given(
+    sstore: natsobj.sync.ObjectStore,
+) -> None:
+    items = {"z": b"small", "a/big": payload(3 * CHUNK + 1), "m": "text"}
+    moved: list[int] = []
+    infos = sstore.put_many(items, chunk_size=CHUNK, concurrency=2, progress=moved.append)
+    assert [(i.name, i.size, i.chunks) for i in infos] == [
+        ("z", 5, 1),
+        ("a/big", 3 * CHUNK + 1, 4),
+        ("m", 4, 1),
+    ]
+    assert all(isinstance(i, natsobj.ObjectInfo) for i in infos)
+    assert sum(moved) == 5 + 3 * CHUNK + 1 + 4
+    assert sstore.get("a/big") == items["a/big"] and sstore.get("m") == b"text"
+
+
+def test_put_many_takes_pairs_and_raises_the_async_error(
+    sstore: natsobj.sync.ObjectStore,
+) -> None:
+    assert [i.name for i in sstore.put_many([("b", b"2"), ("a", b"1")])] == ["b", "a"]
+    with pytest.raises(natsobj.InvalidObjectNameError):
+        sstore.put_many([("c", b"3"), ("", b"no name")])
+    assert [i.name for i in sstore.list()] == ["a", "b"]
+
+
+def test_get_many_by_names_returns_bytes_by_name(sstore: natsobj.sync.ObjectStore) -> None:
+    sstore.put_many({"a": b"1", "b/c": payload(2 * CHUNK)}, chunk_size=CHUNK)
+    assert sstore.get_many(["b/c", "a"]) == {"a": b"1", "b/c": payload(2 * CHUNK)}
+
+
+def test_get_many_to_a_directory_writes_files_and_returns_infos(
+    sstore: natsobj.sync.ObjectStore, tmp_path: Path
+) -> None:
+    sstore.put_many({"a": b"1", "b/c": payload(2 * CHUNK)}, chunk_size=CHUNK)
+    moved: list[int] = []
+    infos = sstore.get_many(["a", "b/c"], tmp_path, concurrency=1, progress=moved.append)
+    assert isinstance(infos, list) and [i.name for i in infos] == ["a", "b/c"]
+    assert (tmp_path / "a").read_bytes() == b"1"
+    assert (tmp_path / "b" / "c").read_bytes() == payload(2 * CHUNK)
+    assert sum(moved) == 1 + 2 * CHUNK
+
+
+def test_get_many_to_paths_by_name(sstore: natsobj.sync.ObjectStore, tmp_path: Path) -> None:
+    sstore.put("a", b"1")
+    infos = sstore.get_many({"a": tmp_path / "x.bin"})
+    assert [i.name for i in infos] == ["a"] and (tmp_path / "x.bin").read_bytes() == b"1"
+
+
+def test_rename_keeps_the_data_and_drops_the_old_name(sstore: natsobj.sync.ObjectStore) -> None:
+    data = payload(3000)
+    before = sstore.put("old", data, chunk_size=CHUNK, description="d", metadata={"k": "v"})
+    after = sstore.rename("old", "new")
+    assert (after.name, after.nuid, after.digest) == ("new", before.nuid, before.digest)
+    assert sstore.get("new") == data
+    assert (sstore.get_info("new").description, sstore.get_info("new").metadata) == (
+        "d",
+        {"k": "v"},
+    )
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        sstore.get_info("old", show_deleted=True)
+    assert [i.name for i in sstore.list(show_deleted=True)] == ["new"]
+    assert sstore.orphan_chunk_subjects() == {}  # the chunks moved with the name
+
+
+# ---------------------------------------------------------------------------------------------
+# orphan chunks
+
+
+@pytest.fixture
+def make_orphan(
+    server: EmbeddedServer, sstore: natsobj.sync.ObjectStore
+) -> Callable[[int], str]:
+    """Publish raw chunk messages under a fresh nuid no meta names, as a killed put leaves them;
+    returns their subject."""
+
+    def make(chunks: int) -> str:
+        subject = f"$O.{sstore.bucket}.C.{nats.nuid.NUID().next().decode()}"
+
+        async def publish() -> None:
+            nc = await nats.connect(server.url)
+            try:
+                js = nc.jetstream()
+                for i in range(chunks):
+                    await js.publish(subject, payload(CHUNK, seed=i))
+            finally:
+                await nc.close()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:  # an event loop of its own
+            pool.submit(asyncio.run, publish()).result(timeout=30)
+        return subject
+
+    return make
+
+
+def test_orphan_chunk_subjects_lists_chunks_no_meta_points_to(
+    sstore: natsobj.sync.ObjectStore, make_orphan: Callable[[int], str]
+) -> None:
+    sstore.put("live", payload(3000), chunk_size=CHUNK)
+    orphan = make_orphan(3)
+    assert sstore.orphan_chunk_subjects() == {orphan: 3}
+
+
+def test_orphan_chunk_subjects_with_min_age_leaves_out_fresh_orphans(
+    sstore: natsobj.sync.ObjectStore, make_orphan: Callable[[int], str]
+) -> None:
+    make_orphan(2)
+    assert sstore.orphan_chunk_subjects(min_age=timedelta(minutes=10)) == {}
+
+
+def test_purge_orphans_by_default_spares_orphans_younger_than_ten_minutes(
+    sstore: natsobj.sync.ObjectStore, make_orphan: Callable[[int], str]
+) -> None:
+    orphan = make_orphan(3)
+    assert sstore.purge_orphans() == 0
+    assert sstore.orphan_chunk_subjects() == {orphan: 3}
+
+
+def test_purge_orphans_with_no_min_age_removes_them_and_counts_the_messages(
+    sstore: natsobj.sync.ObjectStore, make_orphan: Callable[[int], str]
+) -> None:
+    data = payload(3000)
+    sstore.put("live", data, chunk_size=CHUNK)
+    make_orphan(3)
+    make_orphan(2)
+    assert chunk_messages(sstore) == 3 + 1 + 3 + 2  # live chunks, its meta, orphans
+    assert sstore.purge_orphans(min_age=timedelta(0)) == 5
+    assert sstore.orphan_chunk_subjects() == {}
+    assert chunk_messages(sstore) == 3 + 1
+    assert sstore.get("live") == data
+
+
+def test_purge_orphans_removes_only_orphans_older_than_min_age(
+    sstore: natsobj.sync.ObjectStore, make_orphan: Callable[[int], str]
+) -> None:
+    old = make_orphan(2)
+    time.sleep(2.5)
+    new = make_orphan(1)
+    assert sstore.orphan_chunk_subjects(min_age=timedelta(seconds=1.5)) == {old: 2}
+    assert sstore.purge_orphans(min_age=timedelta(seconds=1.5)) == 2
+    assert sstore.orphan_chunk_subjects() == {new: 1}
 
 
 # ---------------------------------------------------------------------------------------------

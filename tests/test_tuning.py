@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nats.aio.client import Client as NatsClient
 
-from natsobj._fastpath import parse_header_lines as _parse_header_lines
+from natsobj._natspy.protocol import parse_header_lines as _parse_header_lines
 
 SAMPLES = [
     b"Nats-Stream: OBJ_b\r\nNats-Subject: $O.b.M.YQ==\r\nNats-Sequence: 5\r\n"

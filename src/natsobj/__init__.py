@@ -8,7 +8,8 @@ async with await natsobj.connect() as client:
 """
 
 from ._client import Client, TransferSettings, connect
-from ._errors import (
+from ._store import ObjectReader, ObjectStore, ObjectWatcher
+from ._wire.errors import (
     BadObjectMetaError,
     BucketExistsError,
     BucketFullError,
@@ -37,7 +38,7 @@ from ._errors import (
     StoreTimeoutError,
     UpdateMetaDeletedError,
 )
-from ._models import (
+from ._wire.models import (
     ObjectInfo,
     ObjectLink,
     ObjectMeta,
@@ -45,7 +46,6 @@ from ._models import (
     ObjectStoreConfig,
     ObjectStoreStatus,
 )
-from ._store import ObjectReader, ObjectStore, ObjectWatcher
 
 __version__ = "0.1.0"
 

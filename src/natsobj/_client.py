@@ -1,4 +1,8 @@
-"""Client: a NATS connection plus bucket management (create, bind, update, list, delete)."""
+"""Client: a shell over the store: one NATS connection and the buckets of its account.
+
+`connect()` resolves the connection settings as natscli does (or starts the embedded server),
+opens the nats-py connection and wraps it; bucket management delegates to `_store.buckets`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,33 +17,17 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
-from . import _fastpath
-from . import _wire as wire
-from ._errors import BucketExistsError, ConnectionLostError
-from ._jetstream import ERR_STREAM_NAME_IN_USE, JetStream, JetStreamAPIError, map_nats_error
+from ._jetstream import JetStream, map_nats_error
 from ._malloc import tune_malloc
-from ._models import ObjectStoreConfig, ObjectStoreStatus
+from ._natspy import Connection, privates
 from ._options import resolve_connect_options, to_jetstream_kwargs, to_nats_connect_kwargs
-from ._store import ObjectStore, status_from_stream
-from ._transfer import AckRouter
+from ._store import ObjectStore, StoreContext, buckets
+from ._transfer import TransferSettings
+from ._wire.errors import BucketExistsError, ConnectionLostError
+from ._wire.models import ObjectStoreConfig, ObjectStoreStatus
+from .server import ensure_default_server
 
 log = logging.getLogger("natsobj")
-
-
-@dataclass
-class TransferSettings:
-    """Knobs of the hot paths; the defaults suit both loopback and real networks."""
-
-    window_bytes: int = 8 * 1024 * 1024
-    """Most chunk bytes published and not yet acknowledged. Measured on loopback, 8 MiB puts
-    as fast as 16 MiB (32 MiB: 3% faster, 13% on an R3 bucket, for 24 MiB more per put), with
-    a peak RSS of 43/45 MiB for 256 MiB/1 GiB."""
-    ack_timeout: float = 2.0
-    """After this long without its ack, a chunk is re-sent (idempotently)."""
-    stall_timeout: float = 30.0
-    """A put fails after this long with no chunk acknowledged (covers a leader election)."""
-    chunk_timeout: float = 10.0
-    """A get fails after this long with no data from the server."""
 
 
 class Client:
@@ -58,19 +45,28 @@ class Client:
     ) -> None:
         tune_malloc()
         self.nc = nc
-        self.js = JetStream(nc, timeout=timeout, domain=domain, api_prefix=api_prefix)
-        self.transfer = transfer or TransferSettings()
-        self.acks = AckRouter(self.js)
+        # natsobj tunes only a connection it opened; a user's own stays as it is
+        conn = Connection(nc, fast=owns_connection)
+        self.js = JetStream(conn, timeout=timeout, domain=domain, api_prefix=api_prefix)
+        self._ctx = StoreContext(self.js, transfer)
+        self.store_context = self._ctx
+        """What the stores of this connection share (JetStream, settings, acks, janitor)."""
+        self.transfer = self._ctx.transfer
         self._owns_connection = owns_connection
 
     @property
     def max_payload(self) -> int:
         """The largest message the server accepts (bytes)."""
-        return int(self.nc.max_payload)
+        return self._ctx.max_payload
 
     async def close(self) -> None:
-        """Close the connection if natsobj opened it."""
-        if not self._owns_connection or self.nc.is_closed:
+        """Finish the purges of replaced versions, then close the connection if natsobj
+        opened it."""
+        if self.nc.is_closed:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._ctx.janitor.settle(), timeout=self.transfer.stall_timeout)
+        if not self._owns_connection:
             return
         try:  # drain delivers what is in flight; a connection that is down just closes
             await asyncio.wait_for(self.nc.drain(), timeout=self.js.timeout)
@@ -101,46 +97,24 @@ class Client:
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectStore:
         """Create a bucket (or bind to one that exists with the same config)."""
-        config = (
-            bucket
-            if isinstance(bucket, ObjectStoreConfig)
-            else ObjectStoreConfig(
-                bucket=bucket,
-                description=description,
-                ttl=ttl,
-                max_bytes=max_bytes,
-                storage=storage,
-                replicas=replicas,
-                compression=compression,
-                placement=placement,
-                metadata=metadata,
-            )
+        config = buckets.bucket_config(
+            bucket,
+            description=description,
+            ttl=ttl,
+            max_bytes=max_bytes,
+            storage=storage,
+            replicas=replicas,
+            compression=compression,
+            placement=placement,
+            metadata=metadata,
         )
-        stream_cfg = wire.stream_config(config)
-        try:
-            info = await self.js.stream_create(stream_cfg, bucket=config.bucket)
-        except JetStreamAPIError as exc:
-            if exc.err_code == ERR_STREAM_NAME_IN_USE:
-                raise BucketExistsError(config.bucket) from exc
-            raise
-        return ObjectStore(self, config.bucket, info)
+        return await buckets.create(self._ctx, config)
 
     async def update_object_store(
         self, bucket: str | ObjectStoreConfig, **changes: Any
     ) -> ObjectStore:
         """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata."""
-        name = bucket.bucket if isinstance(bucket, ObjectStoreConfig) else bucket
-        wire.validate_bucket_name(name)
-        current = await self.js.stream_info(wire.stream_name(name), bucket=name)
-        if isinstance(bucket, ObjectStoreConfig):
-            config = bucket
-        else:
-            base = wire.config_from_stream(current["config"])
-            fields = {k: v for k, v in changes.items() if v is not None}
-            config = ObjectStoreConfig(**{**base.__dict__, **fields})
-        stream_cfg = {**current["config"], **wire.stream_config(config)}
-        info = await self.js.stream_update(stream_cfg, bucket=name)
-        return ObjectStore(self, name, info)
+        return await buckets.update(self._ctx, bucket, changes)
 
     async def create_or_update_object_store(self, bucket: str, **options: Any) -> ObjectStore:
         """Create the bucket, or update it to this config if it exists."""
@@ -151,29 +125,19 @@ class Client:
 
     async def object_store(self, bucket: str) -> ObjectStore:
         """Bind to an existing bucket; BucketNotFoundError if there is none."""
-        wire.validate_bucket_name(bucket)
-        info = await self.js.stream_info(wire.stream_name(bucket), bucket=bucket)
-        return ObjectStore(self, bucket, info)
+        return await buckets.bind(self._ctx, bucket)
 
     async def delete_object_store(self, bucket: str) -> None:
         """Delete a bucket and everything in it."""
-        wire.validate_bucket_name(bucket)
-        await self.js.stream_delete(wire.stream_name(bucket), bucket=bucket)
+        await buckets.delete(self._ctx, bucket)
 
     async def object_store_names(self) -> list[str]:
         """Names of every bucket in the account."""
-        names = await self.js.stream_names(subject="$O.*.C.>")
-        return sorted(b for b in (wire.bucket_from_stream(n) for n in names) if b)
+        return await buckets.names(self._ctx)
 
     async def object_stores(self) -> list[ObjectStoreStatus]:
         """Status of every bucket in the account."""
-        infos = await self.js.stream_list(subject="$O.*.C.>")
-        statuses = []
-        for info in infos:
-            bucket = wire.bucket_from_stream(info.get("config", {}).get("name", ""))
-            if bucket:
-                statuses.append(status_from_stream(bucket, info))
-        return sorted(statuses, key=lambda s: s.bucket)
+        return await buckets.statuses(self._ctx)
 
 
 async def connect(
@@ -197,13 +161,29 @@ async def connect(
     opts = resolve_connect_options(servers=servers, context=context, timeout=timeout, **options)
     kwargs = to_nats_connect_kwargs(opts)
     if not opts.servers:
-        from .server import ensure_default_server
-
         default = ensure_default_server()
         kwargs["servers"] = [default.url]
         kwargs["token"] = default.token
     client_box: list[Client] = []
-    servers_tried: set[str] = set()
+    nc = await _open(kwargs, opts.timeout, client_box)
+    js = to_jetstream_kwargs(opts)
+    client = Client(
+        nc,
+        owns_connection=True,
+        timeout=opts.timeout,
+        transfer=transfer,
+        domain=js.get("domain"),
+        api_prefix=js.get("prefix"),
+    )
+    client_box.append(client)
+    return client
+
+
+async def _open(kwargs: dict[str, Any], timeout: float, client_box: list[Client]) -> NatsClient:
+    """Open the nats-py connection; give up once every server failed or after 2 × timeout.
+
+    Until the client exists, nats-py's errors count the servers that failed; afterwards they
+    go to the client's JetStream (permission violations fail the requests they name)."""
     connect_errors: list[BaseException] = []
     all_failed = asyncio.Event()
     server_count = max(1, len(kwargs.get("servers") or []))
@@ -213,7 +193,6 @@ async def connect(
             return
         if not client_box:  # still connecting: give up once every server has failed
             connect_errors.append(exc)
-            servers_tried.add(str(getattr(exc, "server", len(connect_errors))))
             if len(connect_errors) >= server_count:
                 all_failed.set()
             return
@@ -222,13 +201,14 @@ async def connect(
     kwargs.setdefault("error_cb", on_error)
     kwargs.setdefault("max_reconnect_attempts", -1)
     kwargs.setdefault("reconnect_time_wait", 0.25)
-    _tune_nats_py()
+    if privates.knows_this_nats_py():
+        privates.tune_read_buffer()
     where = ", ".join(kwargs.get("servers") or [])
     connecting = asyncio.ensure_future(nats.connect(**kwargs))
     failed = asyncio.ensure_future(all_failed.wait())
     try:
         done, _ = await asyncio.wait(
-            {connecting, failed}, timeout=opts.timeout * 2, return_when=asyncio.FIRST_COMPLETED
+            {connecting, failed}, timeout=timeout * 2, return_when=asyncio.FIRST_COMPLETED
         )
     finally:
         failed.cancel()
@@ -237,51 +217,11 @@ async def connect(
         with contextlib.suppress(BaseException):
             await connecting
         cause = connect_errors[-1] if connect_errors else None
-        detail = f": {cause}" if cause else f" within {opts.timeout * 2:g}s"
+        detail = f": {cause}" if cause else f" within {timeout * 2:g}s"
         raise ConnectionLostError(
             f"could not connect to {where}{detail}; is the server running and the URL right?"
         ) from cause
     try:
-        nc = connecting.result()
+        return connecting.result()
     except Exception as exc:
         raise map_nats_error(exc, f"connect to {where}") from exc
-    _tune_connection(nc)
-    client = Client(
-        nc,
-        owns_connection=True,
-        timeout=opts.timeout,
-        transfer=transfer,
-        **_js_options(opts),
-    )
-    client_box.append(client)
-    return client
-
-
-def _tune_nats_py() -> None:
-    """Let nats-py read up to 1 MiB per socket read (it defaults to 32 KiB).
-
-    Profiled: with 128 KiB chunks, the 32 KiB reader limit pauses and resumes the socket for
-    every message (epoll register/unregister) and splits each chunk over four reads; the larger
-    buffer cuts the client's CPU per byte received by about a sixth. Only buffer sizes change:
-    auth, TLS and reconnects are untouched.
-    """
-    import nats.aio.client as nats_client
-
-    if getattr(nats_client, "DEFAULT_BUFFER_SIZE", 1 << 20) < 1 << 20:
-        nats_client.DEFAULT_BUFFER_SIZE = 1 << 20
-
-
-def _tune_connection(nc: NatsClient) -> None:
-    """Give this connection natsobj's faster protocol parser and header parser.
-
-    natsobj's own subscriptions then skip nats-py's per-message machinery (see _fastpath);
-    everything else nats-py still handles itself.
-    """
-    _fastpath.install(nc)
-    if callable(getattr(nc, "_parse_header_lines", None)):
-        nc._parse_header_lines = _fastpath.parse_header_lines  # type: ignore[method-assign]
-
-
-def _js_options(opts: Any) -> dict[str, Any]:
-    js = to_jetstream_kwargs(opts)
-    return {"domain": js.get("domain"), "api_prefix": js.get("prefix")}

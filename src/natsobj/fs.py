@@ -24,7 +24,8 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from . import sync
-from ._errors import (
+from ._wire import digest_hex
+from ._wire.errors import (
     BucketExistsError,
     BucketNotFoundError,
     BucketSealedError,
@@ -32,8 +33,7 @@ from ._errors import (
     ObjectNotFoundError,
     PermissionDeniedError,
 )
-from ._models import ObjectInfo, ObjectMeta
-from ._wire import digest_hex
+from ._wire.models import ObjectInfo, ObjectMeta
 
 __all__ = ["NatsFile", "NatsFileSystem"]
 

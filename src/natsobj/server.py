@@ -32,7 +32,7 @@ from types import FrameType, TracebackType
 
 import platformdirs
 
-from natsobj._errors import ServerError
+from natsobj._wire.errors import ServerError
 
 __all__ = [
     "DefaultServerInfo",

@@ -11,6 +11,14 @@ Every call runs the async core's coroutine on a daemon thread that owns natsobj'
 and from code that already runs an event loop (a Jupyter cell). Nothing here re-implements a
 rule of the format: each method delegates to the async method of the same name.
 Callbacks (progress) run on natsobj's loop thread and must not call back into this API.
+
+The methods are written by hand, not generated: each keeps a real signature and type hints that
+an IDE or type checker sees without a stub file (one that would drift in turn), and a wrapper
+is more than a call: blocking stores in and out, file objects from open(), an iterator with an
+idle timeout from watch(), a time bound on request-sized calls. tests/test_sync_parity.py holds
+the two APIs together: every public async method of Client and ObjectStore needs a twin here
+with the same parameters, defaults and docstring (notes for the blocking API go after it), or
+an entry with its reason in that test's allow-list.
 """
 
 from __future__ import annotations
@@ -24,20 +32,52 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import timedelta
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, BinaryIO, Literal, TypeVar, overload
 
-from . import _client as _aclient
-from . import _store as _astore
-from ._client import TransferSettings
-from ._errors import IntegrityError, StoreTimeoutError
-from ._models import ObjectInfo, ObjectMeta, ObjectStoreConfig, ObjectStoreStatus
-from ._transfer import ProgressCallback, PutSource
+# Only the public package: the core's private modules are free to move.
+from . import Client as _AsyncClient
+from . import (
+    IntegrityError,
+    ObjectInfo,
+    ObjectMeta,
+    ObjectStoreConfig,
+    ObjectStoreStatus,
+    StoreTimeoutError,
+    TransferSettings,
+)
+from . import ObjectStore as _AsyncObjectStore
+from . import ObjectWatcher as _AsyncObjectWatcher
+from . import connect as _aconnect
 
 __all__ = ["Client", "ObjectReader", "ObjectStore", "ObjectWatcher", "ObjectWriter", "connect"]
 
 T = TypeVar("T")
+
+# The core's aliases, restated so that this shell imports no private module of the core
+# (tests/test_sync_parity.py checks that they stay equal to the core's).
+PutSource = (
+    bytes
+    | bytearray
+    | memoryview
+    | str
+    | os.PathLike
+    | BinaryIO
+    | Iterable[bytes]
+    | AsyncIterable[bytes]
+)
+"""What put() accepts: bytes, str, a binary file, a path, a sync or async iterable of bytes."""
+ProgressCallback = Callable[[int], Any]
+"""Called with the number of bytes just moved (on natsobj's loop thread)."""
 
 CALL_TIMEOUT = 120.0
 """Upper bound on one request-sized call (info, delete, bucket ops), on top of the core's own
@@ -171,7 +211,7 @@ def connect(
     embedded server.
     """
     aclient = _run(
-        _aclient.connect(servers, context=context, timeout=timeout, transfer=transfer, **options)
+        _aconnect(servers, context=context, timeout=timeout, transfer=transfer, **options)
     )
     return Client(aclient)
 
@@ -179,7 +219,7 @@ def connect(
 class Client:
     """A blocking connection to NATS and its object stores. Use natsobj.sync.connect()."""
 
-    def __init__(self, aclient: _aclient.Client) -> None:
+    def __init__(self, aclient: _AsyncClient) -> None:
         self.aio = aclient
         """The async Client underneath (its coroutines run on natsobj's loop thread)."""
         _clients.add(self)
@@ -197,7 +237,8 @@ class Client:
         return bool(self.aio.nc.is_closed)
 
     def close(self) -> None:
-        """Close the connection if natsobj opened it."""
+        """Finish the purges of replaced versions, then close the connection if natsobj
+        opened it."""
         _run(self.aio.close(), timeout=CALL_TIMEOUT)
         _clients.discard(self)
 
@@ -271,7 +312,7 @@ class Client:
 class ObjectStore:
     """A bucket of objects, blocking. Get one from Client.create_object_store()/object_store()."""
 
-    def __init__(self, astore: _astore.ObjectStore) -> None:
+    def __init__(self, astore: _AsyncObjectStore) -> None:
         self.aio = astore
         """The async ObjectStore underneath."""
 
@@ -284,7 +325,7 @@ class ObjectStore:
 
     @property
     def name(self) -> str:
-        return self.aio.bucket
+        return self.aio.name
 
     def put(
         self,
@@ -298,8 +339,14 @@ class ObjectStore:
         meta: ObjectMeta | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
-        """Store `data` under `name`, all or nothing, and return the new info (see the async
-        ObjectStore.put). A file or iterable source is read on natsobj's loop thread."""
+        """Store `data` under `name`, all or nothing, and return the new info.
+
+        `data` is bytes, str, a binary file, a pathlib.Path, or a sync or async iterable of
+        bytes; it is streamed, never held whole in memory. On any failure the new chunks are
+        purged and the previous version stays readable.
+
+        Blocking: a file or iterable source is read on natsobj's loop thread.
+        """
         return _run(
             self.aio.put(
                 name,
@@ -314,13 +361,25 @@ class ObjectStore:
         )
 
     def put_file(
-        self, path: str | os.PathLike[str], name: str | None = None, **kwargs: Any
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        *,
+        resume: bool = False,
+        **kwargs: Any,
     ) -> ObjectInfo:
-        """Store a local file; the object name defaults to the file's name."""
-        return _run(self.aio.put_file(path, name, **kwargs))
+        """Store a local file; the object name defaults to the file's name.
+
+        With resume=True an interrupted upload of the same, unchanged file continues from its
+        last checkpoint, and a failure keeps the chunks sent so far for the next attempt.
+        """
+        return _run(self.aio.put_file(path, name, resume=resume, **kwargs))
 
     def get(self, name: str, *, offset: int = 0, length: int | None = None) -> bytes:
-        """The object's bytes (or `length` bytes from `offset`), verified."""
+        """The object's bytes (or `length` bytes from `offset`), verified.
+
+        A full read checks size, chunk count and digest. A range past the end returns b"".
+        """
         return _run(self.aio.get(name, offset=offset, length=length))
 
     def read_range(self, name: str, offset: int, length: int) -> bytes:
@@ -335,8 +394,50 @@ class ObjectStore:
         progress: ProgressCallback | None = None,
         resume: bool = False,
     ) -> ObjectInfo:
-        """Download to `path` via a temporary file renamed into place once it verifies."""
+        """Download to `path` via a temporary file renamed into place once it verifies.
+
+        With resume=True, bytes left by an interrupted download of the same version are kept
+        and only the rest is fetched; the whole file's digest is still checked.
+        """
         return _run(self.aio.get_file(name, path, progress=progress, resume=resume))
+
+    def put_many(
+        self,
+        items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
+        *,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+        **put_options: Any,
+    ) -> list[ObjectInfo]:
+        """Put many objects, at most `concurrency` at a time; infos in the order given.
+
+        The first failure cancels the puts still running (each rolls back) and is raised.
+        Objects of at most one chunk (bytes or str) go through a pipeline that keeps
+        `concurrency` of them in flight without a task each.
+
+        Blocking: file and iterable sources are read on natsobj's loop thread.
+        """
+        return _run(
+            self.aio.put_many(items, concurrency=concurrency, progress=progress, **put_options)
+        )
+
+    def get_many(
+        self,
+        names: Iterable[str] | Mapping[str, str | os.PathLike[str]],
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, bytes] | list[ObjectInfo]:
+        """Get many objects, at most `concurrency` at a time.
+
+        Given a mapping of name to local path, each object is downloaded there; given names
+        and a `directory`, to `directory/<name>` (its '/' become folders); either way the
+        infos are returned. Given only names, a dict of name to bytes.
+        """
+        return _run(
+            self.aio.get_many(names, directory, concurrency=concurrency, progress=progress)
+        )
 
     @overload
     def open(
@@ -362,6 +463,9 @@ class ObjectStore:
         Writing streams a put that commits on close(); an exception escaping the `with` block
         aborts it, leaving no object and no chunks. `put_options` (description, headers,
         metadata, chunk_size) go to put().
+
+        Unlike the async open() (a streaming reader of `length` bytes from `offset`), this
+        returns a file object (io.BufferedIOBase): seek(offset), then read(length).
         """
         if mode == "rb":
             if put_options:
@@ -378,7 +482,7 @@ class ObjectStore:
         return _run(self.aio.get_info(name, show_deleted=show_deleted), CALL_TIMEOUT)
 
     def delete(self, name: str) -> ObjectInfo:
-        """Replace the object by a tombstone and purge its chunks."""
+        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
         return _run(self.aio.delete(name), CALL_TIMEOUT)
 
     def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
@@ -394,10 +498,12 @@ class ObjectStore:
         initial_marker: bool = True,
         idle_timeout: float | None = None,
     ) -> ObjectWatcher:
-        """Changes as they happen: `for info in store.watch():` (see the async watch()).
+        """Changes as they happen: `for info in store.watch():`.
 
-        First the current objects, then None once as the initial-state marker, then live
-        updates. Iteration blocks until the next change; with `idle_timeout` it ends after
+        First the current objects (all history with include_history), then None once as the
+        initial-state marker (unless updates_only or initial_marker=False), then live updates.
+
+        Blocking: iteration blocks until the next change; with `idle_timeout` it ends after
         that many seconds without one. close() (from any thread) ends it too.
         """
         return ObjectWatcher(
@@ -414,6 +520,14 @@ class ObjectStore:
     def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
         """Replace name, description, headers and metadata; a new name renames the object."""
         return _run(self.aio.update_meta(name, meta), CALL_TIMEOUT)
+
+    def rename(self, name: str, new_name: str, *, overwrite: bool = False) -> ObjectInfo:
+        """Give an object a new name, keeping its data, description, headers and metadata.
+
+        A live object at `new_name` raises ObjectAlreadyExistsError, unless overwrite=True:
+        then it is replaced all or nothing, as a put replaces it.
+        """
+        return _run(self.aio.rename(name, new_name, overwrite=overwrite), CALL_TIMEOUT)
 
     def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
         """Make `name` a link to the object `target` (in this or another bucket)."""
@@ -432,17 +546,24 @@ class ObjectStore:
         """Make the bucket read-only for good."""
         return _run(self.aio.seal(), CALL_TIMEOUT)
 
-    def orphan_chunk_subjects(self) -> dict[str, int]:
-        """Chunk subjects no meta points to, with their message counts."""
-        return _run(self.aio.orphan_chunk_subjects())
+    def orphan_chunk_subjects(self, *, min_age: timedelta = timedelta(0)) -> dict[str, int]:
+        """Chunk subjects no meta points to, with their message counts.
 
-    def purge_orphans(self) -> int:
-        """Purge every orphan chunk subject; returns the number of messages removed."""
-        return _run(self.aio.purge_orphans())
+        Failed or interrupted puts leave these. A put still in progress has them too: pass
+        `min_age` to keep subjects whose newest chunk is younger than that.
+        """
+        return _run(self.aio.orphan_chunk_subjects(min_age=min_age))
+
+    def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
+        """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
+
+        The default age spares puts in progress (and resumable uploads being resumed).
+        """
+        return _run(self.aio.purge_orphans(min_age=min_age))
 
     def copy(self, name: str, new_name: str, *, to: ObjectStore | None = None) -> ObjectInfo:
-        """Copy an object (bytes, description, headers, metadata) to `new_name` in this bucket
-        or in `to`, streaming it through this client. Links are followed."""
+        """Copy an object (bytes, description, headers, metadata) to `new_name` here or in
+        bucket `to`, streaming it through this client. Links are followed."""
         return _run(self.aio.copy(name, new_name, to=to.aio if to is not None else None))
 
 
@@ -463,7 +584,7 @@ class ObjectWatcher:
         self._pending: concurrent.futures.Future[Any] | None = None
         self._closed = False
 
-        async def start() -> _astore.ObjectWatcher:
+        async def start() -> _AsyncObjectWatcher:
             watcher = store.aio.watch(**options)
             return await watcher.__aenter__()
 

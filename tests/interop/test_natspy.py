@@ -125,6 +125,8 @@ async def test_overwrites_across_clients_purge_old_chunks(client, store, natspy)
     pystore = await natspy.object_store(store.bucket)
     await pystore.put("x", io.BytesIO(os.urandom(300_000)))
     mine = await store.put("x", os.urandom(200_000))
+    # the replaced version's chunks are purged off the caller's path: wait for that purge
+    await client.store_context.janitor.settle()
     info = await client.js.stream_info(
         store.stream, subjects_filter=wire.all_chunks_subject(store.bucket)
     )

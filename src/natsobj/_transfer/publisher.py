@@ -1,9 +1,7 @@
-"""The hot paths: publishing chunks with a bounded window of acks, and reading them back.
+"""ChunkPublisher: chunks published with a bounded window of unacked bytes, re-sent when lost.
 
-ChunkPublisher keeps a bounded number of unacked chunk publishes in flight, collects acks on one
-subscription, and re-sends what a failover lost (Nats-Msg-Id makes a re-send idempotent).
-read_chunks streams an object's chunks with batched direct gets (ADR-31): no consumer to create,
-answered by any replica, checked for size, count and digest, and never waiting forever.
+Acks of every put on a connection arrive on one subscription (AckRouter); a re-send is
+idempotent (Nats-Msg-Id), and chunks a failover stored out of order are re-published in order.
 """
 
 from __future__ import annotations
@@ -11,159 +9,30 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
-import io
 import logging
-import os
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from stat import S_ISREG
-from typing import Any, BinaryIO
+from typing import Any
 
-from . import _wire as wire
-from ._errors import (
-    ChunkMismatchError,
-    ChunkTooLargeError,
-    ConnectionLostError,
-    DigestMismatchError,
-    MissingChunksError,
+from .. import _wire as wire
+from .._jetstream import (
+    Failure,
+    JetStream,
+    ack_sequence,
+    classify,
+    is_transient,
+    map_nats_error,
+    retrying,
+)
+from .._natspy import RawMsg
+from .._wire.errors import (
     ObjectStoreError,
     PermissionDeniedError,
-    SizeMismatchError,
     StoreTimeoutError,
 )
-from ._fastpath import RawMsg
-from ._jetstream import (
-    ERR_DUPLICATE_IN_PROCESS,
-    ConsumerReader,
-    DirectBatchReader,
-    JetStream,
-    JetStreamAPIError,
-    StoredMsg,
-    ack_sequence,
-    map_nats_error,
-)
-from ._models import ObjectInfo
-from ._offload import read_file_chunks
 
 log = logging.getLogger("natsobj")
-
-PutSource = (
-    bytes
-    | bytearray
-    | memoryview
-    | str
-    | os.PathLike
-    | BinaryIO
-    | Iterable[bytes]
-    | AsyncIterable[bytes]
-)
-LARGE_FILE_BYTES = 4 << 20
-"""Files larger than this are read on a helper thread."""
-ProgressCallback = Callable[[int], Any]
-"""Called with the number of bytes just moved."""
-
-
-# ---------------------------------------------------------------------------------------------
-# put sources
-
-
-async def iter_source(data: PutSource, chunk_size: int) -> AsyncIterator[bytes]:
-    """Cut any put source into chunks of exactly `chunk_size` bytes (the last one shorter).
-
-    Uniform chunks are what lets a reader compute where byte N lives (range reads).
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        view = memoryview(data).cast("B")
-        for start in range(0, len(view), chunk_size):
-            yield bytes(view[start : start + chunk_size])
-        return
-    if isinstance(data, os.PathLike):
-        with open(data, "rb") as fh:
-            async for chunk in iter_source(fh, chunk_size):
-                yield chunk
-        return
-    read = getattr(data, "read", None)
-    if read is not None:
-        if _is_large_file(data):
-            async for chunk in read_file_chunks(data, chunk_size):  # type: ignore[arg-type]
-                yield chunk
-            return
-        if asyncio.iscoroutinefunction(read):
-            pieces = _async_reads(read, chunk_size)
-        else:
-            pieces = _sync_reads(read, chunk_size)
-        async for chunk in _rechunk(pieces, chunk_size):
-            yield chunk
-        return
-    if isinstance(data, AsyncIterable):
-        async for chunk in _rechunk(data, chunk_size):
-            yield chunk
-        return
-    if isinstance(data, Iterable):
-        async for chunk in _rechunk(_aiter(data), chunk_size):
-            yield chunk
-        return
-    raise TypeError(
-        f"cannot put {type(data).__name__}: pass bytes, str, a binary file, a pathlib.Path, "
-        "or a (sync or async) iterable of bytes"
-    )
-
-
-def _is_large_file(data: Any) -> bool:
-    """True for a regular file big enough that reading it on a thread pays off."""
-    try:
-        fd = data.fileno()
-        stat = os.fstat(fd)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return False
-    if not S_ISREG(stat.st_mode):
-        return True  # pipes and sockets: let a thread block on them, not the loop
-    return stat.st_size - data.tell() > LARGE_FILE_BYTES
-
-
-async def _sync_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
-    while True:
-        block = read(size)
-        if isinstance(block, str):
-            raise TypeError("file object returned str; open it in binary mode ('rb')")
-        if not block:
-            return
-        yield block
-
-
-async def _async_reads(read: Callable[[int], Any], size: int) -> AsyncIterator[bytes]:
-    while True:
-        block = await read(size)
-        if not block:
-            return
-        yield block
-
-
-async def _aiter(items: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for item in items:
-        yield item
-
-
-async def _rechunk(pieces: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
-    pending = bytearray()
-    async for piece in pieces:
-        if isinstance(piece, str):
-            raise TypeError("iterable yielded str; yield bytes")
-        if not pending and len(piece) == size:
-            yield bytes(piece)
-            continue
-        pending += piece
-        while len(pending) >= size:
-            yield bytes(pending[:size])
-            del pending[:size]
-    if pending:
-        yield bytes(pending)
-
 
 # ---------------------------------------------------------------------------------------------
 # publishing
@@ -332,9 +201,10 @@ class ChunkPublisher:
         try:
             seq = ack_sequence(msg, bucket=self.bucket, subject=entry.subject)
         except ObjectStoreError as exc:
-            if isinstance(exc, JetStreamAPIError) and exc.err_code == ERR_DUPLICATE_IN_PROCESS:
+            failure = classify(exc)
+            if failure is Failure.DUPLICATE:
                 return  # a re-send met its original still being stored: its ack will come
-            if is_transient(exc):  # no responders, or JetStream briefly unavailable
+            if failure is Failure.TRANSIENT:  # no responders, or JetStream briefly unavailable
                 entry.sent_at = 0.0  # the watchdog re-sends it after a pause
                 self._unsettled = True
                 return
@@ -406,8 +276,7 @@ class ChunkPublisher:
 
     @staticmethod
     def _retryable(exc: BaseException) -> bool:
-        mapped = map_nats_error(exc, "")
-        return isinstance(mapped, (ConnectionLostError, StoreTimeoutError))
+        return is_transient(map_nats_error(exc, ""))
 
     async def _watch(self) -> None:
         """Re-send chunks whose ack is overdue; give up after `stall_timeout` without progress."""
@@ -541,16 +410,7 @@ class ChunkPublisher:
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run `call`, retrying transient failures until `stall_timeout` passes."""
-        deadline = time.monotonic() + self.stall_timeout
-        delay = 0.1
-        while True:
-            try:
-                return await call()
-            except ObjectStoreError as exc:
-                if not is_transient(exc) or time.monotonic() + delay > deadline:
-                    raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        return await retrying(call, within=self.stall_timeout)
 
     def _check_order(self) -> None:
         """Raise if the stream holds the chunks out of order (possible across a failover)."""
@@ -567,275 +427,3 @@ class ChunkPublisher:
     def _wake_flush(self) -> None:
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
-
-
-async def run_to_end(work: Awaitable[Any]) -> Any:
-    """Await `work` to its end even if the caller is cancelled meanwhile (the cancellation goes
-    on afterwards): for clean-ups that must not stop half way."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await task
-        raise
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors a retry can outlast: timeouts, reconnects, JetStream 503s."""
-    if isinstance(exc, JetStreamAPIError):
-        return exc.code == 503
-    return isinstance(exc, (StoreTimeoutError, ConnectionLostError))
-
-
-async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
-    """Purge `subject` from the bucket's stream, retrying across a leader election."""
-    stream = wire.stream_name(bucket)
-    stop = time.monotonic() + deadline
-    delay = 0.1
-    while True:
-        try:
-            return await js.stream_purge(stream, subject, bucket=bucket, timeout=2.0)
-        except (StoreTimeoutError, ConnectionLostError, JetStreamAPIError) as exc:
-            if not is_transient(exc) or time.monotonic() + delay > stop:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading
-
-
-@dataclass
-class ReadPlan:
-    """Where to start reading and how much of the object to deliver."""
-
-    start_seq: int = 1
-    start_index: int = 0
-    skip: int = 0
-    """Bytes to drop from the first delivered chunk."""
-    length: int | None = None
-    """Bytes to deliver in all (None = to the end)."""
-    verify: bool = True
-    """Check size, chunk count and digest (only possible from the first byte to the last)."""
-
-
-async def read_chunks(
-    js: JetStream,
-    info: ObjectInfo,
-    *,
-    plan: ReadPlan | None = None,
-    idle_timeout: float = 10.0,
-    batch_bytes: int = 8 * 1024 * 1024,
-    lag_retry: float = 2.0,
-    prefer_consumer: bool = True,
-) -> AsyncIterator[bytes]:
-    """Yield the object's bytes chunk by chunk, checking them against its meta.
-
-    With a full read, the last chunk is held back until size, count and digest verify, so a
-    caller never receives the end of a corrupt object. A missing chunk, or a server that stops
-    answering, ends in an error after `idle_timeout`, never in a hang.
-    """
-    plan = plan or ReadPlan()
-    stream = wire.stream_name(info.bucket)
-    subject = wire.chunk_subject(info.bucket, info.nuid)
-    chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
-    hasher = hashlib.sha256() if plan.verify else None
-    expected_size = info.size
-    received_bytes = 0
-    received_chunks = 0
-    next_seq = plan.start_seq
-    skip = plan.skip
-    remaining = plan.length
-    held: bytes | None = None
-    lag_deadline: float | None = None
-    attempt = 0
-    last_progress = time.monotonic()
-    stalled = False
-    probe_timeout = min(1.0, idle_timeout)
-    # A whole-object read streams from a push consumer (cheapest for the server); ranges, and
-    # any retry, use direct get, which needs no consumer and no meta leader.
-    use_consumer = plan.verify and prefer_consumer
-
-    def where() -> str:
-        return f"object {info.name!r} in bucket {info.bucket!r}"
-
-    while True:
-        reader: ConsumerReader | DirectBatchReader | None = None
-        if use_consumer:
-            use_consumer = False  # a second attempt reads with direct get
-            with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
-                reader = await ConsumerReader(
-                    js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
-                ).__aenter__()
-        if reader is None:
-            reader = await DirectBatchReader(
-                js,
-                stream,
-                subject,
-                start_seq=next_seq,
-                batch=max(1, batch_bytes // max(1, chunk_size)),
-                batch_bytes=batch_bytes,
-                max_buffered=2 * batch_bytes,
-                idle_timeout=probe_timeout,
-            ).__aenter__()
-        try:
-            while True:
-                try:
-                    stored = await reader.next()
-                except (StoreTimeoutError, ConnectionLostError):
-                    # The replica serving us died or stalled: ask again from where we are.
-                    if time.monotonic() - last_progress > idle_timeout:
-                        raise
-                    stalled = True
-                    break
-                if stored is None:
-                    break
-                last_progress = time.monotonic()
-                data = stored.data
-                if not data:
-                    continue  # NATS.Net writes an empty trailing chunk
-                received_chunks += 1
-                received_bytes += len(data)
-                if hasher is not None:
-                    if received_bytes > expected_size:
-                        raise SizeMismatchError(
-                            f"{where()} has more bytes than its meta says "
-                            f"({expected_size}); the object is corrupt: re-upload it"
-                        )
-                    hasher.update(data)
-                if skip:
-                    if skip >= len(data):
-                        skip -= len(data)
-                        continue
-                    data = data[skip:]
-                    skip = 0
-                if remaining is not None:
-                    if len(data) >= remaining:
-                        data = data[:remaining]
-                        remaining = 0
-                    else:
-                        remaining -= len(data)
-                if held is not None:
-                    yield held
-                held = data
-                if remaining == 0 and hasher is None:
-                    break
-            next_seq = reader.next_seq
-        finally:
-            await reader.__aexit__(None, None, None)
-        if stalled:
-            stalled = False
-            await asyncio.sleep(0.05)
-            continue
-        if remaining == 0 and hasher is None:
-            break
-        if hasher is not None and received_bytes < expected_size:
-            # Fewer chunks than promised: a replica behind the leader, or chunks gone.
-            now = time.monotonic()
-            lag_deadline = lag_deadline or now + lag_retry
-            if now < lag_deadline:
-                attempt += 1
-                await asyncio.sleep(min(0.05 * attempt, 0.5))
-                continue
-            raise MissingChunksError(
-                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
-                f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
-                "them, so the object cannot be read: delete it and upload it again"
-            )
-        break
-
-    if hasher is not None:
-        if received_bytes != expected_size:
-            raise SizeMismatchError(
-                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
-            )
-        if info.chunks and received_chunks != info.chunks:
-            raise ChunkMismatchError(
-                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
-            )
-        expected = wire.parse_digest(info.digest)
-        actual = hasher.digest()
-        if expected is not None and actual != expected:
-            raise DigestMismatchError(
-                f"received a corrupt object, digests do not match: {where()} "
-                f"(expected {info.digest}, got {wire.format_digest(actual)})"
-            )
-    if held is not None:
-        yield held
-
-
-async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:
-    """The stream sequence of chunk `index` and whether natsobj wrote it (uniform chunks).
-
-    Uses the pending count that batched direct get reports to learn a message's position among
-    the object's chunks, jumping ahead by the difference until it lands on `index`.
-    """
-    stream = wire.stream_name(info.bucket)
-    subject = wire.chunk_subject(info.bucket, info.nuid)
-
-    async def probe(seq: int) -> StoredMsg | None:
-        reader = DirectBatchReader(
-            js, stream, subject, start_seq=seq, batch=1, max_buffered=0, idle_timeout=js.timeout
-        )
-        async with reader:
-            return await reader.next()
-
-    first = await probe(1)
-    if first is None or first.num_pending is None:
-        return None
-    total = first.num_pending + 1
-    current = first
-    for _ in range(64):
-        position = total - 1 - (current.num_pending or 0)
-        if position == index:
-            natsobj_written = (
-                wire.parse_chunk_msg_id(current.headers.get(wire.MSG_ID_HEADER), info.nuid) == index
-            )
-            return current.seq, natsobj_written
-        if position > index:
-            return None
-        nxt = await probe(current.seq + (index - position))
-        if nxt is None or nxt.num_pending is None:
-            return None
-        current = nxt
-    return None
-
-
-class SpooledBytes:
-    """Collects an object's bytes with one growing buffer, handing it over without a copy."""
-
-    def __init__(self) -> None:
-        self._buf = io.BytesIO()
-
-    def write(self, data: bytes) -> None:
-        self._buf.write(data)
-
-    def getvalue(self) -> bytes:
-        value = self._buf.getvalue()
-        self._buf = io.BytesIO()
-        return value
-
-
-def temp_path_for(target: Path) -> Path:
-    """A hidden partial-download path beside `target`."""
-    return target.with_name(f".{target.name}.natsobj-part")
-
-
-def check_chunk_size(chunk_size: int, max_payload: int) -> None:
-    """Raise ChunkTooLargeError if one chunk would not fit in a message."""
-    if chunk_size > max_payload:
-        raise ChunkTooLargeError(chunk_size, max_payload)
-
-
-__all__ = [
-    "AckRouter",
-    "ChunkPublisher",
-    "ReadPlan",
-    "SpooledBytes",
-    "iter_source",
-    "locate_chunk",
-    "purge_subject",
-    "read_chunks",
-]

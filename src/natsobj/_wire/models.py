@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .digest import digest_hex as _digest_hex
+from .names import stream_name as _stream_name
+
 
 @dataclass(frozen=True)
 class ObjectLink:
@@ -80,9 +83,7 @@ class ObjectInfo:
     @property
     def digest_hex(self) -> str | None:
         """The SHA-256 as lowercase hex, as sha256sum prints it."""
-        from ._wire import digest_hex
-
-        return digest_hex(self.digest)
+        return _digest_hex(self.digest)
 
     @property
     def meta(self) -> ObjectMeta:
@@ -137,6 +138,4 @@ class ObjectStoreStatus:
     @property
     def stream(self) -> str:
         """The JetStream stream that backs the bucket."""
-        from ._wire import stream_name
-
-        return stream_name(self.bucket)
+        return _stream_name(self.bucket)

@@ -1,4 +1,5 @@
-"""The fast protocol reader must see the wire exactly as nats-py's own parser does."""
+"""The nats-py boundary: the fast protocol reader must see the wire exactly as nats-py's own
+parser does, and the fast publish must queue what nats-py would."""
 
 from __future__ import annotations
 
@@ -18,19 +19,29 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import ProtocolError
 from nats.protocol.parser import Parser
 
-from natsobj import _fastpath
-from natsobj._fastpath import (
+from natsobj._natspy import privates
+from natsobj._natspy.privates import install
+from natsobj._natspy.protocol import (
     FastParser,
     RawMsg,
+    ack_seq,
     encode_headers,
+    header_block,
     header_status,
-    install,
     parse_headers,
-    subscribe,
 )
 from natsobj.server import EmbeddedServer
 
 Call = tuple[Any, ...]
+
+
+def parser_for(nc: Any) -> FastParser:
+    """A FastParser whose hooks go to `nc`'s nats-py methods (or a fake's)."""
+    return FastParser(privates._Hooks(nc))
+
+
+def subscribe(nc: NatsClient, subject: str, handler: Any) -> Any:
+    return privates.subscribe(nc, subject, handler, fast=True)
 
 
 class FakeNC:
@@ -152,7 +163,7 @@ PROPERTY = settings(
 def test_fast_parser_matches_nats_py(parts: list[bytes], data: st.DataObject) -> None:
     theirs, ours = FakeNC(), FakeNC()
     feed(Parser(theirs), [b"".join(parts)])
-    feed(FastParser(ours), split(data, parts))  # type: ignore[arg-type]
+    feed(parser_for(ours), split(data, parts))  # type: ignore[arg-type]
     assert ours.calls == theirs.calls
 
 
@@ -163,7 +174,7 @@ def test_registered_sids_go_to_their_handler(
 ) -> None:
     theirs, ours = FakeNC(), FakeNC()
     feed(Parser(theirs), [b"".join(parts)])
-    parser = FastParser(ours)  # type: ignore[arg-type]
+    parser = parser_for(ours)  # type: ignore[arg-type]
 
     def handler_for(sid: int) -> Callable[[RawMsg], None]:
         def handler(m: RawMsg) -> None:
@@ -190,7 +201,7 @@ def test_registered_sids_go_to_their_handler(
 def test_crlf_split_between_reads() -> None:
     """A read can end between the \\r and the \\n of a control line."""
     nc = FakeNC()
-    feed(FastParser(nc), [b"PING\r", b"\nMSG a 1 2\r", b"\nhi\r\nPONG\r\n"])  # type: ignore[arg-type]
+    feed(parser_for(nc), [b"PING\r", b"\nMSG a 1 2\r", b"\nhi\r\nPONG\r\n"])  # type: ignore[arg-type]
     assert nc.calls == [("ping",), ("msg", 1, b"a", b"", b"hi", None), ("pong",)]
 
 
@@ -199,14 +210,14 @@ def test_crlf_split_between_reads() -> None:
 )
 def test_malformed_input_is_a_protocol_error(bad: bytes) -> None:
     with pytest.raises(ProtocolError):
-        feed(FastParser(FakeNC()), [bad])  # type: ignore[arg-type]
+        feed(parser_for(FakeNC()), [bad])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("chunk", [5000, 1000])
 def test_overlong_control_line_is_a_protocol_error(chunk: int) -> None:
     line = b"MSG " + b"a" * 5000
     with pytest.raises(ProtocolError):
-        feed(FastParser(FakeNC()), [line[i : i + chunk] for i in range(0, len(line), chunk)])  # type: ignore[arg-type]
+        feed(parser_for(FakeNC()), [line[i : i + chunk] for i in range(0, len(line), chunk)])  # type: ignore[arg-type]
 
 
 class ListHandler(logging.Handler):
@@ -222,7 +233,7 @@ class ListHandler(logging.Handler):
 
 def test_a_failing_handler_does_not_stop_parsing() -> None:
     nc = FakeNC()
-    parser = FastParser(nc)  # type: ignore[arg-type]
+    parser = parser_for(nc)  # type: ignore[arg-type]
     seen: list[bytes] = []
 
     def handler(m: RawMsg) -> None:
@@ -397,7 +408,7 @@ async def test_subscription_without_the_fast_parser_goes_through_nats_py(
         nc._ps.state = 2  # nats-py's AWAITING_MSG_PAYLOAD: swapping now would lose bytes
         assert not install(nc) and not isinstance(nc._ps, FastParser)
         nc._ps.state = 1
-        monkeypatch.setattr(_fastpath, "install", lambda _nc: False)
+        monkeypatch.setattr(privates, "install", lambda _nc: None)
         got: list[RawMsg] = []
         sub = await subscribe(nc, "fp.bridge", got.append)
         assert not isinstance(nc._ps, FastParser)
@@ -433,13 +444,13 @@ async def test_publish_now_queues_what_nats_py_would(
     nc = await nats.connect(server.url)
     try:
         payload = os.urandom(300)
-        assert _fastpath.can_publish_now(nc)
+        assert privates.has_hooks(nc)
         await nc.flush()
         await nc.publish("a.b", payload, reply=reply, headers=headers)
         theirs = b"".join(nc._pending)  # the flusher has not run yet
         await nc.flush()
-        block = _fastpath.header_block(headers) if headers else None
-        over = _fastpath.publish_now(nc, "a.b", payload, reply, block)
+        block = header_block(headers) if headers else None
+        over = privates.publish_now(nc, "a.b", payload, reply, block)
         ours = b"".join(nc._pending)
         assert not over
         # nats-py writes "PUB a.b  300" with an empty reply; the server reads both the same
@@ -459,9 +470,9 @@ async def test_publish_now_is_delivered_and_refuses_like_nats_py(server: Embedde
 
     sub = await nc.subscribe("pn.>", cb=keep)
     try:
-        block = _fastpath.header_block({"K": "v ü"})
-        _fastpath.publish_now(nc, "pn.1", b"hello", "", block)
-        _fastpath.publish_now(nc, "pn.2", b"", "")
+        block = header_block({"K": "v ü"})
+        privates.publish_now(nc, "pn.1", b"hello", "", block)
+        privates.publish_now(nc, "pn.2", b"", "")
         await nc.flush()
         for _ in range(50):
             if len(got) == 2:
@@ -470,12 +481,12 @@ async def test_publish_now_is_delivered_and_refuses_like_nats_py(server: Embedde
         assert [(m.subject, m.data) for m in got] == [("pn.1", b"hello"), ("pn.2", b"")]
         assert got[0].headers == {"K": "v ü"}
         with pytest.raises(nats.errors.MaxPayloadError):
-            _fastpath.publish_now(nc, "pn.3", b"x" * (nc.max_payload + 1), "")
+            privates.publish_now(nc, "pn.3", b"x" * (nc.max_payload + 1), "")
     finally:
         await sub.unsubscribe()
         await nc.close()
     with pytest.raises(nats.errors.ConnectionClosedError):
-        _fastpath.publish_now(nc, "pn.4", b"x", "")
+        privates.publish_now(nc, "pn.4", b"x", "")
 
 
 @pytest.mark.parametrize(
@@ -498,7 +509,7 @@ def test_ack_seq_agrees_with_json(data: bytes) -> None:
     except ValueError:
         doc = None
     expected = doc["seq"] if isinstance(doc, dict) and "error" not in doc and "seq" in doc else None
-    assert _fastpath.ack_seq(data) == expected
+    assert ack_seq(data) == expected
 
 
 @pytest.mark.asyncio
@@ -513,11 +524,11 @@ async def test_direct_publish_never_overtakes_what_nats_py_queued(server: Embedd
     try:
         await nc.flush()
         assert not nc._pending
-        _fastpath.publish_now(nc, "dp.a", b"1", "", direct=True)
+        privates.publish_now(nc, "dp.a", b"1", "", direct=True)
         assert not nc._pending and nc._pending_data_size == 0  # written at once
         await nc.publish("dp.a", b"2")  # queued for nats-py's flusher
         assert nc._pending
-        _fastpath.publish_now(nc, "dp.a", b"3", "", direct=True)
+        privates.publish_now(nc, "dp.a", b"3", "", direct=True)
         assert b"".join(nc._pending).endswith(b"PUB dp.a  1\r\n3\r\n")  # behind "2"
         await nc.flush()
         for _ in range(50):

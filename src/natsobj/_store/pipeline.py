@@ -1,13 +1,15 @@
 """put_many's pipeline for objects of at most one chunk.
 
-Each object is two messages: its chunk, then, once the chunk is acked, its meta, guarded to a
-name without a meta (Nats-Expected-Last-Subject-Sequence: 0), so no lookup is needed for a
-new name. Up to `window` objects are in flight; their acks arrive on one reply subscription
-and move them on. There is no task, future or timer per object: the per-object cost of
-`put()` (about 140 µs of client CPU, against 65 here) is what limits many small puts.
+Each object is two messages: its chunk, then, once the chunk is acked, its meta, guarded as a
+put's meta is (commit.Guard): by the sequence of the meta this client knows for the name, else
+to a name without a meta (Nats-Expected-Last-Subject-Sequence: 0), so no lookup is needed for
+a new name nor for one this client wrote or read. Up to `window` objects are in flight;
+their acks arrive on one reply subscription and move them on. There is no task, future or
+timer per object: the per-object cost of `put()` (about 140 µs of client CPU, against 65
+here) is what limits many small puts.
 
-Anything off the common path goes to `put()`'s own machinery, one task per object: a name
-that exists (its guard refuses the meta: lookup, plain meta, purge of the replaced version),
+Anything off the common path goes to the put protocol's own steps, one task per object: a
+name that exists (its guard refuses the meta: lookup, commit(), purge of what it replaced),
 an ack that does not come in time, a 503. Whatever happens, an object is complete or absent.
 """
 
@@ -16,57 +18,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import _wire as wire
-from ._errors import ObjectStoreError, PermissionDeniedError
-from ._fastpath import RawMsg, header_block
-from ._jetstream import ack_sequence, is_expectation_refused
-from ._models import ObjectInfo, ObjectMetaOptions
-from ._transfer import ProgressCallback, is_transient, purge_subject, run_to_end
-
-if TYPE_CHECKING:
-    from ._store import ObjectStore
+from .. import _wire as wire
+from .._jetstream import Failure, ack_sequence, classify
+from .._natspy import RawMsg, header_block
+from .._transfer import ProgressCallback, purge_subject, run_to_end
+from .._wire.errors import ObjectStoreError, PermissionDeniedError
+from .._wire.models import ObjectInfo
+from .bucket import Bucket
+from .commit import Guard, MetaOutcome, Step, decide, landed
+from .committer import commit
+from .known import Known
+from .put import OneChunk, PutRequest, guard_over_found
 
 _CHUNK, _META = 0, 1
 # a meta for a name without one: stored only if the name still has none
-_NEW_NAME_META_HEADERS = wire.meta_headers(0)
-_NEW_NAME_META_BLOCK = header_block(_NEW_NAME_META_HEADERS)
-
-
-def one_chunk_info(
-    bucket: str,
-    name: str,
-    payload: bytes,
-    *,
-    nuid: str,
-    chunk_size: int,
-    description: str | None,
-    headers: dict[str, list[str]],
-    metadata: dict[str, str],
-) -> ObjectInfo:
-    """The info of version `nuid` of `name`, whose bytes fit in one chunk."""
-    return ObjectInfo(
-        name=name,
-        bucket=bucket,
-        nuid=nuid,
-        size=len(payload),
-        chunks=1 if payload else 0,
-        digest=wire.format_digest(hashlib.sha256(payload).digest()),
-        mtime=datetime.now(timezone.utc),
-        description=description or None,
-        headers=headers,
-        metadata=metadata,
-        options=ObjectMetaOptions(max_chunk_size=chunk_size),
-    )
+_NEW_NAME = Guard(last_seq=0)
+_NEW_NAME_HEADERS = _NEW_NAME.headers()
+_NEW_NAME_BLOCK = header_block(_NEW_NAME_HEADERS)
 
 
 class _Entry:
-    __slots__ = ("index", "info", "msg_id", "payload", "sent_at", "stage", "subject")
+    __slots__ = ("guard", "index", "info", "msg_id", "payload", "sent_at", "stage", "subject")
 
-    def __init__(self, index: int, info: ObjectInfo, payload: bytes) -> None:
+    def __init__(self, index: int, info: ObjectInfo, payload: bytes, guard: Guard) -> None:
         self.index = index
+        self.guard = guard
         self.info = info
         self.payload = payload
         self.subject = wire.chunk_subject(info.bucket, info.nuid)
@@ -80,28 +58,22 @@ class SmallPutPipeline:
 
     def __init__(
         self,
-        store: ObjectStore,
+        bucket: Bucket,
         items: list[tuple[int, str, bytes]],
         results: list[ObjectInfo | None],
         *,
         window: int,
-        chunk_size: int,
-        description: str | None,
-        headers: dict[str, list[str]],
-        metadata: dict[str, str],
+        request: PutRequest,
         progress: ProgressCallback | None,
     ) -> None:
-        self._store = store
-        self._js = store._js
+        self._bucket = bucket
+        self._js = bucket.js
         self._items = items
         self._results = results
         self._window = max(1, window)
-        self._chunk_size = chunk_size
-        self._description = description
-        self._headers = headers
-        self._metadata = metadata
+        self._request = request
         self._progress = progress
-        self._ack_timeout = store._client.transfer.ack_timeout
+        self._ack_timeout = bucket.settings.ack_timeout
         self._next = 0
         self._waiting: dict[str, _Entry] = {}  # reply subject -> entry
         self._ready: list[_Entry] = []  # chunk acked: meta to send
@@ -120,7 +92,7 @@ class SmallPutPipeline:
         inbox, sub = await self._js.subscribe_inbox(self._on_ack)
         self._inbox = inbox + "."
         # a refused publish gets no ack: the server's -ERR fails the whole run at once
-        undo_watch = self._js.on_permission_denied(f"$O.{self._store.bucket}.>", self._fail)
+        undo_watch = self._js.on_permission_denied(f"$O.{self._bucket.name}.>", self._fail)
         try:
             try:
                 await self._pump()
@@ -150,7 +122,7 @@ class SmallPutPipeline:
             while not self._stopping and self._next < len(items) and len(self._waiting) < room:
                 index, name, payload = items[self._next]
                 self._next += 1
-                await self._send_chunk(_Entry(index, self._new_info(name, payload), payload))
+                await self._send_chunk(self._new_entry(index, name, payload))
             if self._ready or self._stopping:
                 continue
             if not self._waiting and self._next >= len(items):
@@ -192,17 +164,22 @@ class SmallPutPipeline:
 
     # -- sending
 
-    def _new_info(self, name: str, payload: bytes) -> ObjectInfo:
-        return one_chunk_info(
-            self._store.bucket,
-            name,
-            payload,
-            nuid=wire.new_nuid(),
-            chunk_size=self._chunk_size,
-            description=self._description,
-            headers=self._headers,
-            metadata=self._metadata,
+    def _new_entry(self, index: int, name: str, payload: bytes) -> _Entry:
+        request = self._request
+        info = PutRequest(
+            name, request.chunk_size, request.description, request.headers, request.metadata
+        ).info(
+            self._bucket.name,
+            wire.new_nuid(),
+            len(payload),
+            1 if payload else 0,
+            hashlib.sha256(payload).digest(),
         )
+        # A name this client knows is guarded by its meta's sequence, any other as new: a
+        # refusal means it exists after all, and it is then committed the usual way.
+        known = self._bucket.known.get(wire.meta_subject(self._bucket.name, name))
+        guard = Guard(known.seq, known) if known is not None else _NEW_NAME
+        return _Entry(index, info, payload, guard)
 
     async def _send(
         self,
@@ -238,7 +215,10 @@ class SmallPutPipeline:
         info = entry.info
         subject = wire.meta_subject(info.bucket, info.name)
         meta = wire.encode_meta(info)
-        await self._send(entry, subject, meta, _NEW_NAME_META_HEADERS, _NEW_NAME_META_BLOCK)
+        if entry.guard is _NEW_NAME:
+            await self._send(entry, subject, meta, _NEW_NAME_HEADERS, _NEW_NAME_BLOCK)
+        else:
+            await self._send(entry, subject, meta, entry.guard.headers())
 
     # -- acks
 
@@ -248,7 +228,7 @@ class SmallPutPipeline:
             return  # late, after its entry was handed over
         where = entry.subject if entry.stage == _CHUNK else f"meta of {entry.info.name!r}"
         try:
-            seq = ack_sequence(msg, bucket=self._store.bucket, subject=where)
+            seq = ack_sequence(msg, bucket=self._bucket.name, subject=where)
         except ObjectStoreError as exc:
             self._on_refused(entry, exc)
             self._poke()
@@ -262,7 +242,11 @@ class SmallPutPipeline:
         self._poke()
 
     def _on_refused(self, entry: _Entry, exc: ObjectStoreError) -> None:
-        if is_expectation_refused(exc) or is_transient(exc):
+        if entry.stage == _META:
+            step = decide(MetaOutcome(error=exc))
+        else:  # a chunk: no leader or no answer is settled the slow way; the rest fails
+            step = Step.READ_BACK if classify(exc) is Failure.TRANSIENT else Step.ROLL_BACK
+        if step is not Step.ROLL_BACK:
             self._hand_over(self._recover(entry))  # a name that exists, or no leader
             return
         if entry.stage == _META:  # the meta was refused: its chunk must go
@@ -270,11 +254,14 @@ class SmallPutPipeline:
         self._fail(exc)
 
     def _committed(self, entry: _Entry, seq: int) -> None:
-        info = entry.info
-        self._store._remember_write(wire.meta_subject(info.bucket, info.name), seq)
-        self._results[entry.index] = info.with_revision(seq)
+        stored = entry.info.with_revision(seq)
+        subject = wire.meta_subject(stored.bucket, stored.name)
+        self._bucket.known.remember(subject, Known.of(stored))
+        if entry.guard.replaces is not None:  # a known name: its old chunks go to the janitor
+            self._hand_over(self._bucket.purge_replaced(entry.guard.replaces, stored.nuid))
+        self._results[entry.index] = stored
         if self._progress is not None:
-            self._progress(info.size)
+            self._progress(stored.size)
 
     def _expire(self, now: float) -> None:
         """Hand over the entries whose ack is overdue: put()'s machinery settles them."""
@@ -303,40 +290,34 @@ class SmallPutPipeline:
 
     async def _recover(self, entry: _Entry) -> None:
         """Finish one object with put()'s own steps: the chunk again (Nats-Msg-Id makes a
-        re-send harmless), then the meta the usual way, or roll back."""
-        store = self._store
-        info = entry.info
-        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        re-send harmless), then the meta through commit(), or roll back."""
+        bucket, info = self._bucket, entry.info
+        upload = OneChunk(bucket, entry.payload, info.nuid)
         try:
             if entry.stage == _META:
-                stored.set_result(0)  # acked before its meta went out
-            elif entry.payload:
-                seq = await store._publish_retrying(
-                    entry.subject, entry.payload, {wire.MSG_ID_HEADER: entry.msg_id}
-                )
-                stored.set_result(seq)
-
-            async def rollback() -> None:
-                if entry.payload:
-                    await store._abort_small(stored, entry.subject)
-
-            old = await store._find_info(info.name)
-            if old is not None and old.nuid == info.nuid:  # its meta made it after all
-                self._committed(entry, old.revision)
+                upload.acked()  # acked before its meta went out
+            else:
+                await upload.resend()
+            found = await bucket.replaced_by_put(info.name)
+            if landed(found, info):  # its meta made it after all
+                assert found is not None
+                self._committed(entry, found.revision)
                 return
             if self._error is not None:  # put_many failed meanwhile: no new commits
-                await rollback()
+                await upload.rollback()
                 return
-            committed = await store._commit(info, old, rollback)
-            self._committed(entry, committed.revision)
+            guard = guard_over_found(found)
+            committed = await commit(bucket, info, guard, rollback=upload.rollback)
+            entry.guard = Guard(None)  # commit() had the janitor purge what it replaced
+            self._committed(entry, committed.info.revision)
         except BaseException as exc:
-            if not stored.done():  # the chunk's fate is unknown: make sure it is gone
+            if not upload.known_stored:  # the chunk's fate is unknown: make sure it is gone
                 with contextlib.suppress(BaseException):
                     await self._purge(entry)
             self._fail(exc)
 
     async def _purge(self, entry: _Entry) -> None:
         try:
-            await purge_subject(self._js, self._store.bucket, entry.subject)
+            await purge_subject(self._js, self._bucket.name, entry.subject)
         except ObjectStoreError as exc:
             self._fail(exc)

@@ -1,192 +1,33 @@
-"""The object store wire format: subjects, name and digest encoding, meta JSON, stream config.
-
-Pure functions, no I/O. Writes exactly what nats.go writes; reads what any client ever wrote
-(see shared/spec/object-store-wire.md, sections 2-5 and 14).
-"""
+"""Meta messages: their JSON (nats.go's keys, order and omissions), headers and timestamps."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
-from nats.nuid import NUID
-
-from ._errors import (
+from .digest import parse_digest
+from .errors import (
     BadObjectMetaError,
-    InvalidBucketNameError,
-    InvalidObjectNameError,
 )
-from ._models import (
+from .models import (
     ObjectInfo,
     ObjectLink,
     ObjectMetaOptions,
-    ObjectStoreConfig,
 )
 
-DEFAULT_CHUNK_SIZE = 128 * 1024
-STREAM_PREFIX = "OBJ_"
 ROLLUP_HEADER = "Nats-Rollup"
 ROLLUP_SUBJECT = "sub"
 MSG_ID_HEADER = "Nats-Msg-Id"
 EXPECTED_LAST_MSG_ID_HEADER = "Nats-Expected-Last-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQ_HEADER = "Nats-Expected-Last-Subject-Sequence"
 ZERO_TIME = "0001-01-01T00:00:00Z"
-DIGEST_PREFIX = "SHA-256="
 
 try:  # orjson parses metas about four times faster; the standard library is the fallback
     from orjson import loads as _json_loads
 except ImportError:  # pragma: no cover
     _json_loads = json.loads
-
-_BUCKET_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-_nuid = NUID()
-
-
-# ---------------------------------------------------------------------------------------------
-# names and subjects
-
-
-def validate_bucket_name(bucket: str) -> str:
-    """Return the bucket name if it is valid, else raise InvalidBucketNameError."""
-    if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket):
-        raise InvalidBucketNameError(str(bucket))
-    return bucket
-
-
-def validate_object_name(name: str) -> str:
-    """Return the object name if it is usable (non-empty), else raise InvalidObjectNameError."""
-    if not isinstance(name, str) or name == "":
-        raise InvalidObjectNameError()
-    return name
-
-
-def stream_name(bucket: str) -> str:
-    """The JetStream stream that backs a bucket."""
-    return STREAM_PREFIX + bucket
-
-
-def bucket_from_stream(stream: str) -> str | None:
-    """The bucket a stream name backs, or None if it is not an object store stream."""
-    return stream[len(STREAM_PREFIX) :] if stream.startswith(STREAM_PREFIX) else None
-
-
-def encode_name(name: str) -> str:
-    """Padded base64url of the UTF-8 name: the meta subject token (Go's URLEncoding)."""
-    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii")
-
-
-def encode_name_latin1(name: str) -> str | None:
-    """The token nats.js writes for names whose code points are all <= U+00FF, else None."""
-    try:
-        raw = name.encode("latin-1")
-    except UnicodeEncodeError:
-        return None
-    token = base64.urlsafe_b64encode(raw).decode("ascii")
-    return None if token == encode_name(name) else token
-
-
-def chunk_subject(bucket: str, nuid: str) -> str:
-    return f"$O.{bucket}.C.{nuid}"
-
-
-def chunk_subject_prefix(bucket: str) -> str:
-    return f"$O.{bucket}.C."
-
-
-def meta_subject(bucket: str, name: str) -> str:
-    return f"$O.{bucket}.M.{encode_name(name)}"
-
-
-def meta_subject_token(bucket: str, token: str) -> str:
-    return f"$O.{bucket}.M.{token}"
-
-
-def all_meta_subject(bucket: str) -> str:
-    return f"$O.{bucket}.M.>"
-
-
-def all_chunks_subject(bucket: str) -> str:
-    return f"$O.{bucket}.C.>"
-
-
-def new_nuid() -> str:
-    """A standard 22-character NATS NUID."""
-    return _nuid.next().decode("ascii")
-
-
-def chunk_msg_id(nuid: str, index: int, rewrite: int = 0) -> str:
-    """Nats-Msg-Id of chunk `index` of version `nuid`: makes re-sent chunks idempotent.
-
-    A chunk re-published to restore the order after a failover gets a suffix `.r<n>`, so the
-    duplicate window does not drop it as a repeat of the copy it replaces.
-    """
-    base = f"{nuid}.{index}"
-    return f"{base}.r{rewrite}" if rewrite else base
-
-
-def parse_chunk_msg_id(value: str | None, nuid: str) -> int | None:
-    """The chunk index a natsobj writer recorded in Nats-Msg-Id, or None."""
-    if not value or not value.startswith(nuid + "."):
-        return None
-    index, _, rewrite = value[len(nuid) + 1 :].partition(".")
-    if not index.isdigit() or (rewrite and not (rewrite[:1] == "r" and rewrite[1:].isdigit())):
-        return None
-    return int(index)
-
-
-# ---------------------------------------------------------------------------------------------
-# digests
-
-
-def format_digest(raw: bytes) -> str:
-    """The canonical digest string: 'SHA-256=' + padded base64url."""
-    return DIGEST_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def parse_digest(value: str | None) -> bytes | None:
-    """The 32 raw bytes of a digest string, or None when there is none.
-
-    Accepts what any client ever wrote: the prefix in either case, base64 in either alphabet
-    with or without padding, or hex. Raises BadObjectMetaError for anything else.
-    """
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise BadObjectMetaError(f"digest is not a string: {value!r}")
-    if len(value) == 52 and value.startswith(DIGEST_PREFIX) and value.endswith("="):
-        try:  # the canonical form, as nearly every writer since 2023 writes it
-            raw = base64.urlsafe_b64decode(value[8:])
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) == 32 and base64.urlsafe_b64encode(raw).decode() == value[8:]:
-            return raw
-    prefix, sep, body = value.partition("=")
-    if not sep or prefix.upper() != "SHA-256":
-        raise BadObjectMetaError(f"unknown digest type in {value!r}; expected 'SHA-256=...'")
-    body = body.strip()
-    if len(body) == 64 and re.fullmatch(r"[0-9a-f]{64}|[0-9A-F]{64}", body):
-        return bytes.fromhex(body)
-    cleaned = body.rstrip("=").replace("+", "-").replace("/", "_")
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", cleaned):
-        raise BadObjectMetaError(f"unable to parse digest {value!r}")
-    try:
-        raw = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise BadObjectMetaError(f"unable to parse digest {value!r}") from exc
-    if len(raw) != 32:
-        raise BadObjectMetaError(f"digest {value!r} is {len(raw)} bytes, expected 32")
-    return raw
-
-
-def digest_hex(value: str | None) -> str | None:
-    """The digest as lowercase hex (as sha256sum prints it), or None."""
-    raw = parse_digest(value)
-    return raw.hex() if raw is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,57 +233,3 @@ def decode_meta(
         revision=revision,
     )
     return info
-
-
-# ---------------------------------------------------------------------------------------------
-# stream config
-
-
-def stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
-    """The JetStream stream config for a bucket, as nats.go builds it."""
-    validate_bucket_name(config.bucket)
-    ttl = config.ttl
-    max_age = 0
-    if ttl is not None:
-        seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
-        max_age = int(seconds * 1_000_000_000)
-    doc: dict[str, Any] = {
-        "name": stream_name(config.bucket),
-        "subjects": [all_chunks_subject(config.bucket), all_meta_subject(config.bucket)],
-        "max_age": max_age,
-        "max_bytes": config.max_bytes if config.max_bytes else -1,
-        "storage": config.storage or "file",
-        "num_replicas": config.replicas or 1,
-        "discard": "new",
-        "allow_rollup_hdrs": True,
-        "allow_direct": True,
-        "compression": "s2" if config.compression else "none",
-    }
-    if config.description:
-        doc["description"] = config.description
-    if config.placement:
-        doc["placement"] = dict(config.placement)
-    if config.metadata:
-        doc["metadata"] = dict(config.metadata)
-    return doc
-
-
-def config_from_stream(stream_cfg: Mapping[str, Any]) -> ObjectStoreConfig:
-    """The bucket config a stream config describes."""
-    name = str(stream_cfg.get("name", ""))
-    max_age = int(stream_cfg.get("max_age") or 0)
-    max_bytes = int(stream_cfg.get("max_bytes") or -1)
-    metadata = {
-        k: v for k, v in (stream_cfg.get("metadata") or {}).items() if not k.startswith("_nats.")
-    }
-    return ObjectStoreConfig(
-        bucket=bucket_from_stream(name) or name,
-        description=stream_cfg.get("description") or None,
-        ttl=timedelta(microseconds=max_age // 1000) if max_age > 0 else None,
-        max_bytes=max_bytes if max_bytes > 0 else None,
-        storage=str(stream_cfg.get("storage") or "file"),
-        replicas=int(stream_cfg.get("num_replicas") or 1),
-        compression=stream_cfg.get("compression", "none") not in ("none", "", None),
-        placement=stream_cfg.get("placement") or None,
-        metadata=metadata or None,
-    )

@@ -192,9 +192,12 @@ class BucketFullError(ObjectStoreError):
 class ChunkTooLargeError(ObjectStoreError, ValueError):
     """The chunk size is above what the server accepts in one message."""
 
-    def __init__(self, chunk_size: int, max_payload: int) -> None:
+    def __init__(
+        self, chunk_size: int = 0, max_payload: int = 0, *, detail: str | None = None
+    ) -> None:
         super().__init__(
-            f"chunk size {chunk_size} is larger than the server's max_payload {max_payload}; "
+            detail
+            or f"chunk size {chunk_size} is larger than the server's max_payload {max_payload}; "
             f"use chunk_size <= {max_payload}"
         )
         self.chunk_size = chunk_size

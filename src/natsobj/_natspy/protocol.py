@@ -1,37 +1,44 @@
-"""Faster reading and writing on nats-py connections: natsobj skips nats-py's per-message work.
+"""The NATS protocol as bytes, for natsobj's reading fast path: no socket, no nats-py privates.
 
 Profiled (bench/objbench.py --profile): for every message nats-py matches regular expressions on
 a growing bytearray, copies the payload out of it, parses every header into a dict, builds a
-Msg, and hands it through an asyncio.Queue to a task per subscription. `FastParser` replaces the
-connection's protocol parser: it finds control lines with bytes.find, slices payloads straight
-out of the bytes the socket read returned, and calls a plain function for the subscriptions
-natsobj registered (`subscribe`) with a `RawMsg` whose headers are parsed only when asked for.
-Every other message and protocol operation (PING, PONG, INFO, -ERR, +OK) goes to the same
-nats-py methods its own parser calls, so auth, TLS, reconnects and users' own subscriptions
-behave as before. For writing, `publish_now` queues natsobj's publishes on nats-py's own
-outgoing buffer, with nats-py's checks and bytes, without a coroutine per message.
+Msg, and hands it through an asyncio.Queue to a task per subscription. `FastParser` has nats-py's
+Parser interface (`parse`, `reset`): it finds control lines with bytes.find, slices payloads
+straight out of the bytes the socket read returned, and calls a plain function for the
+subscriptions natsobj registered, with a `RawMsg` whose headers are parsed only when asked for.
+Every other message and protocol operation (PING, PONG, INFO, -ERR, +OK) goes to `ParserHooks`,
+which `privates` binds to the nats-py methods its own parser calls.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-import nats.errors
-from nats.aio.client import Client as NatsClient
 from nats.errors import ProtocolError
 
 log = logging.getLogger("natsobj")
 
 _CRLF = b"\r\n"
 _MAX_CONTROL_LINE = 4096
-_AWAITING_CONTROL_LINE = 1  # nats-py's Parser.state between messages
 _HEADER_SPACE = re.compile(rb"[\s\x1c-\x1f]")
+
+
+class ParserHooks(Protocol):
+    """Where FastParser sends what is not a message for one of natsobj's subscriptions."""
+
+    stats: dict[str, Any]
+
+    def ping(self) -> Awaitable[None]: ...
+    def pong(self) -> Awaitable[None]: ...
+    def err(self, text: str) -> Awaitable[None]: ...
+    def info(self, doc: dict[str, Any]) -> Awaitable[None]: ...
+    def msg(
+        self, sid: int, subject: bytes, reply: bytes, payload: bytes, header: bytes | None
+    ) -> Awaitable[None]: ...
 
 
 def parse_header_lines(raw: bytes) -> dict[str, str]:
@@ -116,8 +123,8 @@ Handler = Callable[[RawMsg], None]
 class FastParser:
     """nats-py's Parser interface (`parse`, `reset`), dispatching registered sids directly."""
 
-    def __init__(self, nc: NatsClient) -> None:
-        self.nc = nc
+    def __init__(self, hooks: ParserHooks) -> None:
+        self.hooks = hooks
         self.handlers: dict[int, Handler] = {}
         self.reset()
 
@@ -204,15 +211,15 @@ class FastParser:
             return -1
         upper = line.rstrip().upper()
         if upper == b"PING":
-            await self.nc._process_ping()
+            await self.hooks.ping()
         elif upper == b"PONG":
-            await self.nc._process_pong()
+            await self.hooks.pong()
         elif upper == b"+OK":
             pass
         elif upper.startswith(b"-ERR"):
-            await self.nc._process_err(line[4:].strip().decode("utf-8", "replace").lower())
+            await self.hooks.err(line[4:].strip().decode("utf-8", "replace").lower())
         elif upper.startswith(b"INFO"):
-            await self.nc._process_info(json.loads(line[4:].strip()))
+            await self.hooks.info(json.loads(line[4:].strip()))
         else:
             raise ProtocolError("nats: unknown protocol")
         return pos
@@ -222,7 +229,7 @@ class FastParser:
     ) -> None:
         handler = self.handlers.get(sid)
         if handler is None:
-            await self.nc._process_msg(sid, subject, reply, payload, header)  # type: ignore[arg-type]
+            await self.hooks.msg(sid, subject, reply, payload, header)
             return
         self._hand(handler, sid, subject, reply, header, payload)
 
@@ -235,7 +242,7 @@ class FastParser:
         header: bytes | None,
         payload: bytes,
     ) -> None:
-        stats = self.nc.stats
+        stats = self.hooks.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(payload)
         try:
@@ -260,76 +267,6 @@ def _msg_args(line: bytes) -> tuple[bytes, int, bytes, int, int]:
         raise ProtocolError("nats: malformed MSG") from None
 
 
-def install(nc: NatsClient) -> bool:
-    """Give `nc` the fast parser (idempotent); False if that cannot be done safely now.
-
-    Only between two messages: a connection whose nats-py parser holds half a message keeps
-    it (natsobj's subscriptions then go through nats-py), and so does a nats-py without the
-    hooks used here.
-    """
-    old = getattr(nc, "_ps", None)
-    if isinstance(old, FastParser):
-        return True
-    needed = ("_process_msg", "_process_ping", "_process_pong", "_process_info", "_process_err")
-    if not all(callable(getattr(nc, name, None)) for name in needed) or not hasattr(nc, "_sid"):
-        return False
-    carry = b""
-    if old is not None:
-        if getattr(old, "state", None) != _AWAITING_CONTROL_LINE:
-            return False
-        carry = bytes(getattr(old, "buf", b""))
-    parser = FastParser(nc)
-    parser._line_rest = carry  # a control line the old parser had only started on
-    nc._ps = parser  # type: ignore[assignment]
-    return True
-
-
-async def _ignore(_msg: Any) -> None:  # nats-py's queue for a fast sid never receives anything
-    return None
-
-
-async def subscribe(nc: NatsClient, subject: str, handler: Handler) -> Any:
-    """Subscribe `handler` to `subject` on the fast path (nats-py's subscription otherwise).
-
-    The subscription is nats-py's own, so unsubscribe, drain and re-subscribing after a
-    reconnect work as usual; only the delivery of its messages bypasses nats-py.
-    """
-    parser = nc._ps if install(nc) else None
-    if isinstance(parser, FastParser):
-        sid = nc._sid + 1  # nats-py takes the next sid synchronously, before any await
-        parser.handlers[sid] = handler
-        try:
-            sub = await nc.subscribe(
-                subject, cb=_ignore, pending_msgs_limit=-1, pending_bytes_limit=-1
-            )
-        except BaseException:
-            parser.handlers.pop(sid, None)
-            raise
-        if sub._id != sid:  # pragma: no cover - guards against a nats-py change
-            parser.handlers[sub._id] = parser.handlers.pop(sid)
-        _forget_on_unsubscribe(sub, parser)
-        return sub
-
-    async def bridge(msg: Any) -> None:
-        handler(RawMsg(msg.subject, msg.reply, msg.data, encode_headers(msg.headers)))
-
-    return await nc.subscribe(subject, cb=bridge, pending_msgs_limit=-1, pending_bytes_limit=-1)
-
-
-def _forget_on_unsubscribe(sub: Any, parser: FastParser) -> None:
-    unsubscribe = sub.unsubscribe
-    sid = sub._id
-
-    async def unsubscribe_and_forget(limit: int = 0) -> None:
-        try:
-            await unsubscribe(limit)
-        finally:
-            if not limit:
-                parser.handlers.pop(sid, None)
-
-    sub.unsubscribe = unsubscribe_and_forget
-
-
 def encode_headers(headers: dict[str, str] | None) -> bytes | None:
     """A header dict back into a block (for connections without the fast parser)."""
     if not headers:
@@ -345,130 +282,11 @@ def encode_headers(headers: dict[str, str] | None) -> bytes | None:
     return header_block(rest, first)
 
 
-class Mailbox:
-    """A FIFO filled by handlers on the read loop and emptied by one task.
-
-    What asyncio.Queue does for this case, without its per-item bookkeeping: a deque, and one
-    waiter future while the consumer waits.
-    """
-
-    __slots__ = ("_items", "_waiter")
-
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-
-    def put(self, item: Any) -> None:
-        self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get_nowait(self) -> Any:
-        return self._items.popleft()
-
-    async def wait(self, timeout: float, stop: asyncio.Future[Any] | None = None) -> bool:
-        """Wait until an item is there (True), `timeout` passes or `stop` is done (False)."""
-        if self._items:
-            return True
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(timeout, _wake, waiter)
-        if stop is not None:
-            stop.add_done_callback(waiter_wake := lambda _f: _wake(waiter))
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
-            if stop is not None:
-                stop.remove_done_callback(waiter_wake)
-        return bool(self._items)
-
-
-def _wake(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
-# ---------------------------------------------------------------------------------------------
-# writing: a publish queued on nats-py's outgoing buffer without a coroutine
-
-
 def header_block(headers: dict[str, str], first: str = "NATS/1.0") -> bytes:
     """The header block nats-py would send for `headers` (natsobj's own: well-formed names,
     values without line breaks); `first` is its first line."""
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     return f"{first}\r\n{lines}\r\n".encode()
-
-
-def publish_now(
-    nc: NatsClient,
-    subject: str,
-    payload: bytes,
-    reply: str,
-    headers: bytes | None = None,
-    *,
-    direct: bool = False,
-) -> bool:
-    """Queue a publish on nats-py's outgoing buffer now, as `nc.publish` would, and kick its
-    flusher; nothing waits. True when that buffer is over nats-py's limit: the caller then
-    awaits `drain_outgoing(nc)`, as `nc.publish` itself would have.
-
-    The same checks and the same bytes as `nc.publish` (reply subjects and `headers`, a block
-    from `header_block`, are natsobj's own), without a coroutine, a header dict to encode, a
-    copy of the payload into one command, or a future per call. While nats-py reconnects, the
-    message waits in the same buffer as its own publishes do.
-
-    With `direct`, a message goes straight to the socket when nats-py has nothing waiting to
-    be written (one send now, instead of one when its flusher next runs): for a latency-bound
-    caller that sends one message at a time.
-    """
-    if nc.is_closed:
-        raise nats.errors.ConnectionClosedError
-    if nc.is_draining_pubs:
-        raise nats.errors.ConnectionDrainingError
-    size = len(payload)
-    limit = nc._max_pending_size
-    if not nc.is_connected and (limit <= 0 or size + nc._pending_data_size > limit):
-        raise nats.errors.OutboundBufferLimitError
-    if size > nc._max_payload:
-        raise nats.errors.MaxPayloadError
-    if headers is None:
-        parts = [f"PUB {subject} {reply} {size}\r\n".encode(), payload, _CRLF]
-    else:
-        line = f"HPUB {subject} {reply} {len(headers)} {len(headers) + size}\r\n".encode()
-        parts = [line, headers, payload, _CRLF]
-    stats = nc.stats
-    stats["out_msgs"] += 1
-    stats["out_bytes"] += size
-    pending = nc._pending
-    if not pending and nc.is_connected and direct:
-        # Nothing of nats-py's waits to be written: straight to the socket, in order.
-        nc._transport.writelines(parts)
-        return False
-    pending.extend(parts)
-    nc._pending_data_size += sum(map(len, parts))
-    queue = nc._flush_queue
-    if queue is not None and queue.empty() and nc.is_connected:
-        queue.put_nowait(asyncio.get_running_loop().create_future())
-    return limit > 0 and nc._pending_data_size > limit
-
-
-async def drain_outgoing(nc: NatsClient) -> None:
-    """Wait until nats-py has written its outgoing buffer (backpressure after `publish_now`)."""
-    await nc._flush_pending(force_flush=True)
-
-
-def can_publish_now(nc: NatsClient) -> bool:
-    """True if this nats-py has the outgoing buffer `publish_now` relies on."""
-    return all(
-        hasattr(nc, name)
-        for name in ("_pending", "_pending_data_size", "_max_pending_size", "_flush_queue")
-    ) and isinstance(getattr(nc, "_pending", None), list)
 
 
 def ack_seq(data: bytes) -> int | None:

@@ -17,17 +17,16 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 
-from . import _wire as wire
-from ._jetstream import DirectBatchReader
-from ._models import ObjectInfo
-from ._transfer import ProgressCallback, locate_chunk, purge_subject, read_file_chunks
-
-if TYPE_CHECKING:
-    from ._store import ObjectStore
+from .. import _wire as wire
+from .._jetstream import DirectBatchReader
+from .._transfer import ProgressCallback, locate_chunk, purge_subject, read_file_chunks
+from .._wire.models import ObjectInfo
+from .bucket import Bucket
+from .put import PutRequest, Streamed, put_object
 
 log = logging.getLogger("natsobj")
 
@@ -118,15 +117,15 @@ class ResumePoint:
             del self._snapshots[i]
 
 
-async def _stored_prefix(store: ObjectStore, nuid: str) -> int:
+async def _stored_prefix(bucket: Bucket, nuid: str) -> int:
     """How many chunks of `nuid` the stream holds, if they are exactly chunks 0..n-1; else -1."""
-    subject = wire.chunk_subject(store.bucket, nuid)
-    info = await store._js.stream_info(store.stream, bucket=store.bucket, subjects_filter=subject)
+    subject = wire.chunk_subject(bucket.name, nuid)
+    info = await bucket.js.stream_info(bucket.stream, bucket=bucket.name, subjects_filter=subject)
     count = int((info.get("state", {}).get("subjects") or {}).get(subject, 0))
     if count == 0:
         return 0
-    first = await store._js.direct_get(store.stream, {"seq": 1, "next_by_subj": subject})
-    last = await store._js.direct_get_last(store.stream, subject)
+    first = await bucket.js.direct_get(bucket.stream, {"seq": 1, "next_by_subj": subject})
+    last = await bucket.js.direct_get_last(bucket.stream, subject)
     if first is None or last is None:
         return -1
     first_index = wire.parse_chunk_msg_id(first.headers.get(wire.MSG_ID_HEADER), nuid)
@@ -135,7 +134,7 @@ async def _stored_prefix(store: ObjectStore, nuid: str) -> int:
 
 
 async def _matches_file(
-    store: ObjectStore, record: UploadRecord, fh: Any, upto: int
+    bucket: Bucket, record: UploadRecord, fh: Any, upto: int
 ) -> hashlib._Hash | None:
     """Hash the file's first `upto` chunks, checking them against the checkpoint and, past it,
     against the chunks in the stream. The hasher if all agree, else None."""
@@ -146,14 +145,14 @@ async def _matches_file(
         return None
     if upto == index:
         return hasher
-    probe = ObjectInfo(name=record.name, bucket=store.bucket, nuid=record.nuid)
-    located = await locate_chunk(store._js, probe, index)
+    probe = ObjectInfo(name=record.name, bucket=bucket.name, nuid=record.nuid)
+    located = await locate_chunk(bucket.js, probe, index)
     if located is None:
         return None
-    subject = wire.chunk_subject(store.bucket, record.nuid)
+    subject = wire.chunk_subject(bucket.name, record.nuid)
     fh.seek(index * chunk_size)
     async with DirectBatchReader(
-        store._js, store.stream, subject, start_seq=located[0], idle_timeout=store._js.timeout
+        bucket.js, bucket.stream, subject, start_seq=located[0], idle_timeout=bucket.js.timeout
     ) as reader:
         while index < upto:
             stored = await reader.next()
@@ -177,7 +176,7 @@ def _hash_chunks(fh: Any, chunk_size: int, count: int, hasher: hashlib._Hash) ->
 
 
 async def put_file_resumable(
-    store: ObjectStore,
+    bucket: Bucket,
     path: Path,
     name: str,
     *,
@@ -188,12 +187,20 @@ async def put_file_resumable(
     progress: ProgressCallback | None = None,
 ) -> ObjectInfo:
     """Upload `path` as `name`, continuing an interrupted upload of the same file if any."""
-    chunk_size = store._check_put(name, chunk_size)
+    request = PutRequest.make(
+        name,
+        max_payload=bucket.ctx.max_payload,
+        chunk_size=chunk_size,
+        description=description,
+        headers=headers,
+        metadata=metadata,
+    )
+    chunk_size = request.chunk_size
     path = path.resolve()
     stat = path.stat()
-    record_path = _record_path(store.bucket, name, path)
+    record_path = _record_path(bucket.name, name, path)
     fresh = UploadRecord(
-        bucket=store.bucket,
+        bucket=bucket.name,
         name=name,
         path=str(path),
         size=stat.st_size,
@@ -206,10 +213,10 @@ async def put_file_resumable(
     with open(path, "rb") as fh:
         record, start, hasher = fresh, 0, hashlib.sha256()
         if previous is not None:
-            stored = await _stored_prefix(store, previous.nuid)
+            stored = await _stored_prefix(bucket, previous.nuid)
             resumed = None
             if previous.same_file(fresh) and stored >= previous.checkpoint_chunks and stored > 0:
-                resumed = await _matches_file(store, previous, fh, stored)
+                resumed = await _matches_file(bucket, previous, fh, stored)
             if resumed is not None:
                 record, start, hasher = previous, stored, resumed
                 log.info("resuming upload of %r at chunk %d", name, start)
@@ -218,7 +225,7 @@ async def put_file_resumable(
                     "cannot resume the upload of %r (file or chunks changed); starting over", name
                 )
                 await purge_subject(
-                    store._js, store.bucket, wire.chunk_subject(store.bucket, previous.nuid)
+                    bucket.js, bucket.name, wire.chunk_subject(bucket.name, previous.nuid)
                 )
         _save(record_path, record)
         offset = start * chunk_size
@@ -233,15 +240,7 @@ async def put_file_resumable(
             record=record,
             record_path=record_path,
         )
-        info = await store._put(
-            name,
-            read_file_chunks(fh, chunk_size),
-            chunk_size=chunk_size,
-            description=description,
-            headers=headers,
-            metadata=metadata,
-            progress=progress,
-            resume=resume,
-        )
+        upload = Streamed(bucket, read_file_chunks(fh, chunk_size), resume=resume)
+        info = await put_object(bucket, request, upload, progress=progress)
     record_path.unlink(missing_ok=True)
     return info

@@ -1,0 +1,44 @@
+"""Layer 3, jetstream (thin I/O): the JetStream API calls the store needs, with typed errors.
+
+`api.JetStream` (requests, publishes, stream operations, direct gets), `readers` (batched direct
+gets and flow-controlled consumers), `errors` (the one place where nats-py exceptions and
+JetStream err_codes get their natsobj meaning) and `retry` (the one backoff loop).
+"""
+
+from .api import JetStream, StoredMsg, ack_sequence, parse_ack, stored_msg
+from .errors import (
+    ERR_DUPLICATE_IN_PROCESS,
+    ERR_STREAM_NAME_IN_USE,
+    Failure,
+    api_error,
+    classify,
+    is_expectation_refused,
+    is_retryable_write,
+    is_transient,
+    map_nats_error,
+    stored_nothing,
+)
+from .readers import ConsumerReader, DirectBatchReader
+from .retry import deadline_in, retrying
+
+__all__ = [
+    "ERR_DUPLICATE_IN_PROCESS",
+    "ERR_STREAM_NAME_IN_USE",
+    "ConsumerReader",
+    "DirectBatchReader",
+    "Failure",
+    "JetStream",
+    "StoredMsg",
+    "ack_sequence",
+    "api_error",
+    "classify",
+    "deadline_in",
+    "is_expectation_refused",
+    "is_retryable_write",
+    "is_transient",
+    "map_nats_error",
+    "parse_ack",
+    "retrying",
+    "stored_msg",
+    "stored_nothing",
+]

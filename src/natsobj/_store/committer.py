@@ -1,0 +1,146 @@
+"""commit(): send a meta until the server decides, then say what it replaced.
+
+Every meta goes through here: a put's (whatever its variant), a tombstone, an update, a link.
+The decisions are `commit.decide`'s; this module only carries them out. Once a meta is sent,
+the commit ends as the server decided, even if the caller is cancelled meanwhile (the
+cancellation goes on afterwards): stored, the put is complete; not stored, `rollback` removes
+the new chunks. No half-written object remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .. import _wire as wire
+from .._jetstream import deadline_in, is_retryable_write, retrying
+from .._transfer import run_to_end
+from .._wire.errors import ObjectStoreError
+from .._wire.models import ObjectInfo
+from .bucket import Bucket
+from .commit import Guard, MetaOutcome, Step, decide, landed
+from .known import Known
+
+Action = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A stored meta, and the version it replaced (whose chunks are to go)."""
+
+    info: ObjectInfo
+    replaced: Known | None
+    guard: Guard
+
+
+async def commit(
+    bucket: Bucket,
+    info: ObjectInfo,
+    guard: Guard,
+    *,
+    rollback: Action | None = None,
+    settle_chunks: Action | None = None,
+    identifiable: bool = True,
+    purge_replaced: bool = True,
+) -> Committed:
+    """Publish the meta of `info` under `guard`, re-trying what a retry can outlast, until
+    the server decides (see the module's text).
+
+    `settle_chunks` waits for the chunks' acks: a guard that names the chunk to follow
+    (`after_msg_id`) goes out before them, so before anything but success it is awaited (and
+    a failed chunk rolls the put back). `identifiable`: see commit.decide. Once stored, the
+    chunks of the version it replaced go to the janitor (unless not `purge_replaced`).
+    """
+    committed = await run_to_end(
+        _commit(bucket, info, guard, rollback, settle_chunks, identifiable, purge_replaced)
+    )
+    return committed
+
+
+async def _commit(
+    bucket: Bucket,
+    info: ObjectInfo,
+    guard: Guard,
+    rollback: Action | None,
+    settle_chunks: Action | None,
+    identifiable: bool,
+    purge_replaced: bool,
+) -> Committed:
+    subject = wire.meta_subject(bucket.name, info.name)
+    payload = wire.encode_meta(info)
+    until = deadline_in(bucket.settings.stall_timeout)
+    while True:
+        outcome = await _send(bucket, subject, payload, guard, until)
+        step = decide(outcome, identifiable=identifiable)
+        if step is Step.STORED:
+            assert outcome.seq is not None
+            return await _stored(bucket, subject, info, outcome.seq, guard, purge_replaced)
+        if guard.after_msg_id is not None:
+            await _or_roll_back(settle_chunks, rollback)  # the chunk it was to follow
+            guard = guard.without_chunk_check()
+        if step is Step.ROLL_BACK:
+            await _or_roll_back(rollback, None)
+            raise _error(outcome, info)
+        found = await bucket.replaced_by_put(info.name)  # REGUARD and READ_BACK both look
+        if identifiable and landed(found, info):
+            assert found is not None
+            return await _stored(bucket, subject, info, found.revision, guard, purge_replaced)
+        if step is Step.READ_BACK or bucket.js.nc.is_closed:
+            await _or_roll_back(rollback, None)
+            raise _error(outcome, info)
+        if deadline_in(0) > until:
+            await _or_roll_back(rollback, None)
+            raise _error(outcome, info)
+        guard = Guard.over(found)  # another writer committed in between: replace that version
+
+
+async def _send(
+    bucket: Bucket, subject: str, payload: bytes, guard: Guard, until: float
+) -> MetaOutcome:
+    """Send the meta (straight to the socket) and wait for its ack, re-sending a lost ack or
+    a 503 until `until`: the rollup makes a re-send harmless, and a re-send that meets its
+    first copy is refused by its guard, which the caller recognizes by the nuid."""
+    headers = guard.headers()
+
+    async def once() -> int:
+        ack, _ = await bucket.js.start_publish(
+            subject, payload, headers=headers, bucket=bucket.name, timeout=2.0, direct=True
+        )
+        return await ack
+
+    try:
+        return MetaOutcome(seq=await retrying(once, until=until, retry_if=is_retryable_write))
+    except ObjectStoreError as exc:
+        return MetaOutcome(error=exc)
+
+
+async def _stored(
+    bucket: Bucket, subject: str, info: ObjectInfo, seq: int, guard: Guard, purge: bool
+) -> Committed:
+    stored = info.with_revision(seq)
+    bucket.known.remember(subject, Known.of(stored))
+    if guard.last_seq is not None:
+        bucket.names_new = guard.last_seq == 0  # the next put guards to a new name unlooked
+    if purge:
+        await bucket.purge_replaced(guard.replaces, info.nuid)
+    return Committed(stored, guard.replaces, guard)
+
+
+async def _or_roll_back(action: Action | None, rollback: Action | None) -> None:
+    """Run `action`; if it fails, run `rollback` and raise its error."""
+    if action is None:
+        return
+    try:
+        await action()
+    except BaseException:
+        if rollback is not None:
+            await rollback()
+        raise
+
+
+def _error(outcome: MetaOutcome, info: ObjectInfo) -> BaseException:
+    if outcome.error is not None:
+        return outcome.error
+    return ObjectStoreError(  # pragma: no cover - decide() gives no such outcome
+        f"the meta of {info.name!r} in bucket {info.bucket!r} was not stored; try again"
+    )

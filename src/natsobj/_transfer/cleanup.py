@@ -1,0 +1,34 @@
+"""Clean-ups that must finish: run to the end through a cancellation, purge across an election."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from typing import Any
+
+from .. import _wire as wire
+from .._jetstream import (
+    JetStream,
+    retrying,
+)
+
+
+async def run_to_end(work: Awaitable[Any]) -> Any:
+    """Await `work` to its end even if the caller is cancelled meanwhile (the cancellation goes
+    on afterwards): for clean-ups that must not stop half way."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+
+
+async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
+    """Purge `subject` from the bucket's stream, retrying across a leader election."""
+    stream = wire.stream_name(bucket)
+    return await retrying(
+        lambda: js.stream_purge(stream, subject, bucket=bucket, timeout=2.0), within=deadline
+    )

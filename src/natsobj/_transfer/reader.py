@@ -1,0 +1,257 @@
+"""read_chunks: an object's chunks streamed back and checked against its meta, never hanging.
+
+Batched direct gets (ADR-31) answered by any replica, or a flow-controlled consumer for a
+whole object; size, count and digest verified before the last chunk is handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import _wire as wire
+from .._jetstream import (
+    ConsumerReader,
+    DirectBatchReader,
+    JetStream,
+    StoredMsg,
+)
+from .._wire.errors import (
+    ChunkMismatchError,
+    ConnectionLostError,
+    DigestMismatchError,
+    JetStreamAPIError,
+    MissingChunksError,
+    PermissionDeniedError,
+    SizeMismatchError,
+    StoreTimeoutError,
+)
+from .._wire.models import ObjectInfo
+
+log = logging.getLogger("natsobj")
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class ReadPlan:
+    """Where to start reading and how much of the object to deliver."""
+
+    start_seq: int = 1
+    start_index: int = 0
+    skip: int = 0
+    """Bytes to drop from the first delivered chunk."""
+    length: int | None = None
+    """Bytes to deliver in all (None = to the end)."""
+    verify: bool = True
+    """Check size, chunk count and digest (only possible from the first byte to the last)."""
+
+
+async def read_chunks(
+    js: JetStream,
+    info: ObjectInfo,
+    *,
+    plan: ReadPlan | None = None,
+    idle_timeout: float = 10.0,
+    batch_bytes: int = 8 * 1024 * 1024,
+    lag_retry: float = 2.0,
+    prefer_consumer: bool = True,
+) -> AsyncIterator[bytes]:
+    """Yield the object's bytes chunk by chunk, checking them against its meta.
+
+    With a full read, the last chunk is held back until size, count and digest verify, so a
+    caller never receives the end of a corrupt object. A missing chunk, or a server that stops
+    answering, ends in an error after `idle_timeout`, never in a hang.
+    """
+    plan = plan or ReadPlan()
+    stream = wire.stream_name(info.bucket)
+    subject = wire.chunk_subject(info.bucket, info.nuid)
+    chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
+    hasher = hashlib.sha256() if plan.verify else None
+    expected_size = info.size
+    received_bytes = 0
+    received_chunks = 0
+    next_seq = plan.start_seq
+    skip = plan.skip
+    remaining = plan.length
+    held: bytes | None = None
+    lag_deadline: float | None = None
+    attempt = 0
+    last_progress = time.monotonic()
+    stalled = False
+    probe_timeout = min(1.0, idle_timeout)
+    # A whole-object read streams from a push consumer (cheapest for the server); ranges, and
+    # any retry, use direct get, which needs no consumer and no meta leader.
+    use_consumer = plan.verify and prefer_consumer
+
+    def where() -> str:
+        return f"object {info.name!r} in bucket {info.bucket!r}"
+
+    while True:
+        reader: ConsumerReader | DirectBatchReader | None = None
+        if use_consumer:
+            use_consumer = False  # a second attempt reads with direct get
+            with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
+                reader = await ConsumerReader(
+                    js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
+                ).__aenter__()
+        if reader is None:
+            reader = await DirectBatchReader(
+                js,
+                stream,
+                subject,
+                start_seq=next_seq,
+                batch=max(1, batch_bytes // max(1, chunk_size)),
+                batch_bytes=batch_bytes,
+                max_buffered=2 * batch_bytes,
+                idle_timeout=probe_timeout,
+            ).__aenter__()
+        try:
+            while True:
+                try:
+                    stored = await reader.next()
+                except (StoreTimeoutError, ConnectionLostError):
+                    # The replica serving us died or stalled: ask again from where we are.
+                    if time.monotonic() - last_progress > idle_timeout:
+                        raise
+                    stalled = True
+                    break
+                if stored is None:
+                    break
+                last_progress = time.monotonic()
+                data = stored.data
+                if not data:
+                    continue  # NATS.Net writes an empty trailing chunk
+                received_chunks += 1
+                received_bytes += len(data)
+                if hasher is not None:
+                    if received_bytes > expected_size:
+                        raise SizeMismatchError(
+                            f"{where()} has more bytes than its meta says "
+                            f"({expected_size}); the object is corrupt: re-upload it"
+                        )
+                    hasher.update(data)
+                if skip:
+                    if skip >= len(data):
+                        skip -= len(data)
+                        continue
+                    data = data[skip:]
+                    skip = 0
+                if remaining is not None:
+                    if len(data) >= remaining:
+                        data = data[:remaining]
+                        remaining = 0
+                    else:
+                        remaining -= len(data)
+                if held is not None:
+                    yield held
+                held = data
+                if remaining == 0 and hasher is None:
+                    break
+            next_seq = reader.next_seq
+        finally:
+            await reader.__aexit__(None, None, None)
+        if stalled:
+            stalled = False
+            await asyncio.sleep(0.05)
+            continue
+        if remaining == 0 and hasher is None:
+            break
+        if hasher is not None and received_bytes < expected_size:
+            # Fewer chunks than promised: a replica behind the leader, or chunks gone.
+            now = time.monotonic()
+            lag_deadline = lag_deadline or now + lag_retry
+            if now < lag_deadline:
+                attempt += 1
+                await asyncio.sleep(min(0.05 * attempt, 0.5))
+                continue
+            raise MissingChunksError(
+                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
+                f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
+                "them, so the object cannot be read: delete it and upload it again"
+            )
+        break
+
+    if hasher is not None:
+        if received_bytes != expected_size:
+            raise SizeMismatchError(
+                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
+            )
+        if info.chunks and received_chunks != info.chunks:
+            raise ChunkMismatchError(
+                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
+            )
+        expected = wire.parse_digest(info.digest)
+        actual = hasher.digest()
+        if expected is not None and actual != expected:
+            raise DigestMismatchError(
+                f"received a corrupt object, digests do not match: {where()} "
+                f"(expected {info.digest}, got {wire.format_digest(actual)})"
+            )
+    if held is not None:
+        yield held
+
+
+async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:
+    """The stream sequence of chunk `index` and whether natsobj wrote it (uniform chunks).
+
+    Uses the pending count that batched direct get reports to learn a message's position among
+    the object's chunks, jumping ahead by the difference until it lands on `index`.
+    """
+    stream = wire.stream_name(info.bucket)
+    subject = wire.chunk_subject(info.bucket, info.nuid)
+
+    async def probe(seq: int) -> StoredMsg | None:
+        reader = DirectBatchReader(
+            js, stream, subject, start_seq=seq, batch=1, max_buffered=0, idle_timeout=js.timeout
+        )
+        async with reader:
+            return await reader.next()
+
+    first = await probe(1)
+    if first is None or first.num_pending is None:
+        return None
+    total = first.num_pending + 1
+    current = first
+    for _ in range(64):
+        position = total - 1 - (current.num_pending or 0)
+        if position == index:
+            natsobj_written = (
+                wire.parse_chunk_msg_id(current.headers.get(wire.MSG_ID_HEADER), info.nuid) == index
+            )
+            return current.seq, natsobj_written
+        if position > index:
+            return None
+        nxt = await probe(current.seq + (index - position))
+        if nxt is None or nxt.num_pending is None:
+            return None
+        current = nxt
+    return None
+
+
+class SpooledBytes:
+    """Collects an object's bytes with one growing buffer, handing it over without a copy."""
+
+    def __init__(self) -> None:
+        self._buf = io.BytesIO()
+
+    def write(self, data: bytes) -> None:
+        self._buf.write(data)
+
+    def getvalue(self) -> bytes:
+        value = self._buf.getvalue()
+        self._buf = io.BytesIO()
+        return value
+
+
+def temp_path_for(target: Path) -> Path:
+    """A hidden partial-download path beside `target`."""
+    return target.with_name(f".{target.name}.natsobj-part")

@@ -1,0 +1,95 @@
+"""A bucket's JetStream stream config, as nats.go builds it, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from .models import (
+    ObjectStoreConfig,
+    ObjectStoreStatus,
+)
+from .names import (
+    all_chunks_subject,
+    all_meta_subject,
+    bucket_from_stream,
+    stream_name,
+    validate_bucket_name,
+)
+
+# ---------------------------------------------------------------------------------------------
+# stream config
+
+
+def stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
+    """The JetStream stream config for a bucket, as nats.go builds it."""
+    validate_bucket_name(config.bucket)
+    ttl = config.ttl
+    max_age = 0
+    if ttl is not None:
+        seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
+        max_age = int(seconds * 1_000_000_000)
+    doc: dict[str, Any] = {
+        "name": stream_name(config.bucket),
+        "subjects": [all_chunks_subject(config.bucket), all_meta_subject(config.bucket)],
+        "max_age": max_age,
+        "max_bytes": config.max_bytes if config.max_bytes else -1,
+        "storage": config.storage or "file",
+        "num_replicas": config.replicas or 1,
+        "discard": "new",
+        "allow_rollup_hdrs": True,
+        "allow_direct": True,
+        "compression": "s2" if config.compression else "none",
+    }
+    if config.description:
+        doc["description"] = config.description
+    if config.placement:
+        doc["placement"] = dict(config.placement)
+    if config.metadata:
+        doc["metadata"] = dict(config.metadata)
+    return doc
+
+
+def config_from_stream(stream_cfg: Mapping[str, Any]) -> ObjectStoreConfig:
+    """The bucket config a stream config describes."""
+    name = str(stream_cfg.get("name", ""))
+    max_age = int(stream_cfg.get("max_age") or 0)
+    max_bytes = int(stream_cfg.get("max_bytes") or -1)
+    metadata = {
+        k: v for k, v in (stream_cfg.get("metadata") or {}).items() if not k.startswith("_nats.")
+    }
+    return ObjectStoreConfig(
+        bucket=bucket_from_stream(name) or name,
+        description=stream_cfg.get("description") or None,
+        ttl=timedelta(microseconds=max_age // 1000) if max_age > 0 else None,
+        max_bytes=max_bytes if max_bytes > 0 else None,
+        storage=str(stream_cfg.get("storage") or "file"),
+        replicas=int(stream_cfg.get("num_replicas") or 1),
+        compression=stream_cfg.get("compression", "none") not in ("none", "", None),
+        placement=stream_cfg.get("placement") or None,
+        metadata=metadata or None,
+    )
+
+
+def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatus:
+    """A bucket's status from its stream's info."""
+    config = info.get("config") or {}
+    state = info.get("state") or {}
+    cfg = config_from_stream(config)
+    subjects = state.get("subjects")
+    objects = len(subjects) if isinstance(subjects, dict) else int(state.get("num_subjects") or 0)
+    return ObjectStoreStatus(
+        bucket=bucket,
+        description=cfg.description,
+        ttl=cfg.ttl if not isinstance(cfg.ttl, float) else None,
+        storage=cfg.storage,
+        replicas=cfg.replicas,
+        sealed=bool(config.get("sealed")),
+        size=int(state.get("bytes") or 0),
+        objects=objects,
+        compression=cfg.compression,
+        metadata=dict(cfg.metadata or {}),  # without the server's reserved _nats.* keys
+        max_bytes=cfg.max_bytes,
+        stream_info=info,
+    )
