@@ -364,8 +364,8 @@ async def _verify_overwrite(
         )
     names = list(expected)
     if reads is not None and reads < len(names):
-        step = len(names) / max(reads, 1)
-        names = sorted({names[int(i * step)] for i in range(reads)} | {names[-1]})
+        step = len(names) / max(reads, 1)  # spread over the names, the last one included
+        names = sorted({names[int(i * step)] for i in range(reads - 1)} | {names[-1]})
     for name in names:
         data = await store.get(name)
         if ctx.client != NATSOBJ:
