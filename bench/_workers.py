@@ -10,6 +10,7 @@ is nats-py's alone. Clean-up (deleting what was written) happens after the measu
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import math
@@ -254,29 +255,37 @@ async def w_get_mem(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return m.result(size)
 
 
+async def _put_all(
+    ctx: Ctx, store: Any, items: list[tuple[str, bytes]], concurrency: int, api: str | None
+) -> None:
+    """Put every (name, data), `concurrency` at a time: one after the other, asyncio.gather +
+    Semaphore, or (natsobj with api="put_many") its put_many(concurrency=...)."""
+    if ctx.client == NATSOBJ and api == "put_many":
+        infos = await store.put_many(items, concurrency=concurrency)
+        _check(
+            len(infos) == len(items), f"put_many stored {len(infos)} objects, expected {len(items)}"
+        )
+    elif concurrency <= 1:
+        for name, data in items:
+            await store.put(name, data)
+    else:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(name: str, data: bytes) -> None:
+            async with sem:
+                await store.put(name, data)
+
+        await asyncio.gather(*(one(name, data) for name, data in items))
+
+
 async def _put_many(ctx: Ctx, p: dict[str, Any], concurrency: int) -> dict[str, Any]:
     count, size, bucket = p["count"], p["size"], p["bucket"]
     payload = os.urandom(size)
+    items = [(f"o{i}", payload) for i in range(count)]
     store = await ctx.create_bucket(bucket)
     try:
-        if ctx.client == NATSOBJ and p.get("api") == "put_many":
-            items = [(f"o{i}", payload) for i in range(count)]
-            with Meter() as m:
-                infos = await store.put_many(items, concurrency=concurrency)
-            _check(len(infos) == count, f"put_many stored {len(infos)} objects, expected {count}")
-        elif concurrency <= 1:
-            with Meter() as m:
-                for i in range(count):
-                    await store.put(f"o{i}", payload)
-        else:
-            sem = asyncio.Semaphore(concurrency)
-
-            async def one(i: int) -> None:
-                async with sem:
-                    await store.put(f"o{i}", payload)
-
-            with Meter() as m:
-                await asyncio.gather(*(one(i) for i in range(count)))
+        with Meter() as m:
+            await _put_all(ctx, store, items, concurrency, p.get("api"))
     finally:
         await ctx.delete_bucket(bucket)
     return m.result(count * size, count)
@@ -291,6 +300,114 @@ async def w_concurrent(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     """`count` puts of `size` bytes, `concurrency` at a time: gather + semaphore, or natsobj's
     put_many(concurrency=...) with api="put_many"."""
     return await _put_many(ctx, p, p["concurrency"])
+
+
+async def w_overwrite(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """Overwrites of objects this process wrote itself, into a fresh bucket.
+
+    Untimed: put `count` names of `size` bytes, the same way as the timed part. Timed: put each
+    of those names once more with new bytes, `concurrency` at a time (1: one after the other;
+    natsobj's put_many with api="put_many"). Untimed again: every name must hold its new bytes
+    and the bucket no chunk that no object points to (_verify_overwrite); any miss fails the run.
+    """
+    count, size, bucket = p["count"], p["size"], p["bucket"]
+    concurrency, api = p.get("concurrency", 1), p.get("api")
+    names = [f"o{i}" for i in range(count)]
+    old = [(name, os.urandom(size)) for name in names]
+    new = [(name, os.urandom(size)) for name in names]  # per name: a mix-up cannot pass
+    store = await ctx.create_bucket(bucket)
+    try:
+        await _put_all(ctx, store, old, concurrency, api)
+        with Meter() as m:
+            await _put_all(ctx, store, new, concurrency, api)
+        checked = await _verify_overwrite(ctx, store, bucket, dict(new), p.get("verify_reads"))
+    finally:
+        await ctx.delete_bucket(bucket)
+    return m.result(count * size, count, **checked)
+
+
+def _digest_bytes(digest: str | None) -> bytes | None:
+    """`SHA-256=<base64url>` (an object's meta digest) as raw bytes; None if not SHA-256."""
+    if not digest or "=" not in digest:
+        return None
+    algo, value = digest.split("=", 1)
+    if algo.upper() != "SHA-256":
+        return None
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+async def _verify_overwrite(
+    ctx: Ctx, store: Any, bucket: str, expected: dict[str, bytes], reads: int | None
+) -> dict[str, Any]:
+    """Check a bucket after overwrites: raise RuntimeError at the first thing that is wrong.
+
+    - list(): exactly the expected names, each with the size and SHA-256 of its new bytes;
+    - get(): the new bytes themselves, for `reads` names spread over the list (all if None);
+    - natsobj: store.orphan_chunk_subjects() == {} (after the timed part: it may wait for purges
+      the store still has running);
+    - both clients, with a raw nats-py connection: the stream's chunk subjects are exactly the
+      listed objects' (one per object, with its chunk count) and the stream holds nothing else
+      but one meta per name.
+    """
+    infos = await store.list()
+    by_name = {info.name: info for info in infos if not info.deleted}
+    missing = sorted(set(expected) - set(by_name))
+    extra = sorted(set(by_name) - set(expected))
+    _check(not missing and not extra, f"list: missing {missing[:3]}, unexpected {extra[:3]}")
+    for name, data in expected.items():
+        info = by_name[name]
+        _check(info.size == len(data), f"{name}: info.size {info.size}, expected {len(data)}")
+        got = _digest_bytes(info.digest)
+        _check(
+            got == hashlib.sha256(data).digest(),
+            f"{name}: info digest {info.digest} is not the SHA-256 of the new bytes",
+        )
+    names = list(expected)
+    if reads is not None and reads < len(names):
+        step = len(names) / max(reads, 1)  # spread over the names, the last one included
+        names = sorted({names[int(i * step)] for i in range(reads - 1)} | {names[-1]})
+    for name in names:
+        data = await store.get(name)
+        if ctx.client != NATSOBJ:
+            data = data.data
+        _check(data == expected[name], f"{name}: get returned other bytes than the new ones")
+    if ctx.client == NATSOBJ:
+        orphans = await store.orphan_chunk_subjects()
+        _check(orphans == {}, f"{len(orphans)} orphan chunk subjects, e.g. {list(orphans)[:2]}")
+    chunks = await _chunk_census(ctx, bucket)
+    live = {
+        f"$O.{bucket}.C.{info.nuid}": max(1, math.ceil(info.size / CHUNK))
+        for info in by_name.values()
+    }
+    _check(
+        chunks["subjects"] == live,
+        f"chunk subjects: {len(set(chunks['subjects']) - set(live))} not pointed to by any object, "
+        f"{len(set(live) - set(chunks['subjects']))} objects without theirs, "
+        f"{sum(chunks['subjects'].get(s) != n for s, n in live.items())} with another count",
+    )
+    want_msgs = sum(live.values()) + len(expected)  # the chunks and one meta per name
+    _check(
+        chunks["messages"] == want_msgs,
+        f"stream holds {chunks['messages']} messages, expected {want_msgs} (chunks + metas)",
+    )
+    return {"verified_names": len(expected), "verified_reads": len(names)}
+
+
+async def _chunk_census(ctx: Ctx, bucket: str) -> dict[str, Any]:
+    """The bucket stream's chunk subjects with their message counts, and its message total,
+    read with nats-py's raw client (the same yardstick for both clients)."""
+    import nats
+
+    nc = ctx.nc
+    own = nc is None
+    if own:
+        nc = await nats.connect(servers=ctx.urls, connect_timeout=5, max_reconnect_attempts=2)
+    try:
+        info = await nc.jetstream().stream_info(f"OBJ_{bucket}", subjects_filter=f"$O.{bucket}.C.>")
+    finally:
+        if own:
+            await nc.close()
+    return {"subjects": dict(info.state.subjects or {}), "messages": info.state.messages}
 
 
 async def w_list(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -490,6 +607,7 @@ WORKERS: dict[str, Callable[[Ctx, dict[str, Any]], Awaitable[dict[str, Any]]]] =
     "get-mem": w_get_mem,
     "small": w_small,
     "concurrent": w_concurrent,
+    "overwrite": w_overwrite,
     "list": w_list,
     "range": w_range,
     "ceil-publish": w_ceil_publish,
@@ -506,6 +624,10 @@ async def _run(kind: str, client: str, urls: list[str], params: dict[str, Any]) 
     finally:
         await ctx.close()
     result.update(worker=kind, client=client, pid=os.getpid())
+    if client == NATSOBJ:  # which copy ran: objbench checks it (--baseline runs another one)
+        import natsobj
+
+        result["natsobj_file"] = str(Path(natsobj.__file__).resolve())
     return result
 
 

@@ -48,6 +48,7 @@ CEIL_SUBJECT = f"$O.{BUCKET}.C.ceiling"
 PUB_WINDOW = 256
 POOL_SIZE = 64 * MiB
 NATSPY_MEM_CAP = 32 * MiB  # nats-py's get() into memory is quadratic: 188 s at 256 MiB
+BASELINE = "baseline"  # the job key of a natsobj worker run from --baseline DIR
 NAMES = {"natsobj": "natsobj", "natspy": "nats-py", "raw": "nats-py raw"}
 JOB_NAMES = {
     "publish": "ceiling (a) raw publish",
@@ -94,9 +95,14 @@ ROW_ALIASES = {
     "range": "9",
     "r3": "10",
     "rss": "11",
+    "overwrite": "12",
+    "overwrite-64": "13",
     "ceil": "ceil",
 }
-ALL_ROWS = ["ceil", "1", "2", "3", "3s", "4", "5", "6", "7", "8", "9", "10", "11"]
+ALL_ROWS = ["ceil", "1", "2", "3", "3s", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"]
+TABLE_ORDER = [
+    "1", "2", "3", "3s", "4", "5a", "5b", "6", "7", "7p", "8", "9", "10", "11", "12", "13", "13p"
+]  # fmt: skip
 
 
 def human(n: int) -> str:
@@ -130,6 +136,10 @@ class Plan:
     conc_count: int
     conc_size: int
     concurrency: int
+    overwrite_count: int  # row 12: sequential overwrites
+    overwrite_many_count: int  # row 13: overwrites, `concurrency` at a time
+    overwrite_size: int
+    overwrite_reads: int  # names read back after the overwrites (all of their digests are checked)
     list_count: int
     range_length: int
     range_reads: int
@@ -157,6 +167,10 @@ class Plan:
                 conc_count=1000,
                 conc_size=1024,
                 concurrency=64,
+                overwrite_count=200,
+                overwrite_many_count=1000,
+                overwrite_size=4096,
+                overwrite_reads=200,
                 list_count=1000,
                 range_length=1 * MiB,
                 range_reads=11,
@@ -175,6 +189,10 @@ class Plan:
             conc_count=10_000,
             conc_size=1024,
             concurrency=64,
+            overwrite_count=500,
+            overwrite_many_count=5000,
+            overwrite_size=4096,
+            overwrite_reads=500,
             list_count=10_000,
             range_length=1 * MiB,
             range_reads=11,
@@ -287,6 +305,7 @@ class Row:
     unit: str
     natsobj: Series = field(default_factory=Series)
     natspy: Series = field(default_factory=Series)
+    baseline: Series = field(default_factory=Series)  # natsobj from --baseline DIR
     ceiling: str | None = None  # a key of CEILING_KEYS
     reference: str | None = None  # a key of REFERENCE_KEYS
     goal: str = ""
@@ -295,8 +314,9 @@ class Row:
     natsobj_cell: str | None = None  # overrides for derived rows
     natspy_cell: str | None = None
 
-    def ratio(self) -> float | None:
-        a, b = self.natsobj.median(self.unit), self.natspy.median(self.unit)
+    def ratio(self, other: str = NATSPY) -> float | None:
+        """natsobj against `other` (NATSPY or BASELINE): > 1 means natsobj is faster."""
+        a, b = self.natsobj.median(self.unit), getattr(self, other).median(self.unit)
         if a is None or b is None or a <= 0 or b <= 0:
             return None
         return b / a if self.unit == "ms" else a / b
@@ -319,6 +339,11 @@ class Bench:
         self.seeds: dict[str, dict[str, Any]] = {}
         self.pool: bytes | None = None
         self.revision = natsobj_revision()  # at the start: src may change while we run
+        self.natsobj_file = natsobj_file()  # the copy every natsobj worker must load
+        self.baseline: Path | None = Path(args.baseline).resolve() if args.baseline else None
+        self.baseline_label, self.baseline_dirty = (
+            baseline_revision(self.baseline) if self.baseline else ("", False)
+        )
         self.t0 = time.monotonic()
         self.selected = set(args.rows)
 
@@ -330,6 +355,21 @@ class Bench:
     def want(self, *rows: str) -> bool:
         return any(r in self.selected for r in rows)
 
+    def jobs(self, kind: str) -> tuple[Job, ...]:
+        """natsobj, the --baseline natsobj if any, nats-py: the same worker for each."""
+        ours, theirs = pair(kind)
+        if self.baseline is None:
+            return (ours, theirs)
+        return (ours, (BASELINE, kind, NATSOBJ), theirs)
+
+    def natsobj_only(self, kind: str) -> tuple[Job, ...]:
+        return tuple(job for job in self.jobs(kind) if job[2] == NATSOBJ)
+
+    def who(self, key: str, client: str) -> str:
+        if key == BASELINE:
+            return f"natsobj {self.baseline_label} (baseline)"
+        return JOB_NAMES.get(key, NAMES.get(client, client))
+
     def worker(
         self,
         kind: str,
@@ -340,9 +380,18 @@ class Bench:
         timeout: float = 300.0,
         profile: Path | None = None,
         pids: list[int] | None = None,
+        baseline: bool = False,
     ) -> dict[str, Any]:
-        """Run one worker process; its JSON result, or {"error": ...}."""
+        """Run one worker process; its JSON result, or {"error": ...}.
+
+        baseline=True: a natsobj worker that imports natsobj from --baseline DIR (DIR/src first
+        on PYTHONPATH), checked by the natsobj.__file__ it reports."""
         params = {**params, "timeout": timeout - 5, "server_pids": pids or self.server_pids}
+        env = None
+        if baseline:
+            assert self.baseline is not None and client == NATSOBJ
+            paths = [str(self.baseline / "src"), os.environ.get("PYTHONPATH", "")]
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         cmd = [sys.executable]
         if profile is not None:
             cmd += ["-m", "cProfile", "-o", str(profile)]
@@ -358,7 +407,9 @@ class Bench:
             json.dumps(params),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+            )
         except subprocess.TimeoutExpired:  # run() has killed the worker (its own child)
             return {"error": f"timed out after {timeout:.0f}s"}
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -366,6 +417,17 @@ class Bench:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             return {"error": f"exit {proc.returncode}: {tail[0]}"}
         result: dict[str, Any] = json.loads(lines[-1])
+        if client == NATSOBJ:
+            loaded = Path(result.get("natsobj_file") or "?")
+            if baseline:
+                assert self.baseline is not None
+                if not loaded.is_relative_to(self.baseline):
+                    return {
+                        "error": f"baseline worker loaded {loaded}, not a file under "
+                        f"{self.baseline}"
+                    }
+            elif str(loaded) != self.natsobj_file:
+                return {"error": f"natsobj worker loaded {loaded}, not {self.natsobj_file}"}
         return result
 
     def series(
@@ -387,9 +449,15 @@ class Bench:
             order = jobs if run % 2 == 0 else tuple(reversed(jobs))
             for key, kind, client in order:
                 res = self.worker(
-                    kind, client, params(run, key), urls=urls, pids=pids, timeout=timeout
+                    kind,
+                    client,
+                    params(run, key),
+                    urls=urls,
+                    pids=pids,
+                    timeout=timeout,
+                    baseline=key == BASELINE,
                 )
-                who = JOB_NAMES.get(key, NAMES.get(client, client))
+                who = self.who(key, client)
                 if "error" in res:
                     out[key].errors.append(res["error"])
                     self.log(f"{label} | {who} run {run + 1}: ERROR {res['error']}")
@@ -557,7 +625,7 @@ class Bench:
             got = self.series(
                 row.title,
                 "MB/s",
-                (*publish_jobs, *pair("put")),
+                (*publish_jobs, *self.jobs("put")),
                 with_ceilings(put("A", a)),
                 timeout=self.timeout_for(a),
             )
@@ -579,7 +647,7 @@ class Bench:
             self.fill(
                 row,
                 self.series(
-                    row.title, "MB/s", pair("put"), put("B", b), timeout=self.timeout_for(b)
+                    row.title, "MB/s", self.jobs("put"), put("B", b), timeout=self.timeout_for(b)
                 ),
             )
         if self.want("3"):
@@ -590,7 +658,7 @@ class Bench:
             got = self.series(
                 row.title,
                 "MB/s",
-                (*drain_jobs, *pair("get")),
+                (*drain_jobs, *self.jobs("get")),
                 with_ceilings(seed("A", a)),
                 timeout=self.timeout_for(a, 5 * MB),
             )
@@ -616,7 +684,7 @@ class Bench:
                 self.series(
                     row.title,
                     "MB/s",
-                    pair("get-sink"),
+                    self.jobs("get-sink"),
                     seed("A", a),
                     timeout=self.timeout_for(a, 5 * MB),
                 ),
@@ -629,7 +697,7 @@ class Bench:
             got = self.series(
                 row.title,
                 "MB/s",
-                (*drain_jobs_b, *pair("get")),
+                (*drain_jobs_b, *self.jobs("get")),
                 with_ceilings(seed("B", b)),
                 timeout=self.timeout_for(b, 5 * MB),
             )
@@ -646,7 +714,7 @@ class Bench:
                 self.series(
                     row.title,
                     "obj/s",
-                    pair("small"),
+                    self.jobs("small"),
                     lambda run, client: {
                         "bucket": f"small-{client}-{run}",
                         "count": p.small_count,
@@ -669,7 +737,7 @@ class Bench:
                     self.series(
                         row.title,
                         "obj/s",
-                        pair("concurrent"),
+                        self.jobs("concurrent"),
                         lambda run, client, api=api: {
                             "bucket": f"conc-{client}-{run}",
                             "count": p.conc_count,
@@ -680,6 +748,11 @@ class Bench:
                         timeout=120 + p.conc_count * 0.05,
                     ),
                 )
+        if self.want("12"):
+            self.run_overwrite("12", p.overwrite_count, 1, "put")
+        if self.want("13"):
+            self.run_overwrite("13", p.overwrite_many_count, p.concurrency, "put_many")
+            self.run_overwrite("13p", p.overwrite_many_count, p.concurrency, "put")
         if self.want("8"):
             row = self.add_row("8", f"list of {p.list_count} objects", "ms")
             self.fill(
@@ -687,7 +760,7 @@ class Bench:
                 self.series(
                     row.title,
                     "ms",
-                    pair("list"),
+                    self.jobs("list"),
                     lambda run, client: {"bucket": LIST_BUCKET, "count": p.list_count},
                     timeout=120,
                 ),
@@ -708,6 +781,7 @@ class Bench:
     def fill(row: Row, series: dict[str, Series]) -> None:
         row.natsobj = series.get(NATSOBJ, Series())
         row.natspy = series.get(NATSPY, Series())
+        row.baseline = series.get(BASELINE, Series())
 
     def run_mem(self) -> None:
         p = self.plan
@@ -723,7 +797,7 @@ class Bench:
                 self.series(
                     row.title,
                     "MB/s",
-                    tuple(j for j in pair("get-mem") if j[0] in clients),
+                    tuple(j for j in self.jobs("get-mem") if j[2] in clients),
                     lambda r, c, q=params: q,
                     timeout=self.timeout_for(size, slow_rate),
                 ),
@@ -731,6 +805,48 @@ class Bench:
             if NATSPY not in clients:
                 est = 188 if size == 256 * MiB else 188 * (size / (256 * MiB)) ** 2
                 row.natspy.note = f"skipped (quadratic, ~{est:.0f} s; --all runs it)"
+
+    def run_overwrite(self, num: str, count: int, concurrency: int, api: str) -> None:
+        """Rows 12, 13, 13p: overwrites of `count` names the worker put itself just before."""
+        p = self.plan
+        size = human(p.overwrite_size)
+        if concurrency <= 1:
+            title = f"{count} sequential overwrites of {size} (natsobj put(); nats-py put())"
+        else:
+            how = (
+                f"natsobj put_many(concurrency={concurrency})"
+                if api == "put_many"
+                else "natsobj put() each"
+            )
+            title = (
+                f"{count} overwrites of {size}, {concurrency} concurrent ({how}; nats-py put() "
+                "each, gather + semaphore)"
+            )
+        row = self.add_row(num, title, "obj/s")
+        self.fill(
+            row,
+            self.series(
+                row.title,
+                "obj/s",
+                self.jobs("overwrite"),
+                lambda run, client: {
+                    "bucket": f"ow{num}-{client}-{run}",
+                    "count": count,
+                    "size": p.overwrite_size,
+                    "concurrency": concurrency,
+                    "api": api,
+                    "verify_reads": p.overwrite_reads,
+                },
+                # the untimed first puts, the timed overwrites and the read-back checks
+                timeout=120 + count * 0.15,
+            ),
+        )
+        row.notes.append(
+            f"each worker first puts the {count} names (untimed, the same way), then overwrites "
+            f"each once; afterwards every name's info digest and {min(count, p.overwrite_reads)} "
+            "read-backs show the new bytes, and the stream holds no chunk no object points to "
+            "(natsobj also: orphan_chunk_subjects() == {})"
+        )
 
     def run_range(self) -> None:
         p = self.plan
@@ -748,7 +864,10 @@ class Bench:
             "reads": p.range_reads,
         }
         self.fill(
-            row, self.series(row.title, "ms", pair("range")[:1], lambda r, c: params, timeout=120)
+            row,
+            self.series(
+                row.title, "ms", self.natsobj_only("range"), lambda r, c: params, timeout=120
+            ),
         )
         # nats-py has no range read: it must fetch the whole object (its streamed get).
         full = self.rows.get("4")
@@ -775,7 +894,10 @@ class Bench:
         if not p.cluster:
             self.log("R3 row skipped (--quick without --cluster, or --no-cluster)")
             return
-        from natsobj.testing.cluster import Cluster
+        try:
+            from natsobj.testing import Cluster  # its public name
+        except ImportError:  # natsobj up to 370c782 has it in natsobj.testing.cluster only
+            from natsobj.testing.cluster import Cluster
 
         cluster = Cluster(data_dir=self.tmp / "cluster", name="objbench")
         t = time.monotonic()
@@ -791,7 +913,7 @@ class Bench:
                 self.series(
                     row.title,
                     "MB/s",
-                    pair("put"),
+                    self.jobs("put"),
                     lambda run, client: {
                         "bucket": R3_BUCKET,
                         "name": f"r3-{client}-{run}",
@@ -903,6 +1025,20 @@ class Bench:
             elif row.num == "7p":
                 row.goal = "(info; row 7 is the goal)"
                 row.verdict = "info"
+            elif row.num in ("12", "13", "13p"):
+                row.goal = "(info: no goal yet)"
+                row.verdict = "info"
+                failed = [
+                    who
+                    for who, s in (
+                        ("natsobj", row.natsobj),
+                        ("nats-py", row.natspy),
+                        (self.baseline_label, row.baseline),
+                    )
+                    if s.errors
+                ]
+                if failed:  # a failed check (wrong bytes, orphan chunks) must not go unseen
+                    row.verdict = f"FAIL: {', '.join(failed)} failed a run (see notes)"
             elif row.num == "8":
                 row.goal = "≥2× faster than nats-py"
                 row.verdict = verdict(ratio is not None and ratio >= 2, True, ratio)
@@ -915,6 +1051,13 @@ class Bench:
             elif row.num == "5a":
                 row.goal = "(see 5b)"
                 row.verdict = "info"
+        for row in self.rows.values():
+            for who, series in (
+                ("natsobj", row.natsobj),
+                ("nats-py", row.natspy),
+                (f"baseline {self.baseline_label}", row.baseline),
+            ):
+                row.notes.extend(f"{who} run failed: {err}" for err in series.errors)
         self.judge_mem()
         if self.want("11"):
             self.judge_rss()
@@ -1016,6 +1159,12 @@ class Bench:
             f"{server_version()} · loopback, file storage, each client in its own process\n"
         )
         out.append(f"natsobj {self.revision} · nats-py {package_version('nats-py')}\n")
+        if self.baseline is not None:
+            dirty = " + uncommitted changes in src" if self.baseline_dirty else ""
+            out.append(
+                f"baseline {self.baseline_label}{dirty}: natsobj from {self.baseline / 'src'} "
+                "(same venv, same worker code), interleaved with the others\n"
+            )
         out.append("### Ceilings (nats-py raw client, same server, same run)\n")
         out.append("| ceiling | median [min–max] | peak RSS | CPU client / server |")
         out.append("| --- | --- | --- | --- |")
@@ -1050,13 +1199,22 @@ class Bench:
                 "SHA-256 every client must compute, and the file write, cost on this machine."
             )
         out.append("\n### natsobj vs nats-py\n")
-        out.append(
-            "| # | row | unit | natsobj median [min–max] | nats-py median [min–max] | "
-            "natsobj/nats-py | natsobj/ceiling | peak RSS natsobj | peak RSS nats-py | "
-            "CPU client / server: natsobj · nats-py | goal | result |"
-        )
-        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        order = ["1", "2", "3", "3s", "4", "5a", "5b", "6", "7", "7p", "8", "9", "10", "11"]
+        base = self.baseline_label
+        columns = ["#", "row", "unit", "natsobj median [min–max]", "nats-py median [min–max]"]
+        columns.append("natsobj/nats-py")
+        if self.baseline is not None:
+            columns += [f"{base} median [min–max]", f"natsobj/{base}"]
+        columns += [
+            "natsobj/ceiling",
+            "peak RSS natsobj",
+            "peak RSS nats-py",
+            "CPU client / server: natsobj · nats-py",
+            "goal",
+            "result",
+        ]
+        out.append("| " + " | ".join(columns) + " |")
+        out.append("|" + " --- |" * len(columns))
+        order = TABLE_ORDER
         for num in order:
             row = self.rows.get(num)
             if row is None:
@@ -1079,6 +1237,13 @@ class Bench:
             natspy_cell = row.natspy_cell or row.natspy.cell(natspy_unit)
             if num == "9" and row.natspy.results:
                 natspy_cell = row.natspy.cell("ms")
+            baseline_cells = []
+            if self.baseline is not None:
+                vs_base = row.ratio(BASELINE)
+                baseline_cells = [
+                    row.baseline.cell(row.unit) if num != "11" else "—",
+                    f"{vs_base:.2f}×" if vs_base else "—",
+                ]
             out.append(
                 "| "
                 + " | ".join(
@@ -1089,6 +1254,7 @@ class Bench:
                         row.natsobj_cell or row.natsobj.cell(row.unit),
                         natspy_cell,
                         f"{ratio:.2f}×" if ratio else "—",
+                        *baseline_cells,
                         frac_text(frac, best) + ref_text,
                         row.natsobj.rss_cell() if num != "11" else "—",
                         row.natspy.rss_cell() if num != "11" else "—",
@@ -1114,6 +1280,11 @@ class Bench:
             "after the semicolon vs the verifying reference (not a goal). The goals are judged "
             "on the medians."
         )
+        if self.baseline is not None:
+            out.append(
+                f"- natsobj/{base} = natsobj rate / the baseline's rate (ms rows: its time / "
+                "natsobj's): above 1× this tree is faster than the baseline commit."
+            )
         out.append(
             "- peak RSS = VmHWM of the worker process (interpreter + client + transfer), median "
             "over the runs (max in brackets when it differs); each worker does one measurement."
@@ -1149,6 +1320,8 @@ class Bench:
             row = self.rows.get(num)
             if row is not None:
                 entries += [(f"{num} {NAMES[c]}", getattr(row, c)) for c in (NATSOBJ, NATSPY)]
+                if self.baseline is not None:
+                    entries.append((f"{num} natsobj {self.baseline_label}", row.baseline))
         for label, series in entries:
             cost = series.cpu_per_gb()
             if cost is None:
@@ -1170,6 +1343,16 @@ class Bench:
 
         return {
             "plan": self.plan.__dict__,
+            "natsobj": self.revision,
+            "baseline": (
+                {
+                    "dir": str(self.baseline),
+                    "sha": self.baseline_label,
+                    "dirty_src": self.baseline_dirty,
+                }
+                if self.baseline is not None
+                else None
+            ),
             "ceilings": {k: ser(v) for k, v in self.ceilings.items()},
             "rows": {
                 num: {
@@ -1177,9 +1360,12 @@ class Bench:
                     "unit": r.unit,
                     "natsobj": ser(r.natsobj),
                     "natspy": ser(r.natspy),
+                    "baseline": ser(r.baseline),
                     "natsobj_median": r.natsobj.median(r.unit) if r.unit != "MiB" else None,
                     "natspy_median": r.natspy.median(r.unit) if r.unit != "MiB" else None,
                     "ratio": r.ratio() if r.unit != "MiB" else None,
+                    "baseline_median": r.baseline.median(r.unit) if r.unit != "MiB" else None,
+                    "ratio_baseline": r.ratio(BASELINE) if r.unit != "MiB" else None,
                     "goal": r.goal,
                     "verdict": r.verdict,
                     "notes": r.notes,
@@ -1242,6 +1428,44 @@ def natsobj_revision() -> str:
     return f"{natsobj.__version__} @ {head}" + (" + uncommitted changes in src" if dirty else "")
 
 
+def natsobj_file() -> str:
+    """The natsobj this process imports (the venv's): every natsobj worker must load it too."""
+    import natsobj
+
+    return str(Path(natsobj.__file__).resolve())
+
+
+def check_baseline(where: Path) -> None:
+    """--baseline DIR must be a natsobj checkout (repo root) that git can name."""
+    if not (where / "src" / "natsobj" / "__init__.py").is_file():
+        raise SystemExit(f"--baseline {where}: no src/natsobj/__init__.py (give a repo root)")
+    if Path(natsobj_file()).is_relative_to(where):
+        raise SystemExit(f"--baseline {where}: that is the natsobj this venv already imports")
+    baseline_revision(where)
+
+
+def baseline_revision(where: Path) -> tuple[str, bool]:
+    """DIR's short git sha (the column's name) and whether its src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SystemExit(f"--baseline {where}: not a git checkout ({exc})") from exc
+    return head, bool(dirty)
+
+
 def server_version() -> str:
     try:
         from natsobj.server import find_server_binary
@@ -1299,6 +1523,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="also profile natsobj put/get of the first size with cProfile into DIR",
     )
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run every natsobj row with the natsobj of DIR (a checkout of another commit, "
+        "repo root), interleaved; adds its column and the ratio natsobj/baseline",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--client", default=NATSOBJ, help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
@@ -1309,6 +1539,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 0 or args.runs > 50:
         raise SystemExit("--runs must be between 1 and 50")
     args.rows = parse_rows(args.rows)
+    if args.baseline:
+        check_baseline(Path(args.baseline).resolve())
     plan = Plan.from_args(args)
 
     from natsobj.server import EmbeddedServer
