@@ -347,7 +347,7 @@ def ls(
     names: bool,
     as_json: bool,
 ) -> None:
-    """List the objects in BUCKET (those whose names start with PREFIX), or the buckets.
+    """List the buckets, or the objects in BUCKET whose names start with PREFIX.
 
     With no BUCKET it shows what `natsobj bucket ls` shows, as `nats object ls` does.
 
