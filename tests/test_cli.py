@@ -7,12 +7,14 @@ import hashlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -119,7 +121,8 @@ def test_every_command_help_shows_an_example() -> None:
     [
         ["--bogus-flag", "bucket", "ls"],
         ["put", "b"],
-        ["ls"],
+        ["ls", "--deleted"],  # deleted objects of which bucket?
+        ["ls", "-n", "-l", "b"],
         ["put", "b", "-"],  # stdin needs --name
         ["bucket", "edit", "b"],  # nothing to change
         ["bucket", "add", "b", "--max-bytes", "lots"],
@@ -169,6 +172,68 @@ def test_bucket_add_info_ls_and_edit(env: dict[str, str], client: natsobj.Client
         assert "Bucket: " in ok("bucket", "info", name, env=env).stdout.decode()
     finally:
         run("bucket", "rm", name, "-f", env=env)
+
+
+def test_ls_without_a_bucket_lists_the_buckets_as_bucket_ls_does(
+    env: dict[str, str], bucket: str
+) -> None:
+    listed = out_json("ls", "--json", env=env)
+    assert isinstance(listed, list) and bucket in [b["bucket"] for b in listed]
+    assert listed == out_json("bucket", "ls", "--json", env=env)
+    assert ok("ls", env=env).stdout == ok("bucket", "ls", env=env).stdout
+    names = ok("ls", "-n", env=env).stdout
+    assert bucket in names.decode().split()
+    assert names == ok("bucket", "ls", "-n", env=env).stdout
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _second(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _bucket_ls(env: dict[str, str], bucket: str) -> tuple[dict[str, object], list[str], str]:
+    """bucket ls: the bucket's JSON entry, the table's headers and the bucket's row."""
+    listed = out_json("bucket", "ls", "--json", env=env)
+    assert isinstance(listed, list)
+    entry = next(b for b in listed if b["bucket"] == bucket)
+    lines = ok("bucket", "ls", env=env).stdout.decode().splitlines()
+    headers = re.split(r"\s{2,}", lines[0].strip())
+    row = next(line for line in lines if line.split()[:1] == [bucket])
+    return entry, headers, row
+
+
+def test_bucket_ls_shows_when_each_bucket_was_created_and_last_updated(
+    env: dict[str, str], bucket: str, tmp_path: Path
+) -> None:
+    env = {**env, "TZ": "UTC"}
+    empty, headers, row = _bucket_ls(env, bucket)
+    # natscli's `nats object ls` columns in its order, then ours.
+    assert headers == [
+        "Bucket",
+        "Description",
+        "Created",
+        "Size",
+        "Last Update",
+        "Objects",
+        "Replicas",
+        "Sealed",
+    ]
+    created = _utc(str(empty["created"]))
+    assert abs(datetime.now(timezone.utc) - created) < timedelta(minutes=5)
+    assert empty["last_update"] is None  # no message yet: no last update
+    assert re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row) == [_second(created)]
+
+    (tmp_path / "f").write_bytes(b"x")
+    ok("put", bucket, str(tmp_path / "f"), env=env)
+    written, _, row = _bucket_ls(env, bucket)
+    assert written["created"] == empty["created"]
+    updated = _utc(str(written["last_update"]))
+    assert created <= updated < datetime.now(timezone.utc) + timedelta(minutes=1)
+    stamps = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row)
+    assert stamps == [_second(created), _second(updated)]
 
 
 def test_sealed_bucket_refuses_writes(env: dict[str, str], bucket: str, tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ class ConnectOptions:
             if f.name in _SECRET_FIELDS and value is not None:
                 shown = "'***'"
             elif f.name == "servers":
-                shown = repr([_mask_url(u) for u in value])
+                shown = repr([mask_url(u) for u in value])
             else:
                 shown = repr(value)
             parts.append(f"{f.name}={shown}")
@@ -343,7 +343,7 @@ def _split_servers(value: str | Sequence[str] | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     try:
         parts = urlsplit(url if "://" in url else f"nats://{url}")
     except ValueError:

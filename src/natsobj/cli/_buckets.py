@@ -9,7 +9,16 @@ import click
 import natsobj
 
 from ._common import App, DurationType, SizeType, confirm, parse_metadata
-from ._render import bucket_json, echo_json, human_size, print_bucket, print_table
+from ._render import (
+    bucket_created,
+    bucket_json,
+    bucket_last_update,
+    echo_json,
+    human_size,
+    human_time,
+    print_bucket,
+    print_table,
+)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -76,12 +85,19 @@ def add(
 @json_option
 @click.pass_obj
 def ls(app: App, names: bool, as_json: bool) -> None:
-    """List buckets: name, description, objects, size, replicas, sealed.
+    """List buckets: name, description, created, size, last update, objects, replicas, sealed.
+
+    `natsobj ls` with no bucket shows the same.
 
     \b
     Example:
       natsobj bucket ls --json
     """
+    list_buckets(app, names=names, as_json=as_json)
+
+
+def list_buckets(app: App, *, names: bool, as_json: bool) -> None:
+    """The buckets as a table, as names (-n) or as JSON: `bucket ls` and `ls` with no bucket."""
 
     async def go(client: natsobj.Client) -> list[natsobj.ObjectStoreStatus]:
         return await client.object_stores()
@@ -95,20 +111,32 @@ def ls(app: App, names: bool, as_json: bool) -> None:
     elif not statuses:
         click.echo("no buckets; create one with 'natsobj bucket add NAME'", err=True)
     else:
+        # natscli's `nats object ls` columns in its order, then ours.
         print_table(
-            ["Bucket", "Description", "Objects", "Size", "Replicas", "Sealed"],
+            [
+                "Bucket",
+                "Description",
+                "Created",
+                "Size",
+                "Last Update",
+                "Objects",
+                "Replicas",
+                "Sealed",
+            ],
             [
                 [
                     s.bucket,
                     s.description or "",
-                    str(s.objects),
+                    human_time(bucket_created(s)),
                     human_size(s.size),
+                    human_time(bucket_last_update(s)),
+                    str(s.objects),
                     str(s.replicas),
                     "yes" if s.sealed else "no",
                 ]
                 for s in statuses
             ],
-            right={2, 3, 4},
+            right={3, 5, 6},
         )
 
 

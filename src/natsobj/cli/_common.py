@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 import natsobj
-from natsobj._options import _mask_url, parse_timeout, resolve_connect_options
+from natsobj._options import mask_url, parse_timeout, resolve_connect_options
 from natsobj.server import DefaultServerInfo, ensure_default_server
 
 T = TypeVar("T")
@@ -117,7 +117,7 @@ class App:
         except natsobj.ConnectionLostError as exc:
             cause = exc.__cause__
             reason = str(cause).removeprefix("nats: ") if cause else f"no answer in {timeout:g}s"
-            where = ", ".join(_mask_url(u) for u in servers)
+            where = ", ".join(mask_url(u) for u in servers)
             raise CliError(
                 f"cannot connect to NATS at {where} ({_describe_source(source)}): {reason}; "
                 "check the address, or use -s URL, NATS_URL or --context to pick another server"

@@ -16,6 +16,7 @@ import click
 import natsobj
 from natsobj import ObjectInfo
 
+from ._buckets import list_buckets
 from ._common import App, CliError, SizeType, Transfer, parse_headers, parse_metadata
 from ._render import (
     digest_hex,
@@ -330,20 +331,39 @@ def cat(app: App, bucket: str, name: str) -> None:
 
 
 @click.command("ls")
-@click.argument("bucket")
+@click.argument("bucket", required=False)
 @click.argument("prefix", required=False, default="")
 @click.option("--deleted", is_flag=True, help="Include deleted objects.")
 @click.option("-l", "--long", "long_", is_flag=True, help="Table: size, time, digest, links.")
+@click.option("-n", "--names", is_flag=True, help="Only names (bucket names without BUCKET).")
 @json_option
 @click.pass_obj
-def ls(app: App, bucket: str, prefix: str, deleted: bool, long_: bool, as_json: bool) -> None:
-    """List the objects in BUCKET (those whose names start with PREFIX).
+def ls(
+    app: App,
+    bucket: str | None,
+    prefix: str,
+    deleted: bool,
+    long_: bool,
+    names: bool,
+    as_json: bool,
+) -> None:
+    """List the buckets, or the objects in BUCKET whose names start with PREFIX.
+
+    With no BUCKET it shows what `natsobj bucket ls` shows, as `nats object ls` does.
 
     \b
     Examples:
+      natsobj ls
       natsobj ls media
       natsobj ls -l media photos/
     """
+    if names and long_:
+        raise click.UsageError("-n/--names and -l/--long cannot be used together")
+    if bucket is None:
+        if deleted:
+            raise click.UsageError("--deleted lists the deleted objects of a BUCKET; give one")
+        list_buckets(app, names=names, as_json=as_json)
+        return
 
     async def go(client: natsobj.Client) -> list[ObjectInfo]:
         return await (await client.object_store(bucket)).list(show_deleted=deleted)

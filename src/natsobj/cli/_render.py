@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -58,6 +59,42 @@ def iso_utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_GO_TIME = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", re.IGNORECASE
+)
+
+
+def parse_go_time(text: object) -> datetime | None:
+    """An RFC 3339 time as the server writes it (nanoseconds, 'Z'); None for Go's zero time.
+
+    datetime.fromisoformat takes neither nine fractional digits nor 'Z' before Python 3.11.
+    """
+    m = _GO_TIME.match(text) if isinstance(text, str) else None
+    if m is None:
+        return None
+    whole, frac, zone = m.groups()
+    micro = (frac or "").ljust(6, "0")[:6]
+    offset = "+00:00" if zone.upper() == "Z" else zone
+    try:
+        moment = datetime.fromisoformat(f"{whole}.{micro}{offset}")
+    except ValueError:  # matched the shape but is no date (month 13): show nothing
+        return None
+    return None if moment.year == 1 else moment
+
+
+def bucket_created(status: ObjectStoreStatus) -> datetime | None:
+    """When the bucket's stream was created."""
+    return parse_go_time(status.stream_info.get("created"))
+
+
+def bucket_last_update(status: ObjectStoreStatus) -> datetime | None:
+    """When the bucket's last message was stored; None while it holds none."""
+    state = status.stream_info.get("state") or {}
+    if not state.get("messages"):
+        return None
+    return parse_go_time(state.get("last_ts"))
 
 
 def digest_hex(info: ObjectInfo) -> str | None:
@@ -116,6 +153,8 @@ def bucket_json(status: ObjectStoreStatus) -> dict[str, Any]:
         "metadata": dict(status.metadata),
         "backing_store": status.backing_store,
         "stream": status.stream,
+        "created": iso_utc(bucket_created(status)),
+        "last_update": iso_utc(bucket_last_update(status)),
     }
 
 
