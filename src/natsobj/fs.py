@@ -33,7 +33,7 @@ from ._wire.errors import (
     ObjectNotFoundError,
     PermissionDeniedError,
 )
-from ._wire.models import ObjectInfo, ObjectMeta
+from ._wire.models import ObjectInfo
 
 __all__ = ["NatsFile", "NatsFileSystem"]
 
@@ -428,19 +428,8 @@ class NatsFileSystem(AbstractFileSystem):
         bucket2, key2 = self._split_key(path2)
         source, dest = self._store(bucket1), self._store(bucket2)
         with self._translate(path1):
-            if move and bucket1 == bucket2:
-                info = source.get_info(key1)
-                with contextlib.suppress(ObjectNotFoundError):
-                    source.delete(key2)  # mv replaces the destination, as rename(2) does
-                source.update_meta(
-                    key1,
-                    ObjectMeta(
-                        name=key2,
-                        description=info.description,
-                        headers=info.headers,
-                        metadata=info.metadata,
-                    ),
-                )
+            if move and bucket1 == bucket2:  # replaces the destination, as rename(2) does
+                source.rename(key1, key2, overwrite=True)
             else:
                 source.copy(key1, key2, to=dest)
                 if move:

@@ -11,6 +11,7 @@ expectation header (nothing stored), a duplicate still in process, or refused fo
 from __future__ import annotations
 
 import asyncio
+import builtins
 import enum
 import re
 from typing import Any
@@ -123,47 +124,63 @@ def _js_api(exc: BaseException, context: str) -> ObjectStoreError:
     return api_error(err, context=context)
 
 
-NATS_PY_ERRORS: tuple[tuple[type[BaseException], Any], ...] = (
-    (nats.errors.NoRespondersError, _no_responders),
-    (nats.js.errors.ServiceUnavailableError, _no_responders),
-    (nats.js.errors.NoStreamResponseError, _no_responders),
-    (nats.js.errors.FetchTimeoutError, _timeout),
-    (nats.js.errors.APIError, _js_api),
-    (nats.errors.FlushTimeoutError, _timeout),
-    (nats.errors.DrainTimeoutError, _timeout),
-    (nats.errors.TimeoutError, _timeout),
-    (asyncio.TimeoutError, _timeout),
-    (TimeoutError, _timeout),
-    (nats.errors.AuthorizationError, _unauthorized),
-    (nats.errors.InvalidUserCredentialsError, _unauthorized),
-    (nats.errors.MaxPayloadError, _too_large),
-    (nats.errors.BadSubjectError, _bad_subject),
-    (nats.errors.BadHeaderError, _bad_subject),
-    (nats.errors.ConnectionClosedError, _disconnected),
-    (nats.errors.ConnectionDrainingError, _disconnected),
-    (nats.errors.ConnectionReconnectingError, _disconnected),
-    (nats.errors.NoServersError, _disconnected),
-    (nats.errors.OutboundBufferLimitError, _disconnected),
-    (nats.errors.StaleConnectionError, _disconnected),
-    (nats.errors.UnexpectedEOF, _disconnected),
-    (nats.errors.ServerNotInPoolError, _disconnected),
-    (nats.errors.SecureConnRequiredError, _disconnected),
-    (nats.errors.SecureConnWantedError, _disconnected),
-    (nats.errors.SecureConnFailedError, _disconnected),
-    (nats.errors.ProtocolError, _disconnected),
-    (ConnectionError, _disconnected),
-    (OSError, _disconnected),
+_TABLE: tuple[tuple[str, str, Any], ...] = (
+    ("nats.errors", "NoRespondersError", _no_responders),
+    ("nats.js.errors", "ServiceUnavailableError", _no_responders),
+    ("nats.js.errors", "NoStreamResponseError", _no_responders),
+    ("nats.js.errors", "FetchTimeoutError", _timeout),
+    ("nats.js.errors", "APIError", _js_api),
+    ("nats.errors", "FlushTimeoutError", _timeout),
+    ("nats.errors", "DrainTimeoutError", _timeout),
+    ("nats.errors", "TimeoutError", _timeout),
+    ("asyncio", "TimeoutError", _timeout),
+    ("builtins", "TimeoutError", _timeout),
+    ("nats.errors", "AuthorizationError", _unauthorized),
+    ("nats.errors", "InvalidUserCredentialsError", _unauthorized),
+    ("nats.errors", "MaxPayloadError", _too_large),
+    ("nats.errors", "BadSubjectError", _bad_subject),
+    ("nats.errors", "BadHeaderError", _bad_subject),
+    ("nats.errors", "ConnectionClosedError", _disconnected),
+    ("nats.errors", "ConnectionDrainingError", _disconnected),
+    ("nats.errors", "ConnectionReconnectingError", _disconnected),
+    ("nats.errors", "NoServersError", _disconnected),
+    ("nats.errors", "OutboundBufferLimitError", _disconnected),
+    ("nats.errors", "StaleConnectionError", _disconnected),
+    ("nats.errors", "UnexpectedEOF", _disconnected),
+    ("nats.errors", "ServerNotInPoolError", _disconnected),
+    ("nats.errors", "SecureConnRequiredError", _disconnected),
+    ("nats.errors", "SecureConnWantedError", _disconnected),
+    ("nats.errors", "SecureConnFailedError", _disconnected),
+    ("nats.errors", "ProtocolError", _disconnected),
+    ("builtins", "ConnectionError", _disconnected),
+    ("builtins", "OSError", _disconnected),
+)
+_MODULES: dict[str, Any] = {
+    "nats.errors": nats.errors,
+    "nats.js.errors": nats.js.errors,
+    "asyncio": asyncio,
+    "builtins": builtins,
+}
+NATS_PY_ERRORS: tuple[tuple[type[BaseException], Any], ...] = tuple(
+    (cls, make)
+    for module, name, make in _TABLE
+    if (cls := getattr(_MODULES[module], name, None)) is not None  # older nats-py lack some
 )
 """nats-py's exceptions that can reach natsobj, most specific first, and natsobj's meaning."""
 
+_UNREACHABLE: dict[str, str] = {
+    "BadSubscriptionError": "natsobj never unsubscribes a subscription twice",
+    "BadTimeoutError": "natsobj passes only positive timeouts",
+    "InvalidCallbackTypeError": "natsobj's callbacks are all coroutine functions",
+    "JsonParseError": "natsobj parses JetStream's JSON itself",
+    "MsgAlreadyAckdError": "natsobj never acks a nats-py Msg",
+    "NotJSMessageError": "natsobj reads JetStream metadata only of its own consumers",
+    "SlowConsumerError": "reported through the error callback, never raised",
+}
 NOT_REACHING_NATSOBJ: dict[type[BaseException], str] = {
-    nats.errors.BadSubscriptionError: "natsobj never unsubscribes a subscription twice",
-    nats.errors.BadTimeoutError: "natsobj passes only positive timeouts",
-    nats.errors.InvalidCallbackTypeError: "natsobj's callbacks are all coroutine functions",
-    nats.errors.JsonParseError: "natsobj parses JetStream's JSON itself",
-    nats.errors.MsgAlreadyAckdError: "natsobj never acks a nats-py Msg",
-    nats.errors.NotJSMessageError: "natsobj reads JetStream metadata only of its own consumers",
-    nats.errors.SlowConsumerError: "reported through the error callback, never raised",
+    cls: why
+    for name, why in _UNREACHABLE.items()
+    if (cls := getattr(nats.errors, name, None)) is not None
 }
 """nats-py's exceptions that no call natsobj makes can raise (checked by tests/test_errors)."""
 

@@ -456,9 +456,10 @@ def rm(app: App, bucket: str, names: tuple[str, ...]) -> None:
 @click.argument("bucket")
 @click.argument("old")
 @click.argument("new")
+@click.option("-f", "--force", is_flag=True, help="Replace NEW if it exists (all or nothing).")
 @click.pass_obj
-def mv(app: App, bucket: str, old: str, new: str) -> None:
-    """Rename object OLD to NEW (no data is copied; fails if NEW exists).
+def mv(app: App, bucket: str, old: str, new: str, force: bool) -> None:
+    """Rename object OLD to NEW (no data is copied; fails if NEW exists, unless -f).
 
     \b
     Example:
@@ -467,8 +468,7 @@ def mv(app: App, bucket: str, old: str, new: str) -> None:
 
     async def go(client: natsobj.Client) -> ObjectInfo:
         store = await client.object_store(bucket)
-        current = await store.get_info(old)
-        return await store.update_meta(old, replace(current.meta, name=new))
+        return await store.rename(old, new, overwrite=force)
 
     app.run(go)
     click.echo(f"renamed {old} -> {new}")
