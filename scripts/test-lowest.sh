@@ -12,7 +12,4 @@ fi
 .venv-lowest/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 .venv-lowest/bin/python -m pip install --quiet -e '.[test]' "nats-py==${LOWEST}.0"
 .venv-lowest/bin/python -c "import nats.aio.client as c; print('nats-py', c.__version__)"
-# test_natspy/test_tuning compare the fast paths with the installed nats-py's internals, which
-# natsobj does not use on this version (tests/test_boundary.py checks that it does not).
-exec .venv-lowest/bin/python -m pytest -m "not cluster and not slow" \
-  --ignore tests/test_natspy.py --ignore tests/test_tuning.py "$@"
+exec .venv-lowest/bin/python -m pytest -m "not cluster and not slow" "$@"

@@ -26,9 +26,10 @@ log = logging.getLogger("natsobj")
 
 TESTED = ((2, 15), (2, 16))
 """The nats-py minor versions whose internals the fast paths are tested against
-(tests/test_natspy.py: the fast parser and publish behave exactly as that nats-py's own).
-nats-py 2.9 to 2.14 parse some headers differently, so natsobj takes their public path
-(scripts/test-lowest.sh runs the suite on 2.9, the lowest pyproject.toml admits)."""
+(tests/test_natspy.py: the fast parser and publish behave exactly as that nats-py's own),
+which is also the range pyproject.toml admits: nats-py 2.9 to 2.14 parse some headers
+differently and cannot read an nkey seed file. On any other version natsobj takes nats-py's
+public path (tests/test_boundary.py)."""
 
 _AWAITING_CONTROL_LINE = 1  # nats-py's Parser.state between messages
 _NEEDED = ("_process_msg", "_process_ping", "_process_pong", "_process_info", "_process_err")

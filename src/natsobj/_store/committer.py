@@ -101,10 +101,13 @@ async def _send(
     a 503 until `until`: the rollup makes a re-send harmless, and a re-send that meets its
     first copy is refused by its guard, which the caller recognizes by the nuid."""
     headers = guard.headers()
+    # Straight to the socket only for a put alone on its store (latency); with many in
+    # flight, nats-py's flusher batches the writes (one syscall per message measured slower).
+    direct = bucket.puts_running <= 1
 
     async def once() -> int:
         ack, _ = await bucket.js.start_publish(
-            subject, payload, headers=headers, bucket=bucket.name, timeout=2.0, direct=True
+            subject, payload, headers=headers, bucket=bucket.name, timeout=2.0, direct=direct
         )
         return await ack
 
