@@ -9,6 +9,7 @@ the new chunks. No half-written object remains.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -51,26 +52,64 @@ async def commit(
     a failed chunk rolls the put back). `identifiable`: see commit.decide. Once stored, the
     chunks of the version it replaced go to the janitor (unless not `purge_replaced`).
     """
+    subject = wire.meta_subject(bucket.name, info.name)
+    payload = wire.encode_meta(info)
+    # The first copy goes out here, at once (a task would send it one loop turn later); once
+    # it is queued, a cancellation waits for the server's decision, as the module says.
+    first: asyncio.Future[int] | None = None
+    cancelled = False
+    try:
+        first, cancelled = await _start(bucket, subject, payload, guard)
+    except ObjectStoreError:
+        first = None  # nothing went out: the commit's own attempts send it
     committed = await run_to_end(
-        _commit(bucket, info, guard, rollback, settle_chunks, identifiable, purge_replaced)
+        _commit(
+            bucket,
+            info,
+            guard,
+            (subject, payload, first),
+            rollback,
+            settle_chunks,
+            identifiable,
+            purge_replaced,
+        )
     )
+    if cancelled:
+        raise asyncio.CancelledError
     return committed
+
+
+def _start(
+    bucket: Bucket, subject: str, payload: bytes, guard: Guard
+) -> Awaitable[tuple[asyncio.Future[int], bool]]:
+    """Send the meta; the ack's future at once (see JetStream.start_publish). Straight to the
+    socket only for a put alone on its store (latency); with many in flight, nats-py's
+    flusher batches the writes (one syscall per message measured slower)."""
+    return bucket.js.start_publish(
+        subject,
+        payload,
+        headers=guard.headers(),
+        bucket=bucket.name,
+        timeout=2.0,
+        direct=bucket.puts_running <= 1,
+    )
 
 
 async def _commit(
     bucket: Bucket,
     info: ObjectInfo,
     guard: Guard,
+    message: tuple[str, bytes, asyncio.Future[int] | None],
     rollback: Action | None,
     settle_chunks: Action | None,
     identifiable: bool,
     purge_replaced: bool,
 ) -> Committed:
-    subject = wire.meta_subject(bucket.name, info.name)
-    payload = wire.encode_meta(info)
+    subject, payload, first = message
     until = deadline_in(bucket.settings.stall_timeout)
     while True:
-        outcome = await _send(bucket, subject, payload, guard, until)
+        outcome = await _send(bucket, subject, payload, guard, until, first)
+        first = None
         step = decide(outcome, identifiable=identifiable)
         if step is Step.STORED:
             assert outcome.seq is not None
@@ -95,23 +134,28 @@ async def _commit(
 
 
 async def _send(
-    bucket: Bucket, subject: str, payload: bytes, guard: Guard, until: float
+    bucket: Bucket,
+    subject: str,
+    payload: bytes,
+    guard: Guard,
+    until: float,
+    first: asyncio.Future[int] | None,
 ) -> MetaOutcome:
-    """Send the meta (straight to the socket) and wait for its ack, re-sending a lost ack or
-    a 503 until `until`: the rollup makes a re-send harmless, and a re-send that meets its
-    first copy is refused by its guard, which the caller recognizes by the nuid."""
-    headers = guard.headers()
-    # Straight to the socket only for a put alone on its store (latency); with many in
-    # flight, nats-py's flusher batches the writes (one syscall per message measured slower).
-    direct = bucket.puts_running <= 1
+    """The ack of the meta's `first` copy if one went out, else of a new one; a lost ack or a
+    503 sends it again until `until`: the rollup makes a re-send harmless, and a re-send that
+    meets its first copy is refused by its guard, which the caller recognizes by the nuid."""
 
     async def once() -> int:
-        ack, _ = await bucket.js.start_publish(
-            subject, payload, headers=headers, bucket=bucket.name, timeout=2.0, direct=direct
-        )
+        ack, _ = await _start(bucket, subject, payload, guard)
         return await ack
 
     try:
+        if first is not None:
+            try:
+                return MetaOutcome(seq=await first)
+            except ObjectStoreError as exc:
+                if not is_retryable_write(exc) or deadline_in(0) > until:
+                    return MetaOutcome(error=exc)
         return MetaOutcome(seq=await retrying(once, until=until, retry_if=is_retryable_write))
     except ObjectStoreError as exc:
         return MetaOutcome(error=exc)
