@@ -576,14 +576,32 @@ async def test_size_mismatch_is_caught(client: natsobj.Client, store: natsobj.Ob
 async def test_missing_chunks_fail_fast_instead_of_hanging(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:
+    """Chunks gone from the stream fail the get long before chunk_timeout would.
+
+    The reader allows a lagging replica about 2 s and then fails (measured 2.3 s with
+    chunk_timeout 10 s, and the same with 1 s): it does not wait for the idle timeout.
+    """
+    chunk_timeout = client.transfer.chunk_timeout
+    assert chunk_timeout >= 8.0, "the bound below needs room under chunk_timeout"
     info = await store.put("m", os.urandom(5000), chunk_size=1024)
     await client.js.stream_purge(
         wire.stream_name(store.bucket),
         wire.chunk_subject(store.bucket, info.nuid),
         bucket=store.bucket,
     )
+    started = asyncio.get_running_loop().time()
+    # asyncio.wait, not wait_for: StoreTimeoutError is a TimeoutError, like wait_for's own
+    get = asyncio.ensure_future(store.get("m"))
+    done, _ = await asyncio.wait({get}, timeout=chunk_timeout + 5.0)
+    elapsed = asyncio.get_running_loop().time() - started
+    if not done:
+        get.cancel()
+        with contextlib.suppress(BaseException):
+            await get
+        pytest.fail(f"the get hung for {elapsed:.1f} s")
     with pytest.raises(natsobj.MissingChunksError, match="missing chunks"):
-        await asyncio.wait_for(store.get("m"), 15)
+        get.result()
+    assert elapsed < chunk_timeout / 2, f"failed after {elapsed:.2f} s: it waited for a timeout"
 
 
 async def test_copy_within_and_across_buckets(client: natsobj.Client, store) -> None:
