@@ -35,7 +35,7 @@ async def raw_meta(client: natsobj.Client, bucket: str, name: str) -> dict:
 async def subject_counts(client: natsobj.Client, bucket: str, subject: str) -> dict[str, int]:
     """What the stream holds on `subject`, once this client's background purges of replaced
     versions are done (Client.close() and every orphan scan wait for them too)."""
-    await client._ctx.janitor.settle()
+    await client.store_context.janitor.settle()
     info = await client.js.stream_info(wire.stream_name(bucket), subjects_filter=subject)
     return dict(info["state"].get("subjects") or {})
 

@@ -34,7 +34,7 @@ async def test_chunks_stored_out_of_order_are_put_back_in_order(
     nuid = wire.new_nuid()
     subject = wire.chunk_subject(store.bucket, nuid)
     payloads = {i: bytes([i]) * 1000 for i in range(6)}
-    async with ChunkPublisher(client.js, store.bucket, client._ctx.acks) as publisher:
+    async with ChunkPublisher(client.js, store.bucket, client.store_context.acks) as publisher:
         # what a failover can do: chunk 2 lands behind chunks 3 and 4
         for index in (0, 1, 3, 4, 2, 5):
             await publisher.publish(subject, payloads[index], index, wire.chunk_msg_id(nuid, index))
@@ -48,7 +48,7 @@ async def test_chunks_stored_out_of_order_are_put_back_in_order(
 async def test_a_resent_chunk_is_stored_once(client: natsobj.Client, store) -> None:
     nuid = wire.new_nuid()
     subject = wire.chunk_subject(store.bucket, nuid)
-    async with ChunkPublisher(client.js, store.bucket, client._ctx.acks) as publisher:
+    async with ChunkPublisher(client.js, store.bucket, client.store_context.acks) as publisher:
         await publisher.publish(subject, b"a" * 100, 0, wire.chunk_msg_id(nuid, 0))
         await publisher.flush()
         # the same chunk again, as the watchdog re-sends it when its ack is lost
@@ -73,7 +73,7 @@ async def test_a_long_put_keeps_only_the_sequences_it_may_still_need(
     count = 1200
     most = 0
     async with ChunkPublisher(
-        client.js, store.bucket, client._ctx.acks, window_bytes=64 * 100
+        client.js, store.bucket, client.store_context.acks, window_bytes=64 * 100
     ) as publisher:
         for index in range(count):
             payload = index.to_bytes(4, "big") * 25
@@ -88,7 +88,7 @@ async def test_a_long_put_keeps_only_the_sequences_it_may_still_need(
 
 
 def test_pruning_keeps_a_disorder_found_but_not_yet_repaired(client: natsobj.Client) -> None:
-    publisher = ChunkPublisher(client.js, "b", client._ctx.acks)
+    publisher = ChunkPublisher(client.js, "b", client.store_context.acks)
     publisher.stats.sequences = {i: i + 1 for i in range(100)}
     publisher._next_index = 100  # everything acked
     publisher._forget_settled()

@@ -48,16 +48,15 @@ class Client:
         # natsobj tunes only a connection it opened; a user's own stays as it is
         conn = Connection(nc, fast=owns_connection)
         self.js = JetStream(conn, timeout=timeout, domain=domain, api_prefix=api_prefix)
-        self._ctx = StoreContext(self.js, transfer)
-        self.store_context = self._ctx
+        self.store_context = StoreContext(self.js, transfer)
         """What the stores of this connection share (JetStream, settings, acks, janitor)."""
-        self.transfer = self._ctx.transfer
+        self.transfer = self.store_context.transfer
         self._owns_connection = owns_connection
 
     @property
     def max_payload(self) -> int:
         """The largest message the server accepts (bytes)."""
-        return self._ctx.max_payload
+        return self.store_context.max_payload
 
     async def close(self) -> None:
         """Finish the purges of replaced versions, then close the connection if natsobj
@@ -65,7 +64,9 @@ class Client:
         if self.nc.is_closed:
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ctx.janitor.settle(), timeout=self.transfer.stall_timeout)
+            await asyncio.wait_for(
+                self.store_context.janitor.settle(), timeout=self.transfer.stall_timeout
+            )
         if not self._owns_connection:
             return
         try:  # drain delivers what is in flight; a connection that is down just closes
@@ -108,13 +109,13 @@ class Client:
             placement=placement,
             metadata=metadata,
         )
-        return await buckets.create(self._ctx, config)
+        return await buckets.create(self.store_context, config)
 
     async def update_object_store(
         self, bucket: str | ObjectStoreConfig, **changes: Any
     ) -> ObjectStore:
         """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata."""
-        return await buckets.update(self._ctx, bucket, changes)
+        return await buckets.update(self.store_context, bucket, changes)
 
     async def create_or_update_object_store(self, bucket: str, **options: Any) -> ObjectStore:
         """Create the bucket, or update it to this config if it exists."""
@@ -125,19 +126,19 @@ class Client:
 
     async def object_store(self, bucket: str) -> ObjectStore:
         """Bind to an existing bucket; BucketNotFoundError if there is none."""
-        return await buckets.bind(self._ctx, bucket)
+        return await buckets.bind(self.store_context, bucket)
 
     async def delete_object_store(self, bucket: str) -> None:
         """Delete a bucket and everything in it."""
-        await buckets.delete(self._ctx, bucket)
+        await buckets.delete(self.store_context, bucket)
 
     async def object_store_names(self) -> list[str]:
         """Names of every bucket in the account."""
-        return await buckets.names(self._ctx)
+        return await buckets.names(self.store_context)
 
     async def object_stores(self) -> list[ObjectStoreStatus]:
         """Status of every bucket in the account."""
-        return await buckets.statuses(self._ctx)
+        return await buckets.statuses(self.store_context)
 
 
 async def connect(

@@ -46,16 +46,9 @@ class Connection:
             privates.install(nc)
 
     @property
-    def is_connected(self) -> bool:
-        return bool(self.nc.is_connected)
-
-    @property
     def server_info(self) -> dict[str, Any]:
         """The INFO of the server this connection is on now."""
         return privates.server_info(self.nc)
-
-    def new_inbox(self) -> str:
-        return self.nc.new_inbox()
 
     async def subscribe(self, subject: str, handler: Handler) -> Any:
         """A nats-py subscription whose messages go to `handler` as RawMsg."""
@@ -84,7 +77,3 @@ class Connection:
                 await privates.drain_outgoing(self.nc)
         else:
             await self.nc.publish(subject, payload, reply=reply, headers=headers)
-
-    async def publish(self, subject: str, payload: bytes = b"", reply: str = "") -> None:
-        """A plain publish (no headers), through nats-py."""
-        await self.nc.publish(subject, payload, reply=reply)

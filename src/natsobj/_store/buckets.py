@@ -13,8 +13,6 @@ from .._wire.models import ObjectStoreConfig, ObjectStoreStatus
 from .context import StoreContext
 from .objects import ObjectStore
 
-_ALL_BUCKETS = "$O.*.C.>"
-
 
 def bucket_config(
     bucket: str | ObjectStoreConfig,
@@ -89,13 +87,13 @@ async def delete(ctx: StoreContext, bucket: str) -> None:
 
 async def names(ctx: StoreContext) -> list[str]:
     """Names of every bucket in the account."""
-    streams = await ctx.js.stream_names(subject=_ALL_BUCKETS)
+    streams = await ctx.js.stream_names(subject=wire.ALL_BUCKETS_CHUNKS)
     return sorted(b for b in (wire.bucket_from_stream(n) for n in streams) if b)
 
 
 async def statuses(ctx: StoreContext) -> list[ObjectStoreStatus]:
     """Status of every bucket in the account."""
-    infos = await ctx.js.stream_list(subject=_ALL_BUCKETS)
+    infos = await ctx.js.stream_list(subject=wire.ALL_BUCKETS_CHUNKS)
     found = []
     for info in infos:
         bucket = wire.bucket_from_stream(info.get("config", {}).get("name", ""))

@@ -42,12 +42,12 @@ async def delete(bucket: Bucket, name: str) -> ObjectInfo:
         deleted=True,
         mtime=datetime.now(timezone.utc),
     )
-    committed = await commit(
-        bucket, tombstone, Guard.unguarded(info), identifiable=False, purge_replaced=False
+    stored = await commit(
+        bucket, tombstone, Guard.unguarded(), identifiable=False, purge_replaced=False
     )
     if info.nuid and not info.is_link:  # on the caller's path: delete frees the space
         await purge_subject(bucket.js, bucket.name, wire.chunk_subject(bucket.name, info.nuid))
-    return committed.info
+    return stored
 
 
 async def update_meta(
@@ -80,12 +80,12 @@ async def update_meta(
         metadata=dict(meta.metadata or {}),
         mtime=datetime.now(timezone.utc),
     )
-    committed = await commit(bucket, updated, guard, identifiable=False, purge_replaced=overwrite)
+    stored = await commit(bucket, updated, guard, identifiable=False, purge_replaced=overwrite)
     if new_name != name:
         old_subject = wire.meta_subject(bucket.name, name)
         await purge_subject(bucket.js, bucket.name, old_subject)
         bucket.known.removed(old_subject)
-    return committed.info
+    return stored
 
 
 async def check_link_name(bucket: Bucket, name: str) -> None:
@@ -125,5 +125,5 @@ async def _publish_link(bucket: Bucket, name: str, link: ObjectLink) -> ObjectIn
         mtime=datetime.now(timezone.utc),
         options=ObjectMetaOptions(link=link),
     )
-    committed = await commit(bucket, info, Guard.unguarded(), purge_replaced=False)
-    return committed.info
+    stored = await commit(bucket, info, Guard.unguarded(), purge_replaced=False)
+    return stored

@@ -1,4 +1,4 @@
-"""commit(): send a meta until the server decides, then say what it replaced.
+"""commit(): send a meta until the server decides; the replaced chunks go to the janitor.
 
 Every meta goes through here: a put's (whatever its variant), a tombstone, an update, a link.
 The decisions are `commit.decide`'s; this module only carries them out. Once a meta is sent,
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from .. import _wire as wire
 from .._jetstream import deadline_in, is_retryable_write, retrying
@@ -25,15 +24,6 @@ from .known import Known
 Action = Callable[[], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Committed:
-    """A stored meta, and the version it replaced (whose chunks are to go)."""
-
-    info: ObjectInfo
-    replaced: Known | None
-    guard: Guard
-
-
 async def commit(
     bucket: Bucket,
     info: ObjectInfo,
@@ -43,7 +33,7 @@ async def commit(
     settle_chunks: Action | None = None,
     identifiable: bool = True,
     purge_replaced: bool = True,
-) -> Committed:
+) -> ObjectInfo:
     """Publish the meta of `info` under `guard`, re-trying what a retry can outlast, until
     the server decides (see the module's text).
 
@@ -104,7 +94,7 @@ async def _commit(
     settle_chunks: Action | None,
     identifiable: bool,
     purge_replaced: bool,
-) -> Committed:
+) -> ObjectInfo:
     subject, payload, first = message
     until = deadline_in(bucket.settings.stall_timeout)
     while True:
@@ -124,10 +114,7 @@ async def _commit(
         if identifiable and landed(found, info):
             assert found is not None
             return await _stored(bucket, subject, info, found.revision, guard, purge_replaced)
-        if step is Step.READ_BACK or bucket.js.nc.is_closed:
-            await _or_roll_back(rollback, None)
-            raise _error(outcome, info)
-        if deadline_in(0) > until:
+        if step is Step.READ_BACK or bucket.js.nc.is_closed or deadline_in(0) > until:
             await _or_roll_back(rollback, None)
             raise _error(outcome, info)
         guard = Guard.over(found)  # another writer committed in between: replace that version
@@ -163,14 +150,14 @@ async def _send(
 
 async def _stored(
     bucket: Bucket, subject: str, info: ObjectInfo, seq: int, guard: Guard, purge: bool
-) -> Committed:
+) -> ObjectInfo:
     stored = info.with_revision(seq)
     bucket.known.remember(subject, Known.of(stored))
     if guard.last_seq is not None:
         bucket.names_new = guard.last_seq == 0  # the next put guards to a new name unlooked
     if purge:
         await bucket.purge_replaced(guard.replaces, info.nuid)
-    return Committed(stored, guard.replaces, guard)
+    return stored
 
 
 async def _or_roll_back(action: Action | None, rollback: Action | None) -> None:

@@ -30,11 +30,6 @@ class Janitor:
         self._transfer = transfer
         self._limit = limit
         self._running: dict[asyncio.Task[None], str] = {}  # task -> bucket
-        self.failed = 0
-        """Purges that gave up (logged); their chunks are orphans for purge_orphans."""
-
-    def __len__(self) -> int:
-        return len(self._running)
 
     async def purge_later(self, bucket: str, subject: str) -> None:
         """Purge `subject` of `bucket` in the background; waits only while `limit` are
@@ -54,7 +49,6 @@ class Janitor:
         try:
             await purge_subject(self._js, bucket, subject, deadline=self._transfer.stall_timeout)
         except ObjectStoreError as exc:  # the new version is committed; the old chunks leak
-            self.failed += 1
             log.warning(
                 "could not purge the replaced chunks %s (purge_orphans removes them): %s",
                 subject,

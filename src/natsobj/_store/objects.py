@@ -46,10 +46,6 @@ class ObjectStore:
     def name(self) -> str:
         return self.bucket
 
-    @property
-    def _stream_info(self) -> dict[str, Any]:
-        return self._bucket.stream_info
-
     # -----------------------------------------------------------------------------------------
     # put
 

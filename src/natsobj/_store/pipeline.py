@@ -92,7 +92,9 @@ class SmallPutPipeline:
         inbox, sub = await self._js.subscribe_inbox(self._on_ack)
         self._inbox = inbox + "."
         # a refused publish gets no ack: the server's -ERR fails the whole run at once
-        undo_watch = self._js.on_permission_denied(f"$O.{self._bucket.name}.>", self._fail)
+        undo_watch = self._js.on_permission_denied(
+            wire.bucket_subjects(self._bucket.name), self._fail
+        )
         try:
             try:
                 await self._pump()
@@ -165,15 +167,13 @@ class SmallPutPipeline:
     # -- sending
 
     def _new_entry(self, index: int, name: str, payload: bytes) -> _Entry:
-        request = self._request
-        info = PutRequest(
-            name, request.chunk_size, request.description, request.headers, request.metadata
-        ).info(
+        info = self._request.info(
             self._bucket.name,
             wire.new_nuid(),
             len(payload),
             1 if payload else 0,
             hashlib.sha256(payload).digest(),
+            name=name,
         )
         # A name this client knows is guarded by its meta's sequence, any other as new: a
         # refusal means it exists after all, and it is then committed the usual way.
@@ -307,9 +307,9 @@ class SmallPutPipeline:
                 await upload.rollback()
                 return
             guard = guard_over_found(found)
-            committed = await commit(bucket, info, guard, rollback=upload.rollback)
+            stored = await commit(bucket, info, guard, rollback=upload.rollback)
             entry.guard = Guard(None)  # commit() had the janitor purge what it replaced
-            self._committed(entry, committed.info.revision)
+            self._committed(entry, stored.revision)
         except BaseException as exc:
             if not upload.known_stored:  # the chunk's fate is unknown: make sure it is gone
                 with contextlib.suppress(BaseException):

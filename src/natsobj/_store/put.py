@@ -73,10 +73,12 @@ class PutRequest:
             name, chunk_size, description or None, normalize_headers(headers), dict(metadata or {})
         )
 
-    def info(self, bucket: str, nuid: str, size: int, chunks: int, digest: bytes) -> ObjectInfo:
-        """The info of version `nuid` of this object."""
+    def info(
+        self, bucket: str, nuid: str, size: int, chunks: int, digest: bytes, name: str = ""
+    ) -> ObjectInfo:
+        """The info of version `nuid` of this object (or of `name`, with these meta fields)."""
         return ObjectInfo(
-            name=self.name,
+            name=name or self.name,
             bucket=bucket,
             nuid=nuid,
             size=size,
@@ -140,7 +142,7 @@ async def put_object(
             info = upload.info(request)
             guard = plan.guard or guard_over_found(await lookup)  # type: ignore[misc]
             upload.committing()
-            committed = await commit(
+            stored = await commit(
                 bucket, info, guard, rollback=upload.rollback, settle_chunks=upload.flush
             )
     finally:
@@ -149,7 +151,7 @@ async def put_object(
     await upload.done()
     if progress is not None and upload.chunks is not None:
         progress(info.size)
-    return committed.info
+    return stored
 
 
 def guard_over_found(found: ObjectInfo | None) -> Guard:
@@ -223,9 +225,7 @@ class OneChunk:
         except ObjectStoreError as exc:
             if not is_transient(exc):
                 raise
-            publish = self._bucket.publish_retrying(self._subject, self._payload, self._headers)
-            self._ack = asyncio.ensure_future(publish)
-            await asyncio.shield(self._ack)
+            await self.resend()
 
     def info(self, request: PutRequest) -> ObjectInfo:
         digest = hashlib.sha256(self._payload).digest()

@@ -22,11 +22,13 @@ from .meta import (
     parse_time,
 )
 from .names import (
+    ALL_BUCKETS_CHUNKS,
     DEFAULT_CHUNK_SIZE,
     STREAM_PREFIX,
     all_chunks_subject,
     all_meta_subject,
     bucket_from_stream,
+    bucket_subjects,
     chunk_msg_id,
     chunk_subject,
     chunk_subject_prefix,
@@ -42,6 +44,7 @@ from .names import (
 )
 
 __all__ = [
+    "ALL_BUCKETS_CHUNKS",
     "DEFAULT_CHUNK_SIZE",
     "DIGEST_PREFIX",
     "EXPECTED_LAST_MSG_ID_HEADER",
@@ -54,6 +57,7 @@ __all__ = [
     "all_chunks_subject",
     "all_meta_subject",
     "bucket_from_stream",
+    "bucket_subjects",
     "chunk_msg_id",
     "chunk_subject",
     "chunk_subject_prefix",

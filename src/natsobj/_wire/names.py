@@ -66,6 +66,15 @@ def chunk_subject(bucket: str, nuid: str) -> str:
     return f"$O.{bucket}.C.{nuid}"
 
 
+ALL_BUCKETS_CHUNKS = "$O.*.C.>"
+"""The chunk subjects of every bucket: a stream that holds them backs an object store."""
+
+
+def bucket_subjects(bucket: str) -> str:
+    """Every subject of `bucket` (chunks and metas)."""
+    return f"$O.{bucket}.>"
+
+
 def chunk_subject_prefix(bucket: str) -> str:
     return f"$O.{bucket}.C."
 
