@@ -125,6 +125,18 @@ def _get_runner() -> _LoopThread:
         return _runner
 
 
+def _on_loop(func: Callable[[ObjectInfo], Any] | None) -> Any:
+    """A plain function as the async hook it stands for (run on the loop thread)."""
+    if func is None:
+        return None
+    hook = func
+
+    async def run(info: ObjectInfo) -> Any:
+        return hook(info)
+
+    return run
+
+
 def _run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run `coro` on the loop thread and wait for its result (at most `timeout` seconds)."""
     runner = _get_runner()
@@ -338,6 +350,8 @@ class ObjectStore:
         chunk_size: int | None = None,
         meta: ObjectMeta | None = None,
         progress: ProgressCallback | None = None,
+        if_revision: int | None = None,
+        before_commit: Callable[[ObjectInfo], Any] | None = None,
     ) -> ObjectInfo:
         """Store `data` under `name`, all or nothing, and return the new info.
 
@@ -345,7 +359,13 @@ class ObjectStore:
         bytes; it is streamed, never held whole in memory. On any failure the new chunks are
         purged and the previous version stays readable.
 
-        Blocking: a file or iterable source is read on natsobj's loop thread.
+        `if_revision`: store only over that revision of the name (`info.revision`), or with 0
+        only if the name has no live object; else RevisionMismatchError, atomically (two
+        writers can't both win). `before_commit(info)` runs once every chunk is stored: it may
+        raise to refuse the put (nothing is stored) or return headers to add to the meta.
+
+        Blocking: a file or iterable source is read on natsobj's loop thread, and
+        `before_commit` is a plain function run there.
         """
         return _run(
             self.aio.put(
@@ -357,6 +377,8 @@ class ObjectStore:
                 chunk_size=chunk_size,
                 meta=meta,
                 progress=progress,
+                if_revision=if_revision,
+                before_commit=_on_loop(before_commit),
             )
         )
 

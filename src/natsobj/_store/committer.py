@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from .. import _wire as wire
 from .._jetstream import deadline_in, is_retryable_write, retrying
 from .._transfer import run_to_end
-from .._wire.errors import ObjectStoreError
+from .._wire.errors import ObjectStoreError, RevisionMismatchError
 from .._wire.models import ObjectInfo
 from .bucket import Bucket
 from .commit import Guard, MetaOutcome, Step, decide, landed
@@ -33,6 +33,7 @@ async def commit(
     settle_chunks: Action | None = None,
     identifiable: bool = True,
     purge_replaced: bool = True,
+    strict: bool = False,
 ) -> ObjectInfo:
     """Publish the meta of `info` under `guard`, re-trying what a retry can outlast, until
     the server decides (see the module's text).
@@ -41,6 +42,8 @@ async def commit(
     (`after_msg_id`) goes out before them, so before anything but success it is awaited (and
     a failed chunk rolls the put back). `identifiable`: see commit.decide. Once stored, the
     chunks of the version it replaced go to the janitor (unless not `purge_replaced`).
+    `strict`: a guard that does not hold is final (a conditional put), never re-taken over
+    what another writer stored: RevisionMismatchError.
     """
     subject = wire.meta_subject(bucket.name, info.name)
     payload = wire.encode_meta(info)
@@ -62,6 +65,7 @@ async def commit(
             settle_chunks,
             identifiable,
             purge_replaced,
+            strict,
         )
     )
     if cancelled:
@@ -94,6 +98,7 @@ async def _commit(
     settle_chunks: Action | None,
     identifiable: bool,
     purge_replaced: bool,
+    strict: bool,
 ) -> ObjectInfo:
     subject, payload, first = message
     until = deadline_in(bucket.settings.stall_timeout)
@@ -117,6 +122,12 @@ async def _commit(
         if step is Step.READ_BACK or bucket.js.nc.is_closed or deadline_in(0) > until:
             await _or_roll_back(rollback, None)
             raise _error(outcome, info)
+        if strict:  # the condition the caller asked for no longer holds
+            await _or_roll_back(rollback, None)
+            live = found is not None and not found.deleted
+            raise RevisionMismatchError(
+                bucket.name, info.name, guard.last_seq or 0, found.revision if live else None
+            )
         guard = Guard.over(found)  # another writer committed in between: replace that version
 
 

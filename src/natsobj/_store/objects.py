@@ -21,7 +21,7 @@ from . import changes, listing, many, reading
 from .bucket import Bucket
 from .context import StoreContext
 from .listing import ObjectWatcher
-from .put import OneChunk, PutRequest, Streamed, put_object
+from .put import BeforeCommit, OneChunk, PutRequest, Streamed, put_object
 from .reading import ObjectReader
 from .resume import put_file_resumable
 
@@ -60,12 +60,19 @@ class ObjectStore:
         chunk_size: int | None = None,
         meta: ObjectMeta | None = None,
         progress: ProgressCallback | None = None,
+        if_revision: int | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> ObjectInfo:
         """Store `data` under `name`, all or nothing, and return the new info.
 
         `data` is bytes, str, a binary file, a pathlib.Path, or a sync or async iterable of
         bytes; it is streamed, never held whole in memory. On any failure the new chunks are
         purged and the previous version stays readable.
+
+        `if_revision`: store only over that revision of the name (`info.revision`), or with 0
+        only if the name has no live object; else RevisionMismatchError, atomically (two
+        writers can't both win). `before_commit(info)` runs once every chunk is stored: it may
+        raise to refuse the put (nothing is stored) or return headers to add to the meta.
         """
         request = PutRequest.make(
             name,
@@ -75,6 +82,8 @@ class ObjectStore:
             headers=headers,
             metadata=metadata,
             meta=meta,
+            if_revision=if_revision,
+            before_commit=before_commit,
         )
         if isinstance(data, str):
             data = data.encode("utf-8")

@@ -16,31 +16,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .. import _wire as wire
 from .._jetstream import is_transient, stored_nothing
 from .._transfer import ChunkPublisher, ProgressCallback, check_chunk_size, run_to_end
-from .._wire.errors import InvalidObjectNameError, LinkNotAllowedError, ObjectStoreError
+from .._wire.errors import (
+    InvalidObjectNameError,
+    LinkNotAllowedError,
+    ObjectStoreError,
+    RevisionMismatchError,
+)
 from .._wire.models import ObjectInfo, ObjectMeta, ObjectMetaOptions
 from .bucket import Bucket
 from .cleanup import purge_quietly, purge_until_empty
 from .commit import Guard, pipelines_meta, plan_guard
 from .committer import commit
 
+BeforeCommit = Callable[[ObjectInfo], Awaitable[Mapping[str, "list[str] | str"] | None]]
+"""Called with the new version's info once every chunk is stored, before its meta is sent:
+it may raise to refuse the put (the chunks are rolled back) or return headers to add."""
+
 
 @dataclass(frozen=True)
 class PutRequest:
-    """What a put stores: the name and the meta fields, checked."""
+    """What a put stores: the name and the meta fields, checked, and its conditions."""
 
     name: str
     chunk_size: int
     description: str | None = None
     headers: dict[str, list[str]] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    if_revision: int | None = None
+    """Store only over this revision of the name (0: only if it has no live object)."""
+    before_commit: BeforeCommit | None = None
 
     @classmethod
     def make(
@@ -53,6 +65,8 @@ class PutRequest:
         headers: Mapping[str, list[str] | str] | None = None,
         metadata: Mapping[str, str] | None = None,
         meta: ObjectMeta | None = None,
+        if_revision: int | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> PutRequest:
         """A checked request; an explicit argument wins over the same field of `meta`."""
         if meta is not None:
@@ -69,8 +83,16 @@ class PutRequest:
         if chunk_size <= 0:
             raise InvalidObjectNameError(f"chunk_size must be positive, got {chunk_size}")
         check_chunk_size(chunk_size, max_payload)
+        if if_revision is not None and if_revision < 0:
+            raise ValueError(f"if_revision must be 0 or a revision, got {if_revision}")
         return cls(
-            name, chunk_size, description or None, normalize_headers(headers), dict(metadata or {})
+            name,
+            chunk_size,
+            description or None,
+            normalize_headers(headers),
+            dict(metadata or {}),
+            if_revision,
+            before_commit,
         )
 
     def info(
@@ -106,6 +128,8 @@ class PutPlan:
 def plan_put(bucket: Bucket, request: PutRequest, *, chunks: int | None, nuid: str) -> PutPlan:
     """The plan of a put (`chunks`: 0 or 1 for an object of one chunk, None if unknown)."""
     subject = wire.meta_subject(bucket.name, request.name)
+    if request.if_revision is not None:  # conditional: the name is looked up and checked
+        return PutPlan(nuid, None, pipelined=False)
     guard = plan_guard(
         known=bucket.known.get(subject),
         names_new=bucket.names_new,
@@ -139,11 +163,16 @@ async def put_object(
             await upload.send(progress, direct=plan.pipelined)
             if not plan.pipelined:
                 await upload.flush()
-            info = upload.info(request)
-            guard = plan.guard or guard_over_found(await lookup)  # type: ignore[misc]
+            guard = plan.guard or guard_for(request, bucket.name, await lookup)  # type: ignore[misc]
+            info = await finished_info(request, upload.info(request))
             upload.committing()
             stored = await commit(
-                bucket, info, guard, rollback=upload.rollback, settle_chunks=upload.flush
+                bucket,
+                info,
+                guard,
+                rollback=upload.rollback,
+                settle_chunks=upload.flush,
+                strict=request.if_revision is not None,
             )
     finally:
         bucket.puts_running -= 1
@@ -152,6 +181,29 @@ async def put_object(
     if progress is not None and upload.chunks is not None:
         progress(info.size)
     return stored
+
+
+def guard_for(request: PutRequest, bucket: str, found: ObjectInfo | None) -> Guard:
+    """The guard over what the lookup found; RevisionMismatchError if the put's condition
+    (`if_revision`) does not hold."""
+    expected = request.if_revision
+    if expected is not None:
+        live = found is not None and not found.deleted
+        current = found.revision if live and found is not None else None
+        if (expected == 0 and live) or (expected > 0 and current != expected):
+            raise RevisionMismatchError(bucket, request.name, expected, current)
+        return Guard.over(found)
+    return guard_over_found(found)
+
+
+async def finished_info(request: PutRequest, info: ObjectInfo) -> ObjectInfo:
+    """The info to commit: with the headers `request.before_commit` adds (it may refuse)."""
+    if request.before_commit is None:
+        return info
+    extra = await request.before_commit(info)
+    if not extra:
+        return info
+    return replace(info, headers={**info.headers, **normalize_headers(extra)})
 
 
 def guard_over_found(found: ObjectInfo | None) -> Guard:

@@ -7,6 +7,7 @@ ObjectStoreError
 ├── BucketExistsError           bucket exists with another config
 ├── ObjectNotFoundError         no such object (or it is deleted)
 ├── ObjectAlreadyExistsError    rename or link onto a live name
+├── RevisionMismatchError       a conditional put found another revision than it asked for
 ├── UpdateMetaDeletedError      update_meta of a missing or deleted object
 ├── BadObjectMetaError          meta JSON that cannot be understood
 ├── LinkError                   a link rule was broken
@@ -97,6 +98,22 @@ class ObjectAlreadyExistsError(ObjectStoreError):
         )
         self.bucket = bucket
         self.name = name
+
+
+class RevisionMismatchError(ObjectStoreError):
+    """A conditional put (`if_revision`) found the name at another revision: nothing stored."""
+
+    def __init__(self, bucket: str, name: str, expected: int, found: int | None) -> None:
+        wanted = "no live object" if expected == 0 else f"revision {expected}"
+        there = "no live object" if found is None else f"revision {found}"
+        super().__init__(
+            f"put of {name!r} in bucket {bucket!r} refused: it asked for {wanted}, the bucket "
+            f"has {there}; read the object again and retry"
+        )
+        self.bucket = bucket
+        self.name = name
+        self.expected = expected
+        self.found = found
 
 
 class UpdateMetaDeletedError(ObjectStoreError):
