@@ -262,6 +262,15 @@ class ObjectReader:
             self._owner, self.info, offset=pos, length=max(0, self._end - pos)
         )
 
+    def iter_range(self, offset: int, length: int) -> AsyncIterator[bytes]:
+        """`length` bytes from `offset` of the version this reader opened, as chunks; reads
+        from NATS only the chunks that hold them (the whole object is verified, not a part)."""
+        if self._owner is None or self.info is None:
+            raise RuntimeError("use 'async with store.open(name) as reader'")
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        return iter_object(self._owner, self.info, offset=offset, length=length)
+
     async def aclose(self) -> None:
         if self._chunks is not None and hasattr(self._chunks, "aclose"):
             await self._chunks.aclose()  # type: ignore[attr-defined]

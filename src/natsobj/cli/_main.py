@@ -14,6 +14,7 @@ import natsobj
 from ._buckets import bucket
 from ._common import App, CliError, DurationType, setup_logging
 from ._objects import cat, get, info, link, ls, meta, mv, put, rm, watch
+from ._s3 import s3
 from ._server import server
 from ._verify import verify
 
@@ -90,7 +91,7 @@ def cli(ctx: click.Context, debug: bool, **connect_options: Any) -> None:
     ctx.obj = App(connect_options, debug=debug, log_handler=setup_logging(debug))
 
 
-for command in (bucket, put, get, cat, ls, info, rm, mv, link, meta, watch, verify, server):
+for command in (bucket, put, get, cat, ls, info, rm, mv, link, meta, watch, verify, server, s3):
     cli.add_command(command)
 
 

@@ -1,0 +1,270 @@
+"""The gateway's ASGI application: parse a request, authenticate it, send it to its
+operation, and write S3's answer (or its XML error), with one access-log line and metrics.
+
+`create_app(client, credentials=..., region=...)` returns the app; `natsobj s3 serve` runs it
+under uvicorn, and any ASGI server can mount it. S3 picks an operation by method, by whether a
+bucket and a key are named, and by query subresources (`?uploads`, `?delete`, ...): the table
+is `_dispatch.route`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from .._client import Client
+from .._wire.errors import BucketNotFoundError, ObjectStoreError
+from . import _metrics, _xml
+from ._body import ClientGone
+from ._checksums import ChecksumError
+from ._credentials import Credentials, Identity
+from ._dispatch import route
+from ._errors import S3Error, from_store_error
+from ._http import Request, Response
+from ._sigv4 import AuthError, verify
+from ._state import State
+
+log = logging.getLogger("natsobj.s3")
+access_log = logging.getLogger("natsobj.s3.access")
+
+METRICS_PATH = b"/_natsobj/metrics"
+
+
+class Gateway:
+    """The S3 gateway over one natsobj Client (an ASGI app)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        credentials: Credentials | Mapping[str, str] | Iterable[Identity] | None,
+        region: str = "us-east-1",
+        domain: str | None = None,
+        idle_timeout: float = 60.0,
+        metrics: _metrics.Metrics | None = None,
+    ) -> None:
+        known = Credentials.of(credentials)
+        if not known.identities:
+            raise ValueError("the S3 gateway needs at least one access key (credentials=...)")
+        self.state = State(client, known, region=region, idle_timeout=idle_timeout)
+        self.domain = domain.lower().strip(".") if domain else None
+        self.metrics = metrics or _metrics.Metrics()
+        self.inflight = 0
+
+    # -----------------------------------------------------------------------------------------
+    # ASGI
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = secrets.token_hex(8).upper()
+        op = "unknown"
+        response: Response
+        self.inflight += 1
+        try:
+            if (
+                scope.get("raw_path", b"").split(b"?")[0] == METRICS_PATH
+                and scope["method"] == "GET"
+            ):
+                op, response = "metrics", self.metrics.response()
+            else:
+                request = self._parse(scope, receive, request_id)
+                op, response = await self._handle(request)
+        except S3Error as err:
+            response = self._error(err, scope, request_id)
+        finally:
+            self.inflight -= 1
+        sent = await self._send(send, scope, response, request_id)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(op, response.status, sent.received, sent.sent, elapsed)
+        access_log.info(
+            '%s "%s %s" %d in=%d out=%d %.1fms id=%s op=%s',
+            (scope.get("client") or ("-",))[0],
+            scope["method"],
+            scope.get("raw_path", b"").decode("latin-1") or scope.get("path", ""),
+            response.status,
+            sent.received,
+            sent.sent,
+            elapsed * 1000,
+            request_id,
+            op,
+        )
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.state.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _parse(self, scope: dict[str, Any], receive: Any, request_id: str) -> Request:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        raw_path = raw_path.split(b"?", 1)[0]
+        header_list = list(scope.get("headers") or [])
+        headers: dict[str, str] = {}
+        for name, value in header_list:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        raw_query = scope.get("query_string") or b""
+        query = dict(
+            parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+        )
+        bucket, key = self._address(raw_path, headers.get("host", ""))
+        return Request(
+            scope["method"].upper(),
+            raw_path,
+            raw_query,
+            header_list,
+            headers,
+            query,
+            bucket,
+            key,
+            receive,
+            request_id,
+        )
+
+    def _address(self, raw_path: bytes, host: str) -> tuple[str, str]:
+        """(bucket, key) from a path-style or virtual-host-style request."""
+        try:
+            path = unquote_to_bytes(raw_path).decode("utf-8")
+        except UnicodeDecodeError:
+            raise S3Error("InvalidURI", "the request path is not valid UTF-8") from None
+        path = path[1:] if path.startswith("/") else path
+        hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else ""
+        if self.domain and hostname.endswith("." + self.domain):
+            return hostname[: -len(self.domain) - 1], path
+        bucket, _, key = path.partition("/")
+        return bucket, key
+
+    async def _handle(self, request: Request) -> tuple[str, Response]:
+        op, handler, writes = route(request)  # raises NotImplemented / MethodNotAllowed
+        self._authenticate(request, writes)
+        try:
+            return op, await handler(self.state, request)
+        except S3Error:
+            raise
+        except ChecksumError as exc:
+            raise S3Error(exc.code, exc.message) from None
+        except ClientGone:
+            raise S3Error(
+                "IncompleteBody", "the client closed the connection mid-request"
+            ) from None
+        except BucketNotFoundError as exc:
+            await self.state.forget(request.bucket)
+            raise from_store_error(exc, bucket=request.bucket) from None
+        except ObjectStoreError as exc:
+            raise from_store_error(exc, bucket=request.bucket, key=request.key) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("request %s failed", request.request_id)
+            raise S3Error("InternalError") from None
+
+    def _authenticate(self, request: Request, writes: bool) -> None:
+        try:
+            verified = verify(
+                request.method,
+                request.raw_path,
+                request.raw_query,
+                request.header_list,
+                secret_for=self.state.credentials.secret_for,
+                region=self.state.region,
+                now=datetime.now(timezone.utc),
+            )
+        except AuthError as exc:
+            raise S3Error(exc.code, exc.message) from None
+        identity = self.state.credentials.identities[verified.access_key]
+        if request.bucket and not identity.may_use(request.bucket):
+            raise S3Error(
+                "AccessDenied", f"key {identity.name!r} may not use bucket {request.bucket!r}"
+            )
+        if writes and identity.read_only:
+            raise S3Error("AccessDenied", f"key {identity.name!r} is read-only")
+        request.identity, request.verified = identity, verified
+
+    def _error(self, err: S3Error, scope: dict[str, Any], request_id: str) -> Response:
+        path = scope.get("path", "")
+        body = _xml.error_body(err, resource=path, request_id=request_id)
+        headers = [("Content-Type", "application/xml"), *err.headers.items()]
+        if scope.get("method") == "HEAD":
+            return Response(err.status, headers, b"", length=len(body))
+        return Response(err.status, headers, body)
+
+    async def _send(
+        self, send: Any, scope: dict[str, Any], response: Response, request_id: str
+    ) -> _Sent:
+        sent = _Sent()
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers
+        ]
+        headers += [
+            (b"x-amz-request-id", request_id.encode()),
+            (b"x-amz-id-2", request_id.encode()),
+        ]
+        body = response.body
+        if isinstance(body, bytes):
+            length = response.length if response.length is not None else len(body)
+            headers.append((b"content-length", str(length).encode()))
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+            sent.sent = len(body)
+            return sent
+        if response.length is not None:
+            headers.append((b"content-length", str(response.length).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        try:
+            async for piece in body:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                sent.sent += len(piece)
+            await send({"type": "http.response.body", "body": b""})
+        except (ObjectStoreError, OSError) as exc:
+            # the headers are out: all the client can be told is an incomplete body
+            log.warning("request %s: body stopped after %d bytes: %s", request_id, sent.sent, exc)
+            raise
+        finally:
+            closer = getattr(body, "aclose", None)
+            if closer is not None:
+                await closer()
+        return sent
+
+
+@dataclass
+class _Sent:
+    received: int = 0
+    sent: int = 0
+
+
+def create_app(
+    client: Client,
+    *,
+    credentials: Credentials | Mapping[str, str] | Iterable[Identity],
+    region: str = "us-east-1",
+    domain: str | None = None,
+    idle_timeout: float = 60.0,
+) -> Gateway:
+    """The S3 gateway as an ASGI app over `client` (a natsobj Client).
+
+    `credentials`: {access_key: secret} or Identity values (per-key buckets, read-only);
+    `domain`: also answer virtual-host requests (`bucket.<domain>`); `idle_timeout`: seconds a
+    request body may stall before the request fails.
+    """
+    return Gateway(
+        client, credentials=credentials, region=region, domain=domain, idle_timeout=idle_timeout
+    )

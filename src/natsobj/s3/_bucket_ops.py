@@ -1,0 +1,304 @@
+"""Bucket operations: list, create (with an owner), head, delete, location, versioning (a
+stub: natsobj keeps one version), and the object listings (v1, v2, versions)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from .._wire import meta as wire_meta
+from .._wire.errors import BucketExistsError, BucketNotFoundError
+from . import _listing, _xml
+from ._errors import S3Error
+from ._http import Request, Response, xml_response
+from ._index import BucketIndex
+from ._rules import INTERNAL_PREFIX, OWNER_KEY, bucket_for, check_new_bucket_name
+from ._state import State
+from ._xml import Raw, element, fields, text
+
+
+def owner_xml(access_key: str, name: str) -> str:
+    return fields({"ID": owner_id(access_key), "DisplayName": name or access_key})
+
+
+def owner_id(access_key: str) -> str:
+    """A stable canonical user ID for an access key (S3's are 64 hex digits)."""
+    return hashlib.sha256(access_key.encode()).hexdigest()
+
+
+def _me(req: Request) -> Raw:
+    assert req.identity is not None
+    return Raw(owner_xml(req.identity.access_key, req.identity.name))
+
+
+# ---------------------------------------------------------------------------------------------
+# the service and buckets
+
+
+async def list_buckets(state: State, req: Request) -> Response:
+    assert req.identity is not None
+    prefix = req.query.get("prefix", "")
+    after = (
+        _listing.marker_of(req.query["continuation-token"])
+        if req.query.get("continuation-token")
+        else ""
+    )
+    limit = _max_buckets(req.query.get("max-buckets"))
+    statuses = sorted(await state.client.object_stores(), key=lambda s: s.bucket.encode())
+    shown = [
+        s for s in statuses
+        if not s.bucket.startswith(INTERNAL_PREFIX) and s.bucket.startswith(prefix)
+        and s.bucket > after and req.identity.may_use(s.bucket)
+    ]  # fmt: skip
+    page, more = shown[:limit], len(shown) > limit
+    entries = "".join(
+        "<Bucket>"
+        + fields(
+            {
+                "Name": s.bucket,
+                "CreationDate": _created(s.stream_info),
+                "BucketRegion": state.region,
+            }
+        )
+        + "</Bucket>"
+        for s in page
+    )
+    body = f"<Buckets>{entries}</Buckets><Owner>{_me(req).xml}</Owner>"
+    if more:
+        body += element("ContinuationToken", _listing.token_for(page[-1].bucket))
+    if "prefix" in req.query:
+        body += element("Prefix", prefix)
+    return xml_response("ListAllMyBucketsResult", body)
+
+
+def _max_buckets(value: str | None) -> int:
+    if not value:
+        return 10_000
+    try:
+        limit = int(value)
+    except ValueError:
+        raise S3Error("InvalidArgument", "max-buckets must be a number from 1 to 10000") from None
+    if not 1 <= limit <= 10_000:
+        raise S3Error("InvalidArgument", "max-buckets must be a number from 1 to 10000")
+    return limit
+
+
+def _created(stream_info: object) -> datetime:
+    created = stream_info.get("created") if isinstance(stream_info, dict) else None
+    return wire_meta.parse_time(created) or datetime.fromtimestamp(0, timezone.utc)
+
+
+async def create_bucket(state: State, req: Request) -> Response:
+    assert req.identity is not None
+    name = check_new_bucket_name(req.bucket)
+    if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
+        raise S3Error("NotImplemented", "natsobj's S3 gateway does not implement object lock")
+    body = await req.body(idle_timeout=state.idle_timeout).read_all(64 * 1024)
+    if body.strip():
+        config = _xml.parse(body, "CreateBucketConfiguration")
+        where = _xml.child_text(config, "LocationConstraint")
+        if where and where != state.region:
+            raise S3Error(
+                "InvalidLocationConstraint",
+                f"this gateway serves region {state.region!r}, not {where!r}",
+            )
+    try:
+        await state.client.object_store(name)
+    except BucketNotFoundError:
+        try:
+            await state.client.create_object_store(
+                name, metadata={OWNER_KEY: req.identity.access_key}
+            )
+            return Response(200, [("Location", "/" + name)])
+        except BucketExistsError:
+            pass  # created meanwhile by another caller: answer as for an existing one
+    await _refuse_existing(state, name, req.identity.access_key)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _refuse_existing(state: State, name: str, access_key: str) -> None:
+    status = await (await state.client.object_store(name)).status()
+    owner = (status.metadata or {}).get(OWNER_KEY)
+    if owner is None or owner == access_key:  # a bucket made outside S3 belongs to every key
+        raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
+    raise S3Error("BucketAlreadyExists", BucketName=name)
+
+
+async def head_bucket(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    return Response(200, [("x-amz-bucket-region", state.region)])
+
+
+async def delete_bucket(state: State, req: Request) -> Response:
+    name = bucket_for(req.bucket)
+    index = await state.index(name)
+    if len(index):
+        raise S3Error("BucketNotEmpty", BucketName=name)
+    await state.client.delete_object_store(name)
+    await state.forget(name)
+    return Response(204)
+
+
+async def get_location(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    where = "" if state.region == "us-east-1" else state.region
+    return Response(
+        200,
+        [("Content-Type", "application/xml")],
+        f'{_xml.HEAD}<LocationConstraint xmlns="{_xml.NS}">{text(where)}</LocationConstraint>'.encode(),  # noqa: E501
+    )
+
+
+async def get_versioning(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    return xml_response("VersioningConfiguration", "")
+
+
+async def put_versioning(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    body = await req.body(idle_timeout=state.idle_timeout).read_all(64 * 1024)
+    status = _xml.child_text(_xml.parse(body, "VersioningConfiguration"), "Status")
+    if status == "Enabled":
+        raise S3Error(
+            "NotImplemented",
+            "natsobj keeps one version of each object: bucket versioning is not implemented",
+        )
+    return Response(200)
+
+
+async def get_acl(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    return acl_response(req)
+
+
+def acl_response(req: Request) -> Response:
+    """The one ACL natsobj has: the caller's key holds FULL_CONTROL (ACL writes are ignored)."""
+    me = _me(req).xml
+    grant = (
+        '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:type="CanonicalUser">{me}</Grantee><Permission>FULL_CONTROL</Permission></Grant>'
+    )
+    return xml_response(
+        "AccessControlPolicy", f"<Owner>{me}</Owner><AccessControlList>{grant}</AccessControlList>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# listings
+
+
+def _encoder(req: Request) -> tuple[str | None, object]:
+    kind = req.query.get("encoding-type")
+    if kind is None:
+        return None, lambda s: s
+    if kind.lower() != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+    return "url", lambda s: quote(s, safe="/") if s else s
+
+
+async def _page(
+    state: State, req: Request, after: str, max_keys: int
+) -> tuple[BucketIndex, _listing.Page]:
+    index = await state.index(bucket_for(req.bucket))
+    prefix, delimiter = req.query.get("prefix", ""), req.query.get("delimiter", "")
+    return index, index.page(prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
+
+
+def _contents(
+    index: BucketIndex,
+    page: _listing.Page,
+    enc: object,
+    owner: str | None,
+    tag: str = "Contents",
+    version: bool = False,
+) -> str:
+    out = []
+    for key in page.keys:
+        entry = index.entry(key)
+        if entry is None:
+            continue
+        parts: list[tuple[str, object]] = [("Key", enc(key))]  # type: ignore[operator]
+        if version:
+            parts += [("VersionId", "null"), ("IsLatest", True)]
+        parts += [
+            ("LastModified", entry.modified),
+            ("ETag", entry.etag),
+            ("Size", entry.size),
+            ("StorageClass", "STANDARD"),
+        ]
+        if owner is not None:
+            parts.append(("Owner", Raw(owner)))
+        out.append(f"<{tag}>{fields(parts)}</{tag}>")
+    out += [
+        f"<CommonPrefixes>{element('Prefix', enc(p))}</CommonPrefixes>"  # type: ignore[operator]
+        for p in page.common_prefixes
+    ]
+    return "".join(out)
+
+
+async def list_objects(state: State, req: Request) -> Response:
+    q = req.query
+    v2 = q.get("list-type") == "2"
+    encoding, enc = _encoder(req)
+    max_keys = _listing.max_keys_of(q.get("max-keys"))
+    if v2:
+        token = q.get("continuation-token")
+        after = _listing.marker_of(token) if token else q.get("start-after", "")
+    else:
+        after = q.get("marker", "")
+    index, page = await _page(state, req, after, max_keys)
+    owner = _me(req).xml if (not v2 or q.get("fetch-owner") == "true") else None
+    head: list[tuple[str, object]] = [
+        ("Name", req.bucket),
+        ("Prefix", enc(q.get("prefix", ""))),  # type: ignore[operator]
+    ]
+    if v2:
+        head += [("KeyCount", len(page.keys) + len(page.common_prefixes))]
+        if "continuation-token" in q:
+            head.append(("ContinuationToken", q["continuation-token"]))
+        if "start-after" in q:
+            head.append(("StartAfter", enc(q["start-after"])))  # type: ignore[operator]
+    else:
+        head.append(("Marker", enc(after)))  # type: ignore[operator]
+    head += [("MaxKeys", max_keys)]
+    if q.get("delimiter"):
+        head.append(("Delimiter", enc(q["delimiter"])))  # type: ignore[operator]
+    if encoding:
+        head.append(("EncodingType", encoding))
+    head.append(("IsTruncated", page.truncated))
+    if page.truncated and page.next_marker is not None:
+        if v2:
+            head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
+        else:
+            head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
+    return xml_response("ListBucketResult", fields(head) + _contents(index, page, enc, owner))
+
+
+async def list_versions(state: State, req: Request) -> Response:
+    q = req.query
+    encoding, enc = _encoder(req)
+    max_keys = _listing.max_keys_of(q.get("max-keys"))
+    marker = q.get("key-marker", "")
+    version_marker = q.get("version-id-marker")
+    if version_marker and not marker:
+        raise S3Error(
+            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+        )
+    index, page = await _page(state, req, marker, max_keys)
+    head: list[tuple[str, object]] = [
+        ("Name", req.bucket),
+        ("Prefix", enc(q.get("prefix", ""))),  # type: ignore[operator]
+        ("KeyMarker", enc(marker)),  # type: ignore[operator]
+        ("VersionIdMarker", version_marker or ""),
+        ("MaxKeys", max_keys),
+    ]
+    if q.get("delimiter"):
+        head.append(("Delimiter", enc(q["delimiter"])))  # type: ignore[operator]
+    if encoding:
+        head.append(("EncodingType", encoding))
+    head.append(("IsTruncated", page.truncated))
+    if page.truncated and page.next_marker is not None:
+        head += [("NextKeyMarker", enc(page.next_marker)), ("NextVersionIdMarker", "null")]  # type: ignore[operator]
+    body = fields(head) + _contents(index, page, enc, _me(req).xml, tag="Version", version=True)
+    return xml_response("ListVersionsResult", body)

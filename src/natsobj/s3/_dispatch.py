@@ -1,0 +1,139 @@
+"""Which S3 operation a request is: by method, by whether it names a bucket and a key, and by
+its query subresources. Out-of-scope subresources answer 501 NotImplemented; reads of bucket
+configurations natsobj does not keep answer what S3 answers for a bucket without one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from . import _bucket_ops as buckets
+from . import _multipart as multipart
+from . import _object_ops as objects
+from ._errors import S3Error
+from ._http import Request, Response
+from ._state import State
+
+Handler = Callable[[State, Request], Awaitable[Response]]
+Route = tuple[str, Handler, bool]
+"""(operation name, handler, whether it writes)."""
+
+# bucket subresources natsobj does not implement: a write is 501; a read answers "none set"
+_BUCKET_CONFIGS = {
+    "policy": "NoSuchBucketPolicy",
+    "lifecycle": "NoSuchLifecycleConfiguration",
+    "cors": "NoSuchCORSConfiguration",
+    "tagging": "NoSuchTagSet",
+    "website": "NoSuchWebsiteConfiguration",
+    "encryption": "ServerSideEncryptionConfigurationNotFoundError",
+    "object-lock": "ObjectLockConfigurationNotFoundError",
+}
+_UNSUPPORTED = {
+    "replication", "logging", "notification", "accelerate", "requestPayment",
+    "ownershipControls", "publicAccessBlock", "intelligent-tiering", "analytics",
+    "inventory", "metrics", "policyStatus", "retention", "legal-hold", "torrent",
+    "restore", "select", "select-type", "object-lock",
+}  # fmt: skip
+
+
+def route(req: Request) -> Route:
+    """The operation `req` asks for; S3Error for one natsobj does not do."""
+    if not req.bucket:
+        if req.method == "GET":
+            return "ListBuckets", buckets.list_buckets, False
+        raise S3Error("MethodNotAllowed", f"{req.method} is not allowed on the service")
+    if req.key:
+        return _object_route(req)
+    return _bucket_route(req)
+
+
+def _bucket_route(req: Request) -> Route:
+    q, m = req.query, req.method
+    for name, missing in _BUCKET_CONFIGS.items():
+        if name in q:
+            if m == "GET":
+                return f"GetBucket{name.title()}", _none_set(missing), False
+            if m == "DELETE" and name != "object-lock":
+                return f"DeleteBucket{name.title()}", _no_content, True
+            raise _not_implemented(name)
+    if "acl" in q:
+        if m == "GET":
+            return "GetBucketAcl", buckets.get_acl, False
+        raise _not_implemented("acl")
+    for name in _UNSUPPORTED:
+        if name in q:
+            raise _not_implemented(name)
+    table: dict[tuple[str, str | None], Route] = {
+        ("GET", "location"): ("GetBucketLocation", buckets.get_location, False),
+        ("GET", "versioning"): ("GetBucketVersioning", buckets.get_versioning, False),
+        ("PUT", "versioning"): ("PutBucketVersioning", buckets.put_versioning, True),
+        ("GET", "versions"): ("ListObjectVersions", buckets.list_versions, False),
+        ("GET", "uploads"): ("ListMultipartUploads", multipart.list_uploads, False),
+        ("POST", "delete"): ("DeleteObjects", objects.delete_objects, True),
+        ("GET", None): ("ListObjects", buckets.list_objects, False),
+        ("PUT", None): ("CreateBucket", buckets.create_bucket, True),
+        ("HEAD", None): ("HeadBucket", buckets.head_bucket, False),
+        ("DELETE", None): ("DeleteBucket", buckets.delete_bucket, True),
+    }
+    for (method, sub), found in table.items():
+        if method == m and (sub is None or sub in q):
+            if found[0] == "ListObjects" and q.get("list-type") == "2":
+                return "ListObjectsV2", buckets.list_objects, False
+            return found
+    if m == "POST":
+        raise _not_implemented("POST object (browser uploads)")
+    raise S3Error("MethodNotAllowed", f"{m} is not allowed on a bucket")
+
+
+def _object_route(req: Request) -> Route:
+    q, m, h = req.query, req.method, req.headers
+    for name in ("tagging", *_UNSUPPORTED):
+        if name in q:
+            raise _not_implemented(name)
+    if "acl" in q:
+        if m == "GET":
+            return "GetObjectAcl", objects.get_acl, False
+        raise _not_implemented("acl")
+    if m == "PUT":
+        if "partNumber" in q or "uploadId" in q:
+            if "x-amz-copy-source" in h:
+                return "UploadPartCopy", multipart.upload_part_copy, True
+            return "UploadPart", multipart.upload_part, True
+        if "x-amz-copy-source" in h:
+            return "CopyObject", objects.copy_object, True
+        return "PutObject", objects.put_object, True
+    if m == "GET":
+        if "uploadId" in q:
+            return "ListParts", multipart.list_parts, False
+        if "attributes" in q:
+            return "GetObjectAttributes", objects.get_attributes, False
+        return "GetObject", objects.get_object, False
+    if m == "HEAD":
+        return "HeadObject", objects.head_object, False
+    if m == "DELETE":
+        if "uploadId" in q:
+            return "AbortMultipartUpload", multipart.abort, True
+        return "DeleteObject", objects.delete_object, True
+    if m == "POST":
+        if "uploads" in q:
+            return "CreateMultipartUpload", multipart.create, True
+        if "uploadId" in q:
+            return "CompleteMultipartUpload", multipart.complete, True
+        raise _not_implemented("POST on an object")
+    raise S3Error("MethodNotAllowed", f"{m} is not allowed on an object")
+
+
+def _not_implemented(what: str) -> S3Error:
+    return S3Error("NotImplemented", f"natsobj's S3 gateway does not implement {what}")
+
+
+def _none_set(code: str) -> Handler:
+    async def answer(state: State, req: Request) -> Response:
+        await state.store(req.bucket)  # NoSuchBucket first, as S3 answers
+        raise S3Error(code, BucketName=req.bucket)
+
+    return answer
+
+
+async def _no_content(state: State, req: Request) -> Response:
+    await state.store(req.bucket)
+    return Response(204)

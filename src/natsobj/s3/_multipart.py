@@ -1,0 +1,477 @@
+"""Multipart uploads, kept in NATS so any gateway process can carry on one another started.
+
+An object's chunks must lie in order on one subject and JetStream cannot concatenate on the
+server, so parts are staged as ordinary objects in a hidden bucket (`STAGING`, with a TTL that
+expires abandoned uploads): the upload's record at `u/<bucket>/<key>/<id>` (its Content-Type,
+headers, metadata, owner), each part at `p/<id>/<number>`. Complete streams the parts in order
+into the target, computing the SHA-256 on the way and storing S3's multipart ETag
+(md5 of the part MD5s, "-N") and the part sizes; a long Complete answers 200 at once and sends
+spaces until its XML, as S3 does. The record stays, marked done, so a retried Complete answers
+the same again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+from .. import BucketNotFoundError, ObjectInfo, ObjectNotFoundError, ObjectStore
+from . import _xml
+from ._errors import S3Error
+from ._http import Request, Response, xml_response
+from ._object_ops import copy_source, put_object_verified
+from ._rules import (
+    ETAG_HEADER,
+    INTERNAL_PREFIX,
+    PARTS_HEADER,
+    bucket_for,
+    check_key,
+    etag_of,
+    last_modified,
+    parse_range,
+    precondition,
+    stored_meta,
+)
+from ._state import State
+from ._xml import Raw, element, fields
+
+STAGING = INTERNAL_PREFIX + "uploads"
+STAGING_TTL = timedelta(days=7)
+MIN_PART = 5 * 1024 * 1024
+MAX_PART = 5 * 1024 * 1024 * 1024
+KEEPALIVE_EVERY = 5.0
+
+
+async def staging(state: State) -> ObjectStore:
+    try:
+        return await state.store(STAGING)
+    except BucketNotFoundError:
+        await state.client.create_or_update_object_store(
+            STAGING,
+            description="natsobj S3 gateway: multipart uploads in progress",
+            ttl=STAGING_TTL,
+        )
+        return await state.store(STAGING)
+
+
+def record_name(bucket: str, key: str, upload_id: str) -> str:
+    return f"u/{bucket}/{key}/{upload_id}"
+
+
+def part_name(upload_id: str, number: int) -> str:
+    return f"p/{upload_id}/{number:05d}"
+
+
+async def _record(state: State, req: Request) -> tuple[ObjectStore, dict[str, object]]:
+    upload_id = req.query.get("uploadId", "")
+    if not upload_id or "/" in upload_id:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    store = await staging(state)
+    try:
+        data = await store.get(record_name(req.bucket, req.key, upload_id))
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchUpload", UploadId=upload_id) from None
+    return store, json.loads(data)
+
+
+def _part_number(req: Request) -> int:
+    try:
+        number = int(req.query.get("partNumber", ""))
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 10_000:
+        raise S3Error(
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    return number
+
+
+# ---------------------------------------------------------------------------------------------
+# create, upload, list, abort
+
+
+async def create(state: State, req: Request) -> Response:
+    key = check_key(req.key)
+    await state.store(bucket_for(req.bucket))  # NoSuchBucket first
+    headers, metadata = stored_meta(req.headers)
+    upload_id = secrets.token_urlsafe(24)
+    assert req.identity is not None
+    record = {
+        "bucket": req.bucket,
+        "key": key,
+        "headers": headers,
+        "metadata": metadata,
+        "owner": req.identity.access_key,
+        "initiated": datetime.now(timezone.utc).isoformat(),
+        "checksum": req.headers.get("x-amz-checksum-algorithm", "").upper() or None,
+    }
+    store = await staging(state)
+    await store.put(record_name(req.bucket, key, upload_id), json.dumps(record).encode())
+    body = fields({"Bucket": req.bucket, "Key": key, "UploadId": upload_id})
+    return xml_response("InitiateMultipartUploadResult", body)
+
+
+async def upload_part(state: State, req: Request) -> Response:
+    number = _part_number(req)
+    store, _ = await _record(state, req)
+    declared = (
+        req.headers.get("content-length")
+        if "x-amz-decoded-content-length" not in req.headers
+        else req.headers["x-amz-decoded-content-length"]
+    )
+    if declared and declared.isdigit() and int(declared) > MAX_PART:
+        raise S3Error("EntityTooLarge", f"a part is at most {MAX_PART} bytes")
+    info = await put_object_verified(state, req, store, part_name(req.query["uploadId"], number))
+    return Response(200, [("ETag", etag_of(info))])
+
+
+async def upload_part_copy(state: State, req: Request) -> Response:
+    number = _part_number(req)
+    store, _ = await _record(state, req)
+    src_bucket, src_key = copy_source(req.headers["x-amz-copy-source"])
+    source = await state.store(bucket_for(src_bucket))
+    reader = source.open(src_key)
+    try:
+        await reader.__aenter__()
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchKey", Key=src_key) from None
+    try:
+        info = reader.info
+        assert info is not None
+        if precondition(
+            req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"
+        ):
+            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+        first, length = 0, info.size
+        asked = req.headers.get("x-amz-copy-source-range")
+        if asked is not None:
+            span = parse_range(asked, info.size)
+            if (
+                span is None
+                or not asked.strip().startswith("bytes=")
+                or asked.strip().startswith("bytes=-")
+            ):
+                raise S3Error(
+                    "InvalidArgument",
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                    "where first and last are the zero-based offsets of the first and last "
+                    "bytes to copy",
+                )
+            first, length = span[0], span[1] - span[0] + 1
+        md5 = hashlib.md5()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for chunk in reader.iter_range(first, length):
+                md5.update(chunk)
+                yield chunk
+
+        async def tag(_: ObjectInfo) -> dict[str, str]:
+            return {ETAG_HEADER: md5.hexdigest()}
+
+        part = await store.put(
+            part_name(req.query["uploadId"], number), chunks(), before_commit=tag
+        )
+    finally:
+        await reader.aclose()
+    body = fields({"ETag": etag_of(part), "LastModified": last_modified(part)})
+    return xml_response("CopyPartResult", body)
+
+
+async def list_parts(state: State, req: Request) -> Response:
+    _, record = await _record(state, req)
+    upload_id = req.query["uploadId"]
+    try:
+        marker = int(req.query.get("part-number-marker") or 0)
+        max_parts = min(int(req.query.get("max-parts") or 1000), 1000)
+    except ValueError:
+        raise S3Error(
+            "InvalidArgument", "part-number-marker and max-parts must be integers"
+        ) from None
+    index = await state.index(STAGING)
+    prefix = f"p/{upload_id}/"
+    page = index.page(
+        prefix=prefix, after=part_name(upload_id, marker) if marker else "", max_keys=max_parts
+    )
+    parts = []
+    last = 0
+    for name in page.keys:
+        entry = index.entry(name)
+        if entry is None:
+            continue
+        last = int(name[len(prefix) :])
+        values = {
+            "PartNumber": last,
+            "LastModified": entry.modified,
+            "ETag": entry.etag,
+            "Size": entry.size,
+        }
+        parts.append(f"<Part>{fields(values)}</Part>")
+    owner = Raw(
+        fields(
+            {
+                "ID": hashlib.sha256(str(record["owner"]).encode()).hexdigest(),
+                "DisplayName": record["owner"],
+            }
+        )
+    )
+    head = {
+        "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
+        "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
+        "PartNumberMarker": marker, "NextPartNumberMarker": last if page.truncated else None,
+        "MaxParts": max_parts, "IsTruncated": page.truncated,
+    }  # fmt: skip
+    return xml_response("ListPartsResult", fields(head) + "".join(parts))
+
+
+async def list_uploads(state: State, req: Request) -> Response:
+    await state.store(bucket_for(req.bucket))
+    q = req.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    max_uploads = (
+        min(int(q.get("max-uploads") or 1000), 1000)
+        if (q.get("max-uploads") or "1").isdigit()
+        else 1000
+    )
+    index = await state.index(STAGING)
+    base = f"u/{req.bucket}/"
+    found = index.page(prefix=base + prefix, max_keys=100_000).keys
+    uploads = []
+    prefixes: list[str] = []
+    key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    for name in found:
+        key, _, upload_id = name[len(base) :].rpartition("/")
+        if key_marker and _listed_before(key, upload_id, key_marker, id_marker):
+            continue
+        if delimiter and delimiter in key[len(prefix) :]:
+            common = key[: key.index(delimiter, len(prefix)) + len(delimiter)]
+            if common not in prefixes:
+                prefixes.append(common)
+            continue
+        entry = index.entry(name)
+        uploads.append((key, upload_id, entry.modified if entry else None))
+    truncated = len(uploads) > max_uploads
+    uploads = uploads[:max_uploads]
+    body = fields({
+        "Bucket": req.bucket, "KeyMarker": key_marker, "UploadIdMarker": id_marker,
+        "NextKeyMarker": uploads[-1][0] if truncated else None,
+        "NextUploadIdMarker": uploads[-1][1] if truncated else None,
+        "Prefix": prefix, "Delimiter": delimiter or None, "MaxUploads": max_uploads,
+        "IsTruncated": truncated,
+    })  # fmt: skip
+    for key, upload_id, initiated in uploads:
+        body += (
+            "<Upload>"
+            + fields(
+                {
+                    "Key": key,
+                    "UploadId": upload_id,
+                    "StorageClass": "STANDARD",
+                    "Initiated": initiated,
+                }
+            )
+            + "</Upload>"
+        )
+    body += "".join(f"<CommonPrefixes>{element('Prefix', p)}</CommonPrefixes>" for p in prefixes)
+    return xml_response("ListMultipartUploadsResult", body)
+
+
+def _listed_before(key: str, upload_id: str, key_marker: str, id_marker: str) -> bool:
+    """On an earlier page: keys up to key-marker (with upload-id-marker, that key's uploads
+    up to it)."""
+    if id_marker:
+        return (key.encode(), upload_id) <= (key_marker.encode(), id_marker)
+    return key.encode() <= key_marker.encode()
+
+
+async def abort(state: State, req: Request) -> Response:
+    store, _ = await _record(state, req)
+    await _discard(state, store, req.bucket, req.key, req.query["uploadId"])
+    return Response(204)
+
+
+async def _discard(state: State, store: ObjectStore, bucket: str, key: str, upload_id: str) -> None:
+    """Delete an upload's parts, then its record."""
+    index = await state.index(STAGING)
+    names = index.page(prefix=f"p/{upload_id}/", max_keys=10_000).keys
+    for start in range(0, len(names), 64):
+        await asyncio.gather(*(_delete_quietly(state, store, n) for n in names[start : start + 64]))
+    await _delete_quietly(state, store, record_name(bucket, key, upload_id))
+
+
+async def _delete_quietly(state: State, store: ObjectStore, name: str) -> None:
+    with contextlib.suppress(ObjectNotFoundError):
+        state.applied(STAGING, await store.delete(name))
+
+
+# ---------------------------------------------------------------------------------------------
+# complete
+
+
+def _asked_parts(raw: bytes) -> list[tuple[int, str]]:
+    doc = _xml.parse(raw, "CompleteMultipartUpload")
+    asked = []
+    for part in doc.findall("Part"):
+        number_text, etag = _xml.child_text(part, "PartNumber"), _xml.child_text(part, "ETag")
+        if not number_text or not number_text.strip().isdigit() or etag is None:
+            raise S3Error("MalformedXML", "every <Part> needs a <PartNumber> and an <ETag>")
+        asked.append((int(number_text), etag.strip().strip('"')))
+    if not asked:
+        raise S3Error("MalformedXML", "CompleteMultipartUpload needs at least one <Part>")
+    numbers = [n for n, _ in asked]
+    if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+        raise S3Error("InvalidPartOrder")
+    return asked
+
+
+async def complete(state: State, req: Request) -> Response:
+    upload_id = req.query.get("uploadId", "")
+    staging_store = await staging(state)
+    target = await state.store(bucket_for(req.bucket))
+    raw = await req.body(idle_timeout=state.idle_timeout).read_all(_xml.MAX_XML_BYTES)
+    asked = _asked_parts(raw)
+    try:
+        record = json.loads(await staging_store.get(record_name(req.bucket, req.key, upload_id)))
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchUpload", UploadId=upload_id) from None
+    etag = _multipart_etag([e for _, e in asked])
+    if record.get("done"):  # a retry of a Complete that succeeded
+        return await _completed_again(target, req, record, etag)
+    parts = await _checked_parts(staging_store, upload_id, asked)
+
+    async def run() -> ObjectInfo:
+        info = await _assemble(target, staging_store, req.key, record, parts, etag)
+        state.applied(target.bucket, info)
+        done = {**record, "done": True, "etag": etag}
+        await staging_store.put(
+            record_name(req.bucket, req.key, upload_id), json.dumps(done).encode()
+        )
+        await _discard_parts(state, staging_store, upload_id, parts)
+        return info
+
+    task = asyncio.ensure_future(run())
+    return Response(200, [("Content-Type", "application/xml")], _keepalive(task, req, etag))
+
+
+async def _completed_again(
+    target: ObjectStore, req: Request, record: dict[str, object], etag: str
+) -> Response:
+    try:
+        info = await target.get_info(req.key)
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", "")) from None
+    if etag_of(info) != f'"{record.get("etag")}"' or record.get("etag") != etag:
+        raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", ""))
+    return xml_response("CompleteMultipartUploadResult", _result(req, etag))
+
+
+def _result(req: Request, etag: str) -> str:
+    return fields(
+        {
+            "Location": f"/{req.bucket}/{req.key}",
+            "Bucket": req.bucket,
+            "Key": req.key,
+            "ETag": f'"{etag}"',
+        }
+    )
+
+
+def _multipart_etag(part_etags: list[str]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(e) for e in part_etags)).hexdigest()
+    return f"{digest}-{len(part_etags)}"
+
+
+async def _checked_parts(
+    store: ObjectStore, upload_id: str, asked: list[tuple[int, str]]
+) -> list[ObjectInfo]:
+    infos = await asyncio.gather(
+        *(store.get_info(part_name(upload_id, n)) for n, _ in asked), return_exceptions=True
+    )
+    parts = []
+    for (number, etag), info in zip(asked, infos, strict=True):
+        if isinstance(info, ObjectNotFoundError) or not isinstance(info, ObjectInfo):
+            if isinstance(info, BaseException) and not isinstance(info, ObjectNotFoundError):
+                raise info
+            raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
+        if etag_of(info).strip('"') != etag:
+            raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
+        parts.append(info)
+    for number_info, info in zip(asked[:-1], parts[:-1], strict=True):
+        if info.size < MIN_PART:
+            raise S3Error(
+                "EntityTooSmall",
+                ProposedSize=str(info.size),
+                MinSizeAllowed=str(MIN_PART),
+                PartNumber=str(number_info[0]),
+            )
+    return parts
+
+
+async def _assemble(
+    target: ObjectStore,
+    staging_store: ObjectStore,
+    key: str,
+    record: dict[str, object],
+    parts: list[ObjectInfo],
+    etag: str,
+) -> ObjectInfo:
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in parts:
+            async with staging_store.open(part.name) as reader:
+                async for chunk in reader:
+                    yield chunk
+
+    async def tag(_: ObjectInfo) -> dict[str, str]:
+        return {ETAG_HEADER: etag, PARTS_HEADER: ",".join(str(p.size) for p in parts)}
+
+    headers = dict(record.get("headers") or {})  # type: ignore[call-overload]
+    metadata = dict(record.get("metadata") or {})  # type: ignore[call-overload]
+    return await target.put(key, chunks(), headers=headers, metadata=metadata, before_commit=tag)
+
+
+async def _discard_parts(
+    state: State, store: ObjectStore, upload_id: str, parts: list[ObjectInfo]
+) -> None:
+    index = await state.index(STAGING)
+    names = set(index.page(prefix=f"p/{upload_id}/", max_keys=10_000).keys) | {
+        p.name for p in parts
+    }
+    ordered = sorted(names)
+    for start in range(0, len(ordered), 64):
+        await asyncio.gather(
+            *(_delete_quietly(state, store, n) for n in ordered[start : start + 64])
+        )
+
+
+async def _keepalive(
+    task: asyncio.Future[ObjectInfo], req: Request, etag: str
+) -> AsyncIterator[bytes]:
+    """S3's answer to a long Complete: 200 at once, spaces while it runs, then the result (or
+    an <Error> document, which SDKs read as a failure)."""
+    yield _xml.HEAD.encode()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=KEEPALIVE_EVERY)
+            if done:
+                break
+            yield b" "
+        task.result()
+    except S3Error as err:
+        yield _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
+            len(_xml.HEAD) :
+        ]
+        return
+    except Exception as exc:
+        err = S3Error("InternalError", f"completing the upload failed: {exc}")
+        yield _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
+            len(_xml.HEAD) :
+        ]
+        return
+    finally:
+        if not task.done():
+            task.cancel()
+    yield f'<CompleteMultipartUploadResult xmlns="{_xml.NS}">{_result(req, etag)}</CompleteMultipartUploadResult>'.encode()  # noqa: E501

@@ -1,0 +1,490 @@
+"""Object operations: put (verified: payload hash, Content-MD5, x-amz-checksum-*, before the
+meta is stored), get and head (ranges, parts, conditions, response-* overrides), delete, delete
+many, copy (streamed, or an update of the meta onto itself), attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from urllib.parse import unquote
+
+from .. import (
+    ObjectInfo,
+    ObjectMeta,
+    ObjectNotFoundError,
+    ObjectReader,
+    ObjectStore,
+    ObjectStoreError,
+)
+from . import _checksums, _xml
+from ._body import Body, hashed
+from ._bucket_ops import acl_response
+from ._errors import S3Error, from_store_error
+from ._http import Request, Response, xml_response
+from ._rules import (
+    CHECKSUM_HEADER,
+    ETAG_HEADER,
+    PRIVATE_PREFIX,
+    bucket_for,
+    check_key,
+    checksums_of,
+    etag_matches,
+    etag_of,
+    last_modified,
+    object_headers,
+    parse_range,
+    parts_of,
+    precondition,
+    stored_meta,
+)
+from ._state import State
+from ._xml import element, fields
+
+_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def _check_version(req: Request) -> None:
+    version = req.query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error("NoSuchVersion", Key=req.key, VersionId=version)
+
+
+# ---------------------------------------------------------------------------------------------
+# put
+
+
+async def put_object(state: State, req: Request) -> Response:
+    store = await state.store(bucket_for(req.bucket))
+    info = await put_object_verified(state, req, store, check_key(req.key))
+    state.applied(store.bucket, info)
+    out = [("ETag", etag_of(info))]
+    out += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in checksums_of(info).items()]
+    return Response(200, out)
+
+
+async def put_object_verified(
+    state: State, req: Request, store: ObjectStore, name: str
+) -> ObjectInfo:
+    """Store the request's body as `name`: verified before its meta is stored, conditional on
+    If-None-Match / If-Match, with the request's headers and metadata (PutObject, UploadPart)."""
+    headers, metadata = stored_meta(req.headers)
+    wanted = _checksums.requested(req.header_list)
+    if_revision = await put_condition(store, req)
+    body = req.body(algorithms=_hashed_here(wanted), idle_timeout=state.idle_timeout)
+
+    async def verify(info: ObjectInfo) -> dict[str, str]:
+        return verified_headers(req, body, info, wanted)
+
+    return await store.put(
+        name,
+        body,
+        headers=headers,
+        metadata=metadata,
+        if_revision=if_revision,
+        before_commit=verify,
+    )
+
+
+def _hashed_here(wanted: dict[str, str | None]) -> tuple[str, ...]:
+    # the SHA-256 is the object's own NATS digest: not computed twice
+    return tuple(alg for alg in wanted if alg != "SHA256")
+
+
+def sha256_b64(info: ObjectInfo) -> str:
+    return base64.b64encode(bytes.fromhex(info.digest_hex or "")).decode()
+
+
+def verified_headers(
+    req: Request, body: Body, info: ObjectInfo, wanted: dict[str, str | None]
+) -> dict[str, str]:
+    """Check what the client declared against what arrived, before the meta is stored (a
+    mismatch raises, and the put stores nothing); the gateway's headers for the meta."""
+    signed = req.verified.payload_sha256 if req.verified is not None else None
+    if signed is not None and signed != info.digest_hex:
+        raise S3Error(
+            "XAmzContentSHA256Mismatch",
+            ClientComputedContentSHA256=signed,
+            S3ComputedContentSHA256=info.digest_hex or "",
+        )
+    md5 = _checksums.content_md5(req.header_list)
+    if md5 is not None and md5 != body.md5_digest:
+        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    out = {ETAG_HEADER: body.md5_hex}
+    for alg, declared in wanted.items():
+        expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
+        actual = sha256_b64(info) if alg == "SHA256" else body.checksum_b64(alg)
+        if expected is None:
+            raise S3Error("InvalidRequest", f"the x-amz-checksum-{alg.lower()} trailer is missing")
+        if expected != actual:
+            raise S3Error(
+                "BadDigest", f"The {alg} you specified did not match the calculated checksum."
+            )
+        out[CHECKSUM_HEADER + alg] = actual
+    return out
+
+
+async def put_condition(store: object, req: Request) -> int | None:
+    """The store revision a conditional PUT must replace (0: the key must be absent)."""
+    if_none = req.headers.get("if-none-match")
+    if_match = req.headers.get("if-match")
+    if if_none is not None:
+        if if_none.strip() != "*":
+            raise S3Error("NotImplemented", "If-None-Match on PUT takes only '*'")
+        return 0
+    if if_match is None:
+        return None
+    try:
+        info = await store.get_info(req.key)  # type: ignore[attr-defined]
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchKey", Key=req.key) from None
+    if not etag_matches(if_match, etag_of(info)):
+        raise S3Error("PreconditionFailed", Condition="If-Match")
+    return int(info.revision)
+
+
+# ---------------------------------------------------------------------------------------------
+# get and head
+
+
+async def _open(state: State, req: Request) -> ObjectReader:
+    _check_version(req)
+    store = await state.store(bucket_for(req.bucket))
+    reader = store.open(req.key)
+    try:
+        await reader.__aenter__()
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchKey", Key=req.key) from None
+    return reader
+
+
+async def get_object(state: State, req: Request, *, head: bool = False) -> Response:
+    reader = await _open(state, req)
+    try:
+        info = reader.info
+        assert info is not None
+        status, headers, span = _describe(req, info)
+        first, length = span
+        if head or length == 0:
+            await reader.aclose()
+            return Response(status, headers, b"", length=length)
+        chunks = (
+            reader.iter_range(first, length) if (first, length) != (0, info.size) else aiter(reader)
+        )
+        return Response(status, headers, _closing(reader, chunks), length=length)
+    except BaseException:
+        await reader.aclose()
+        raise
+
+
+async def head_object(state: State, req: Request) -> Response:
+    return await get_object(state, req, head=True)
+
+
+def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]], tuple[int, int]]:
+    """(status, headers, (first byte, length)) of a GET or HEAD of `info`."""
+    etag, modified = etag_of(info), last_modified(info)
+    verdict = precondition(req.headers, etag, modified)
+    if verdict == 412:
+        raise S3Error("PreconditionFailed", Condition="If-Match or If-Unmodified-Since")
+    headers = object_headers(info)
+    if verdict == 304:
+        keep = {"ETag", "Last-Modified"}
+        return 304, [(k, v) for k, v in headers if k in keep], (0, 0)
+    span = _span(req, info, headers)
+    status = 206 if any(k == "Content-Range" for k, _ in headers) else 200
+    if req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and span == (0, info.size):
+        sums = checksums_of(info)
+        if not parts_of(info):
+            sums.setdefault("SHA256", sha256_b64(info))
+        headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
+        headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+    for param, header in _OVERRIDES.items():
+        if param in req.query:
+            headers = [(k, v) for k, v in headers if k != header] + [(header, req.query[param])]
+    return status, headers, span
+
+
+def _span(req: Request, info: ObjectInfo, headers: list[tuple[str, str]]) -> tuple[int, int]:
+    """The bytes a Range or partNumber asks for (adds Content-Range to `headers`)."""
+    size = info.size
+    part = req.query.get("partNumber")
+    if part is not None:
+        if "range" in req.headers:
+            raise S3Error(
+                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+            )
+        first, last = _part_span(part, parts_of(info) or [size])
+    else:
+        asked = parse_range(req.headers.get("range"), size)
+        if asked is None:
+            return 0, size
+        first, last = asked
+    headers.append(("Content-Range", f"bytes {first}-{last}/{size}" if size else "bytes */0"))
+    return first, last - first + 1
+
+
+def _part_span(text: str, parts: list[int]) -> tuple[int, int]:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 10_000:
+        raise S3Error(
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    if number > len(parts):
+        err = S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable")
+        err.status = 416
+        raise err
+    first = sum(parts[: number - 1])
+    return first, first + parts[number - 1] - 1
+
+
+async def _closing(reader: ObjectReader, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await reader.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# delete
+
+
+async def delete_object(state: State, req: Request) -> Response:
+    _check_version(req)
+    store = await state.store(bucket_for(req.bucket))
+    try:
+        info = await store.delete(req.key)
+        state.applied(store.bucket, info)
+    except ObjectNotFoundError:
+        pass  # deleting what is not there succeeds, as on S3
+    return Response(204)
+
+
+async def delete_objects(state: State, req: Request) -> Response:
+    store = await state.store(bucket_for(req.bucket))
+    wanted = _checksums.requested(req.header_list)
+    body = req.body(algorithms=_hashed_here(wanted), idle_timeout=state.idle_timeout)
+    raw = await body.read_all(_xml.MAX_XML_BYTES)
+    _check_small_body(req, body, raw, wanted)
+    doc = _xml.parse(raw, "Delete")
+    quiet = (_xml.child_text(doc, "Quiet") or "").strip().lower() == "true"
+    entries = [
+        (_xml.child_text(o, "Key"), _xml.child_text(o, "VersionId")) for o in doc.findall("Object")
+    ]
+    if not entries or len(entries) > 1000:
+        raise S3Error("MalformedXML", "DeleteObjects takes 1 to 1000 keys")
+
+    async def one(key: str | None, version: str | None) -> str:
+        if not key:
+            return _delete_error("", "InvalidArgument", "an <Object> has no <Key>")
+        if version not in (None, "null"):
+            return _delete_error(key, "NoSuchVersion", "The specified version does not exist.")
+        try:
+            state.applied(store.bucket, await store.delete(key))
+        except ObjectNotFoundError:
+            pass
+        except ObjectStoreError as exc:
+            err = from_store_error(exc, key=key)
+            return _delete_error(key, err.code, err.message)
+        return "" if quiet else f"<Deleted>{element('Key', key)}</Deleted>"
+
+    results: list[str] = []
+    for start in range(0, len(entries), 64):
+        batch = entries[start : start + 64]
+        results += await asyncio.gather(*(one(k, v) for k, v in batch))
+    return xml_response("DeleteResult", "".join(results))
+
+
+def _delete_error(key: str, code: str, message: str) -> str:
+    return f"<Error>{fields({'Key': key, 'Code': code, 'Message': message})}</Error>"
+
+
+def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, str | None]) -> None:
+    """The declared digests of a small request body (an XML document)."""
+    signed = req.verified.payload_sha256 if req.verified is not None else None
+    if signed is not None and signed != hashlib.sha256(raw).hexdigest():
+        raise S3Error("XAmzContentSHA256Mismatch")
+    md5 = _checksums.content_md5(req.header_list)
+    if md5 is not None and md5 != body.md5_digest:
+        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    for alg, declared in wanted.items():
+        expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
+        actual = (
+            base64.b64encode(hashlib.sha256(raw).digest()).decode()
+            if alg == "SHA256"
+            else body.checksum_b64(alg)
+        )
+        if expected != actual:
+            raise S3Error(
+                "BadDigest", f"The {alg} you specified did not match the calculated checksum."
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# copy
+
+
+def copy_source(header: str) -> tuple[str, str]:
+    """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded)."""
+    path, _, query = header.partition("?")
+    if query and not (query == "versionId=null"):
+        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
+    path = unquote(path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    return bucket, key
+
+
+def copy_meta(req: Request, source: ObjectInfo) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Headers and metadata of a copy: the source's (COPY) or the request's (REPLACE)."""
+    directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.")
+    if directive == "COPY":
+        headers = {
+            k: list(v) for k, v in source.headers.items() if not k.startswith(PRIVATE_PREFIX)
+        }
+        return headers, dict(source.metadata)
+    headers, metadata = stored_meta(req.headers)
+    return {k: [v] for k, v in headers.items()}, metadata
+
+
+async def copy_object(state: State, req: Request) -> Response:
+    key = check_key(req.key)
+    src_bucket, src_key = copy_source(req.headers["x-amz-copy-source"])
+    assert req.identity is not None
+    if not req.identity.may_use(src_bucket):
+        raise S3Error(
+            "AccessDenied", f"key {req.identity.name!r} may not read bucket {src_bucket!r}"
+        )
+    store = await state.store(bucket_for(req.bucket))
+    source_store = await state.store(bucket_for(src_bucket))
+    reader = source_store.open(src_key)
+    try:
+        await reader.__aenter__()
+    except ObjectNotFoundError:
+        raise S3Error("NoSuchKey", Key=src_key) from None
+    try:
+        info = reader.info
+        assert info is not None
+        if precondition(
+            req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"
+        ):
+            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+        headers, metadata = copy_meta(req, info)
+        if (src_bucket, src_key) == (req.bucket, key):
+            stored = await _copy_onto_itself(store, req, info, headers, metadata)
+        else:
+            stored = await _copy_streamed(store, req, key, reader, headers, metadata)
+    finally:
+        await reader.aclose()
+    state.applied(store.bucket, stored)
+    result = fields({"LastModified": last_modified(stored), "ETag": etag_of(stored)})
+    return xml_response("CopyObjectResult", result)
+
+
+async def _copy_onto_itself(
+    store: object,
+    req: Request,
+    info: ObjectInfo,
+    headers: dict[str, list[str]],
+    metadata: dict[str, str],
+) -> ObjectInfo:
+    if req.headers.get("x-amz-metadata-directive", "COPY").upper() != "REPLACE":
+        raise S3Error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect location "
+            "or encryption attributes.",
+        )
+    private = {k: list(v) for k, v in info.headers.items() if k.startswith(PRIVATE_PREFIX)}
+    meta = ObjectMeta(
+        name=info.name,
+        description=info.description,
+        headers={**headers, **private},
+        metadata=metadata,
+    )
+    return await store.update_meta(info.name, meta)  # type: ignore[attr-defined, no-any-return]
+
+
+async def _copy_streamed(
+    store: object,
+    req: Request,
+    key: str,
+    reader: ObjectReader,
+    headers: dict[str, list[str]],
+    metadata: dict[str, str],
+) -> ObjectInfo:
+    source, md5 = hashed(aiter(reader))
+
+    async def tag(info: ObjectInfo) -> dict[str, str]:
+        return {ETAG_HEADER: md5.hexdigest()}
+
+    if_revision = await put_condition(store, req)
+    return await store.put(  # type: ignore[attr-defined, no-any-return]
+        key, source, headers=headers, metadata=metadata, if_revision=if_revision, before_commit=tag
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# attributes and ACLs
+
+
+async def get_attributes(state: State, req: Request) -> Response:
+    reader = await _open(state, req)
+    await reader.aclose()
+    info = reader.info
+    assert info is not None
+    wanted = {
+        a.strip() for a in req.headers.get("x-amz-object-attributes", "").split(",") if a.strip()
+    }
+    if not wanted:
+        raise S3Error("InvalidArgument", "x-amz-object-attributes must name at least one attribute")
+    parts: list[tuple[str, object]] = []
+    if "ETag" in wanted:
+        parts.append(("ETag", etag_of(info).strip('"')))
+    if "Checksum" in wanted:
+        sums = checksums_of(info)
+        if not parts_of(info):
+            sums.setdefault("SHA256", sha256_b64(info))
+        parts.append(("Checksum", _xml.Raw(fields({f"Checksum{a}": v for a, v in sums.items()}))))
+    if "ObjectParts" in wanted and parts_of(info):
+        sizes = parts_of(info)
+        listed = "".join(
+            f"<Part>{fields({'PartNumber': i + 1, 'Size': s})}</Part>" for i, s in enumerate(sizes)
+        )
+        parts.append(
+            (
+                "ObjectParts",
+                _xml.Raw(fields({"TotalPartsCount": len(sizes), "IsTruncated": False}) + listed),
+            )
+        )
+    if "StorageClass" in wanted:
+        parts.append(("StorageClass", "STANDARD"))
+    if "ObjectSize" in wanted:
+        parts.append(("ObjectSize", info.size))
+    response = xml_response("GetObjectAttributesResponse", fields(parts))
+    response.headers.append(("Last-Modified", object_headers(info)[1][1]))
+    return response
+
+
+async def get_acl(state: State, req: Request) -> Response:
+    reader = await _open(state, req)
+    await reader.aclose()
+    return acl_response(req)

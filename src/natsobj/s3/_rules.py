@@ -1,0 +1,275 @@
+"""How S3 maps onto the object store, as pure functions: bucket names, keys, ETags,
+headers and metadata, HTTP dates, ranges and conditional requests (RFC 7232).
+
+Gateway-private fields travel in the object's NATS headers under one reserved prefix
+(`PRIVATE_PREFIX`); every other header and the metadata are what natscli, nats.go and natsobj
+users see.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+
+from .._wire.models import ObjectInfo
+from ._errors import S3Error
+
+PRIVATE_PREFIX = "Natsobj-S3-"
+ETAG_HEADER = PRIVATE_PREFIX + "Etag"
+PARTS_HEADER = PRIVATE_PREFIX + "Parts"
+"""Comma-separated part sizes of an object completed from a multipart upload."""
+CHECKSUM_HEADER = PRIVATE_PREFIX + "Checksum-"
+"""+ the algorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256): the base64 checksum."""
+
+INTERNAL_PREFIX = "natsobj_s3_"
+"""Buckets of the gateway's own (multipart staging): never listed, never S3-addressable."""
+OWNER_KEY = "natsobj.s3.owner"
+"""Bucket metadata: the access key that created the bucket through the gateway."""
+
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+STORED_HEADERS = {
+    "content-type": "Content-Type",
+    "content-encoding": "Content-Encoding",
+    "content-disposition": "Content-Disposition",
+    "content-language": "Content-Language",
+    "cache-control": "Cache-Control",
+    "expires": "Expires",
+}
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
+
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_NATS_BUCKET = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+
+# ---------------------------------------------------------------------------------------------
+# names
+
+
+def bucket_for(name: str) -> str:
+    """The NATS bucket an S3 bucket name addresses (identity); dotted names can't be one."""
+    if "." in name:
+        raise S3Error(
+            "InvalidBucketName",
+            f"bucket name {name!r} has a dot: NATS bucket names may hold only letters, digits, "
+            "'_' and '-'; use '-' instead",
+            BucketName=name,
+        )
+    if not _NATS_BUCKET.match(name):
+        raise S3Error("InvalidBucketName", BucketName=name)
+    return name
+
+
+def check_new_bucket_name(name: str) -> str:
+    """S3's rules for a bucket to create (3-63 of a-z, 0-9, '-', alphanumeric at both ends)."""
+    bad = (
+        not _S3_BUCKET.match(name)
+        or ".." in name
+        or name.startswith(("xn--", "sthree-"))
+        or name.endswith(("-s3alias", "--ol-s3"))
+        or _is_ip(name)
+    )
+    if bad:
+        raise S3Error(
+            "InvalidBucketName",
+            f"bucket name {name!r} is not valid: use 3 to 63 lowercase letters, digits and "
+            "'-', starting and ending with a letter or digit",
+            BucketName=name,
+        )
+    return bucket_for(name)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def check_key(key: str) -> str:
+    if not key:
+        raise S3Error("InvalidArgument", "the object key must not be empty")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", f"keys are at most {MAX_KEY_BYTES} bytes of UTF-8")
+    return key
+
+
+# ---------------------------------------------------------------------------------------------
+# ETags, headers and metadata
+
+
+def etag_of(info: ObjectInfo) -> str:
+    """The object's quoted ETag: the MD5 the gateway stored, else "<sha256 hex>-1" (hex, so
+    s3fs reads it; with '-', so rclone and the Java SDK don't take it for an MD5)."""
+    stored = info.headers.get(ETAG_HEADER)
+    if stored:
+        return f'"{stored[0]}"'
+    return f'"{info.digest_hex or ""}-1"'
+
+
+def parts_of(info: ObjectInfo) -> list[int]:
+    """The part sizes of a multipart object ([] for one written in one piece)."""
+    stored = info.headers.get(PARTS_HEADER)
+    if not stored or not stored[0]:
+        return []
+    return [int(size) for size in stored[0].split(",")]
+
+
+def stored_meta(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The NATS headers and metadata for an object, from S3 request headers (lower-case)."""
+    nats_headers: dict[str, str] = {}
+    for name, canonical in STORED_HEADERS.items():
+        value = headers.get(name)
+        if value is None:
+            continue
+        if name == "content-encoding":
+            value = ",".join(v.strip() for v in value.split(",") if v.strip() != "aws-chunked")
+            if not value:
+                continue
+        nats_headers[canonical] = value
+    metadata = {
+        k[len("x-amz-meta-") :]: v for k, v in headers.items() if k.startswith("x-amz-meta-")
+    }
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > MAX_METADATA_BYTES:
+        raise S3Error(
+            "MetadataTooLarge",
+            f"user metadata is {size} bytes; S3 allows at most {MAX_METADATA_BYTES}",
+        )
+    return nats_headers, metadata
+
+
+def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
+    """The response headers that describe an object (GET and HEAD)."""
+    out = [
+        ("ETag", etag_of(info)),
+        ("Last-Modified", http_date(last_modified(info))),
+        ("Accept-Ranges", "bytes"),
+    ]
+    content_type = None
+    for name, values in info.headers.items():
+        lower = name.lower()
+        if lower in STORED_HEADERS and values:
+            out.append((STORED_HEADERS[lower], values[0]))
+            content_type = values[0] if lower == "content-type" else content_type
+    if content_type is None:
+        out.append(("Content-Type", DEFAULT_CONTENT_TYPE))
+    out.extend((f"x-amz-meta-{k}", v) for k, v in info.metadata.items())
+    parts = parts_of(info)
+    if parts:
+        out.append(("x-amz-mp-parts-count", str(len(parts))))
+    return out
+
+
+def checksums_of(info: ObjectInfo) -> dict[str, str]:
+    """The S3 checksums stored with the object, by algorithm ("CRC32": base64); the SHA-256
+    is the object's own NATS digest, so it is always known for a single-part object."""
+    found = {
+        name[len(CHECKSUM_HEADER) :].upper(): values[0]
+        for name, values in info.headers.items()
+        if name.startswith(CHECKSUM_HEADER) and values
+    }
+    return found
+
+
+def last_modified(info: ObjectInfo) -> datetime:
+    return (info.mtime or datetime.fromtimestamp(0, timezone.utc)).astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP dates, ranges, conditions
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date; None if absent or unreadable (S3 then ignores the condition)."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range (first, last) a Range header asks of an object of `size`
+    bytes; None for the whole object (no header, or one S3 ignores: bad syntax, several
+    ranges). InvalidRange if it starts at or beyond the end."""
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", value)
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first_text, last_text = match.groups()
+    if first_text:
+        first = int(first_text)
+        last = int(last_text) if last_text else size - 1
+        if last_text and last < first:
+            return None
+        if first >= size:
+            raise unsatisfiable(size)
+        return first, min(last, size - 1)
+    suffix = int(last_text)
+    if suffix == 0 or size == 0:
+        raise unsatisfiable(size)
+    return max(0, size - suffix), size - 1
+
+
+def unsatisfiable(size: int) -> S3Error:
+    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested="bytes")
+    err.headers["Content-Range"] = f"bytes */{size}"
+    return err
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """An If-Match / If-None-Match list against an ETag ('*' matches any object)."""
+    wanted = etag.strip('"')
+    for item in header.split(","):
+        item = item.strip()
+        if item == "*":
+            return True
+        if item.startswith("W/"):
+            item = item[2:]
+        if item.strip('"') == wanted:
+            return True
+    return False
+
+
+def precondition(
+    headers: Mapping[str, str],
+    etag: str,
+    modified: datetime,
+    *,
+    prefix: str = "",
+    read: bool = True,
+) -> int | None:
+    """RFC 7232's evaluation order: 412, 304 (for reads) or None to go on. `prefix` reads the
+    copy-source variants (x-amz-copy-source-if-...), where every failure is 412."""
+    modified = modified.replace(microsecond=0)
+    if_match = headers.get(prefix + "if-match")
+    if if_match is not None:
+        if not etag_matches(if_match, etag):
+            return 412
+    else:
+        since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
+        if since is not None and modified > since:
+            return 412
+    if_none = headers.get(prefix + "if-none-match")
+    if if_none is not None:
+        if etag_matches(if_none, etag):
+            return 304 if read and not prefix else 412
+    else:
+        since = parse_http_date(headers.get(prefix + "if-modified-since"))
+        if since is not None and modified <= since and (read or prefix):
+            return 304 if not prefix else 412
+    return None

@@ -1,0 +1,91 @@
+"""`natsobj s3 serve`: the gateway under uvicorn (httptools), with TLS if asked, a graceful
+stop on SIGINT/SIGTERM (no new connections; requests in flight finish or fail cleanly), and
+one access-log line per request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+
+from .._client import Client
+from ._app import create_app
+from ._credentials import Credentials
+
+GRACE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        """HOST:PORT, [IPv6]:PORT or :PORT (127.0.0.1)."""
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
+        host = host.strip("[]") or "127.0.0.1"
+        return cls(host, int(port))
+
+
+def access_logging() -> None:
+    """Access lines on stderr, unless the application set up logging itself."""
+    logger = logging.getLogger("natsobj.s3")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+async def serve(
+    client: Client,
+    *,
+    listen: Listen,
+    credentials: Credentials,
+    region: str = "us-east-1",
+    domain: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    started: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the gateway until SIGINT/SIGTERM; `started(endpoint)` once it listens."""
+    app = create_app(client, credentials=credentials, region=region, domain=domain)
+    config = uvicorn.Config(
+        app,
+        host=listen.host,
+        port=listen.port,
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    if started is not None:
+        scheme = "https" if tls_cert else "http"
+
+        async def announce() -> None:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            port = listen.port or server.servers[0].sockets[0].getsockname()[1]
+            host = f"[{listen.host}]" if ":" in listen.host else listen.host
+            started(f"{scheme}://{host}:{port}")
+
+        task = asyncio.ensure_future(announce())
+    try:
+        await server.serve()
+    finally:
+        if started is not None:
+            task.cancel()
