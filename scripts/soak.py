@@ -530,10 +530,18 @@ class Soak:
         leaders = {(d.get("cluster") or {}).get("leader") for d in views.values()}
         if len(leaders) != 1 or None in leaders:
             return None
-        for detail in views.values():
-            for peer in (detail.get("cluster") or {}).get("replicas") or []:
-                if not peer.get("current") or peer.get("offline") or peer.get("lag"):
-                    return None
+        (leader,) = leaders
+        lead = next((d for n, d in views.items() if f"n{n}" == leader), None)
+        if lead is None:
+            return None
+        # the leader's view of its followers, as Cluster.wait_stream_synced judges them (a
+        # follower's view of the other follower is not kept up to date)
+        peers = (lead.get("cluster") or {}).get("replicas") or []
+        if len(peers) != NODES - 1:
+            return None
+        for peer in peers:
+            if not peer.get("current") or peer.get("offline") or peer.get("lag"):
+                return None
         states = {n: d.get("state") or {} for n, d in views.items()}
         if len({st.get("last_seq") for st in states.values()}) != 1:
             return None
@@ -543,7 +551,7 @@ class Soak:
             return None
         numbers = "; ".join(
             f"n{n}{' (leader)' if f'n{n}' in leaders else ''}: messages={st.get('messages')} "
-            f"deleted={st.get('num_deleted')} subjects={st.get('num_subjects')} "
+            f"deleted={st.get('num_deleted', 0)} subjects={st.get('num_subjects')} "
             f"first_seq={st.get('first_seq')} last_seq={st.get('last_seq')}"
             for n, st in sorted(states.items())
         )
