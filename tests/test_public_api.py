@@ -448,11 +448,6 @@ async def test_a_wrong_domain_or_prefix_fails_fast_with_a_natsobj_error(
         assert not [n for n in await right.object_store_names() if n.startswith("dom")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the no-responders error does not name the domain or API prefix the request "
-    "went to, and asks whether JetStream is enabled (it is, under another domain)",
-)
 async def test_a_wrong_domain_error_names_the_domain(domain_server: EmbeddedServer) -> None:
     async with await natsobj.connect(
         domain_server.url, jetstream_domain="nowhere", timeout=1.0
@@ -461,11 +456,6 @@ async def test_a_wrong_domain_error_names_the_domain(domain_server: EmbeddedServ
             await asyncio.wait_for(c.object_store("anything"), 5.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with both set, natsobj's JetStream lets jetstream_api_prefix win, while "
-    "_options.to_jetstream_kwargs documents that the domain wins (as in nats-py and natscli)",
-)
 async def test_the_domain_wins_over_an_api_prefix_as_documented(
     domain_server: EmbeddedServer,
 ) -> None:
@@ -479,11 +469,6 @@ async def test_the_domain_wins_over_an_api_prefix_as_documented(
         assert isinstance(await asyncio.wait_for(c.object_store_names(), 5.0), list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: connect(nats_py_client, jetstream_domain=...) drops the domain (and every "
-    "other option) silently and talks to $JS.API, the connected server's own JetStream",
-)
 async def test_connect_over_a_users_connection_honours_the_domain(
     domain_server: EmbeddedServer,
 ) -> None:

@@ -158,7 +158,7 @@ async def connect(
     are resolved as natscli does: arguments, then NATS_* variables, then the context.
     """
     if isinstance(servers, NatsClient):
-        return Client(servers, owns_connection=False, timeout=timeout or 5.0, transfer=transfer)
+        return _over_users_connection(servers, context, timeout, transfer, options)
     opts = resolve_connect_options(servers=servers, context=context, timeout=timeout, **options)
     kwargs = to_nats_connect_kwargs(opts)
     if not opts.servers:
@@ -178,6 +178,33 @@ async def connect(
     )
     client_box.append(client)
     return client
+
+
+def _over_users_connection(
+    nc: NatsClient,
+    context: str | None,
+    timeout: float | None,
+    transfer: TransferSettings | None,
+    options: dict[str, Any],
+) -> Client:
+    """A Client over a connection the user opened: only the JetStream options apply (the
+    domain wins over an API prefix, as in nats-py); connection options are an error."""
+    domain = options.pop("jetstream_domain", None)
+    prefix = options.pop("jetstream_api_prefix", None)
+    if context is not None or options:
+        given = sorted(options) + (["context"] if context is not None else [])
+        raise ValueError(
+            f"connect(nats_client, ...): {', '.join(given)} cannot apply to a connection that is "
+            "already open; pass only jetstream_domain, jetstream_api_prefix, timeout or transfer"
+        )
+    return Client(
+        nc,
+        owns_connection=False,
+        timeout=timeout or 5.0,
+        transfer=transfer,
+        domain=domain,
+        api_prefix=None if domain else prefix,
+    )
 
 
 async def _open(kwargs: dict[str, Any], timeout: float, client_box: list[Client]) -> NatsClient:

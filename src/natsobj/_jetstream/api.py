@@ -82,10 +82,10 @@ class JetStream:
         self.conn = conn
         self.nc = conn.nc
         self.timeout = timeout
-        if api_prefix:
-            self.prefix = api_prefix.rstrip(".")
-        elif domain:
+        if domain:  # the domain wins over an API prefix, as in nats-py and natscli
             self.prefix = f"$JS.{domain}.API"
+        elif api_prefix:
+            self.prefix = api_prefix.rstrip(".")
         else:
             self.prefix = "$JS.API"
         self._watchers: dict[str, set[asyncio.Future[Any]]] = {}
@@ -237,6 +237,11 @@ class JetStream:
             if not fut.done():
                 fut.cancel()
         if not msg.data and msg.status == "503":
+            if self.prefix != "$JS.API" and subject.startswith(self.prefix):
+                raise StoreTimeoutError(
+                    f"{context or subject}: no responders under {self.prefix}; is that the "
+                    "right JetStream domain or API prefix, and is its server up?"
+                )
             raise StoreTimeoutError(
                 f"{context or subject}: no responders; is JetStream enabled, and does the "
                 "stream have a leader?"
