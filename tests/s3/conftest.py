@@ -54,15 +54,29 @@ class Gateway:
         return self.log.read_text(errors="replace")
 
 
-def start_gateway(server_url: str, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Gateway:  # noqa: E501
+def start_gateway(
+    server_url: str, tmp: Path, *extra: str, env: dict[str, str] | None = None
+) -> Gateway:
     port = free_port()
     log = tmp / f"gateway-{port}.log"
-    args = [sys.executable, "-c", "from natsobj.cli import main; main()", "-s", server_url, "s3", "serve", "--listen", f"127.0.0.1:{port}"]  # noqa: E501
+    args = [
+        sys.executable,
+        "-c",
+        "from natsobj.cli import main; main()",
+        "-s",
+        server_url,
+        "s3",
+        "serve",
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
     for access, secret in KEYS:
         args += ["--auth-key", f"{access},{secret}"]
     args += list(extra)
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})  # noqa: E501
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     scheme = "https" if "--tls-cert" in extra else "http"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def test_put_get_list_delete(s3, bucket) -> None:
     s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello", ContentType="text/plain")
     got = s3.get_object(Bucket=bucket, Key="a/b.txt")

@@ -14,7 +14,6 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -69,7 +68,7 @@ class Gateway:
             return
         started = time.perf_counter()
         request_id = secrets.token_hex(8).upper()
-        op = "unknown"
+        request: Request | None = None
         response: Response
         self.inflight += 1
         try:
@@ -77,25 +76,29 @@ class Gateway:
                 scope.get("raw_path", b"").split(b"?")[0] == METRICS_PATH
                 and scope["method"] == "GET"
             ):
-                op, response = "metrics", self.metrics.response()
+                response = self.metrics.response()
             else:
                 request = self._parse(scope, receive, request_id)
-                op, response = await self._handle(request)
+                response = await self._handle(request)
         except S3Error as err:
             response = self._error(err, scope, request_id)
         finally:
             self.inflight -= 1
-        sent = await self._send(send, scope, response, request_id)
+        if request is not None and request.body_unread:
+            response.headers.append(("Connection", "close"))
+        sent = await self._send(send, response, request_id)
         elapsed = time.perf_counter() - started
-        self.metrics.observe(op, response.status, sent.received, sent.sent, elapsed)
+        op = request.op if request is not None else "metrics"
+        received = request.opened.received if request is not None and request.opened else 0
+        self.metrics.observe(op, response.status, received, sent, elapsed)
         access_log.info(
             '%s "%s %s" %d in=%d out=%d %.1fms id=%s op=%s',
             (scope.get("client") or ("-",))[0],
             scope["method"],
             scope.get("raw_path", b"").decode("latin-1") or scope.get("path", ""),
             response.status,
-            sent.received,
-            sent.sent,
+            received,
+            sent,
             elapsed * 1000,
             request_id,
             op,
@@ -151,11 +154,11 @@ class Gateway:
         bucket, _, key = path.partition("/")
         return bucket, key
 
-    async def _handle(self, request: Request) -> tuple[str, Response]:
-        op, handler, writes = route(request)  # raises NotImplemented / MethodNotAllowed
+    async def _handle(self, request: Request) -> Response:
+        request.op, handler, writes = route(request)  # raises NotImplemented / MethodNotAllowed
         self._authenticate(request, writes)
         try:
-            return op, await handler(self.state, request)
+            return await handler(self.state, request)
         except S3Error:
             raise
         except ChecksumError as exc:
@@ -205,10 +208,9 @@ class Gateway:
             return Response(err.status, headers, b"", length=len(body))
         return Response(err.status, headers, body)
 
-    async def _send(
-        self, send: Any, scope: dict[str, Any], response: Response, request_id: str
-    ) -> _Sent:
-        sent = _Sent()
+    async def _send(self, send: Any, response: Response, request_id: str) -> int:
+        """Write the response; the body bytes sent."""
+        sent = 0
         headers = [
             (k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers
         ]
@@ -224,31 +226,24 @@ class Gateway:
                 {"type": "http.response.start", "status": response.status, "headers": headers}
             )
             await send({"type": "http.response.body", "body": body})
-            sent.sent = len(body)
-            return sent
+            return len(body)
         if response.length is not None:
             headers.append((b"content-length", str(response.length).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         try:
             async for piece in body:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
-                sent.sent += len(piece)
+                sent += len(piece)
             await send({"type": "http.response.body", "body": b""})
         except (ObjectStoreError, OSError) as exc:
             # the headers are out: all the client can be told is an incomplete body
-            log.warning("request %s: body stopped after %d bytes: %s", request_id, sent.sent, exc)
+            log.warning("request %s: body stopped after %d bytes: %s", request_id, sent, exc)
             raise
         finally:
             closer = getattr(body, "aclose", None)
             if closer is not None:
                 await closer()
         return sent
-
-
-@dataclass
-class _Sent:
-    received: int = 0
-    sent: int = 0
 
 
 def create_app(

@@ -28,19 +28,32 @@ class Request:
     request_id: str
     identity: Identity | None = None
     verified: Verified | None = None
+    opened: Body | None = None
+    op: str = "unknown"
+    """The S3 operation, once routed."""
 
     @property
     def resource(self) -> str:
         return "/" + self.bucket + ("/" + self.key if self.key else "")
 
+    @property
+    def body_unread(self) -> bool:
+        """The request came with a body that was not read to its end (then the connection
+        must close: the client may still send it, or may never, after Expect: 100-continue)."""
+        has_body = self.headers.get("content-length", "0") not in ("", "0") or (
+            "chunked" in self.headers.get("transfer-encoding", "")
+        )
+        return has_body and (self.opened is None or not self.opened.finished)
+
     def body(self, algorithms: tuple[str, ...] = (), idle_timeout: float = 60.0) -> Body:
-        return Body(
+        self.opened = Body(
             self.receive,
             self.headers,
             self.verified,
             algorithms=algorithms,
             idle_timeout=idle_timeout,
         )
+        return self.opened
 
 
 @dataclass
