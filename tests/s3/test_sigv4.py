@@ -37,6 +37,7 @@ from natsobj.s3._sigv4 import (
     AuthError,
     ChunkedDecoder,
     Verified,
+    signing_key,
     verify,
 )
 
@@ -382,8 +383,6 @@ def test_header_values_are_trimmed_and_their_spaces_collapsed() -> None:
 
 
 def test_signing_keys_are_cached() -> None:
-    from natsobj.s3._sigv4 import signing_key
-
     signing_key.cache_clear()
     check("GET", b"/test.txt", b"", get_with_range())
     check("GET", b"/test.txt", b"", get_with_range())
@@ -1108,3 +1107,55 @@ def test_a_decoder_needs_a_streaming_payload() -> None:
     with pytest.raises(ValueError):
         ChunkedDecoder(Verified(**{**v.__dict__, "payload": EMPTY_SHA256}))
     assert decode(ChunkedDecoder(v, 0), [chain(v, [], None)]) == (b"", {})
+
+
+def test_a_decoder_for_a_request_reads_its_length_and_declared_trailers() -> None:
+    v = trailer_doc()
+    headers = [
+        (b"x-amz-decoded-content-length", b"66560"),
+        (b"x-amz-trailer", b"x-amz-checksum-crc32c"),
+    ]
+    decoder = ChunkedDecoder.for_request(v, headers)
+    assert decode(decoder, [DOC_TRAILER_CHUNKS])[1] == {"x-amz-checksum-crc32c": "sOO8/Q=="}
+    # The declared trailer is enforced: declaring another one fails.
+    other = [
+        (b"x-amz-decoded-content-length", b"66560"),
+        (b"x-amz-trailer", b"x-amz-checksum-sha1"),
+    ]
+    fails("IncompleteBody", ChunkedDecoder.for_request(v, other), [DOC_TRAILER_CHUNKS])
+    fails("IncompleteBody", ChunkedDecoder.for_request(v, headers), [DOC_TRAILER_CHUNKS[:-2]])
+
+
+def test_a_decoder_for_a_request_needs_its_decoded_length() -> None:
+    for headers, code in (
+        ([], "MissingContentLength"),
+        ([(b"x-amz-decoded-content-length", b"-1")], "InvalidArgument"),
+    ):
+        with pytest.raises(AuthError) as info:
+            ChunkedDecoder.for_request(plain_doc(), headers)
+        assert info.value.code == code
+
+
+def test_a_date_header_without_x_amz_date_dates_the_request() -> None:
+    headers = [
+        (b"Host", HOST),
+        (b"Range", b"bytes=0-9"),
+        (b"x-amz-content-sha256", EMPTY_SHA256.encode()),
+        (b"Date", b"Fri, 24 May 2013 00:00:00 GMT"),
+    ]
+    # botocore always sends X-Amz-Date: sign this one by hand, as AWS documents it.
+    signed = "date;host;range;x-amz-content-sha256"
+    canonical_request = (
+        f"GET\n/test.txt\n\ndate:Fri, 24 May 2013 00:00:00 GMT\nhost:{HOST.decode()}\n"
+        f"range:bytes=0-9\nx-amz-content-sha256:{EMPTY_SHA256}\n\n{signed}\n{EMPTY_SHA256}"
+    )
+    sts = (
+        "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
+        + hashlib.sha256(canonical_request.encode()).hexdigest()
+    )
+    signature = hmac.new(signing_key(SK, "20130524", REGION), sts.encode(), hashlib.sha256)
+    headers.append(auth(signed, signature.hexdigest()))
+    assert check("GET", b"/test.txt", b"", headers).amz_date == "20130524T000000Z"
+    refused(
+        "RequestTimeTooSkewed", "GET", b"/test.txt", b"", headers, now=DOC_TIME + timedelta(hours=1)
+    )

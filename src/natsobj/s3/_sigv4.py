@@ -324,7 +324,13 @@ def _request_time(hmap: dict[str, list[bytes]]) -> tuple[datetime, str]:
         parsed = None
         if date is not None:
             try:
-                parsed = parsedate_to_datetime(date).astimezone(timezone.utc)
+                parsed = parsedate_to_datetime(date)
+                # RFC 5322's "-0000" zone parses naive; HTTP dates are GMT.
+                parsed = (
+                    parsed.replace(tzinfo=timezone.utc)
+                    if parsed.tzinfo is None
+                    else parsed.astimezone(timezone.utc)
+                )
             except (TypeError, ValueError):
                 parsed = None
     if parsed is None:
@@ -595,6 +601,29 @@ class ChunkedDecoder:
     ) -> ChunkedDecoder:
         """A decoder for a STREAMING-UNSIGNED-PAYLOAD-TRAILER body."""
         return cls(None, decoded_length, declared_trailers=declared_trailers)
+
+    @classmethod
+    def for_request(
+        cls, verified: Verified, headers: Sequence[tuple[bytes, bytes]]
+    ) -> ChunkedDecoder:
+        """The decoder of a verified aws-chunked request, with its x-amz-decoded-content-length
+        (required, as S3 requires it) and, for the trailer variants, its x-amz-trailer."""
+        hmap = _header_map(headers)
+        length = _one(hmap, "x-amz-decoded-content-length")
+        if length is None:
+            raise AuthError(
+                "MissingContentLength",
+                "an aws-chunked upload must send x-amz-decoded-content-length",
+            )
+        if not length.isascii() or not length.isdigit():
+            raise AuthError(
+                "InvalidArgument", f"x-amz-decoded-content-length {length!r} is not a number"
+            )
+        declared: list[str] | None = None
+        if verified.payload != STREAMING_SIGNED:
+            trailer = _one(hmap, "x-amz-trailer") or ""
+            declared = [t.strip() for t in trailer.split(",") if t.strip()]
+        return cls(verified, int(length), declared_trailers=declared)
 
     @property
     def decoded(self) -> int:
