@@ -1159,3 +1159,79 @@ def test_a_date_header_without_x_amz_date_dates_the_request() -> None:
     refused(
         "RequestTimeTooSkewed", "GET", b"/test.txt", b"", headers, now=DOC_TIME + timedelta(hours=1)
     )
+
+
+# --- a second signer: awscrt, AWS's C implementation --------------------------------------
+
+
+def crt_signed(
+    method: str, target: str, headers: list[tuple[str, str]], presign: bool, body_hash: str
+) -> tuple[bytes, bytes, Headers]:
+    request = crt_http.HttpRequest(method, target, crt_http.HttpHeaders(headers))
+    config = crt_auth.AwsSigningConfig(
+        algorithm=crt_auth.AwsSigningAlgorithm.V4,
+        signature_type=(
+            crt_auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS
+            if presign
+            else crt_auth.AwsSignatureType.HTTP_REQUEST_HEADERS
+        ),
+        credentials_provider=crt_auth.AwsCredentialsProvider.new_static(AK, SK),
+        region=REGION,
+        service="s3",
+        signed_body_value=UNSIGNED_PAYLOAD if presign else body_hash,
+        signed_body_header_type=(
+            crt_auth.AwsSignedBodyHeaderType.NONE
+            if presign
+            else crt_auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
+        ),
+        expiration_in_seconds=600 if presign else None,
+        use_double_uri_encode=False,
+        should_normalize_uri_path=False,
+    )
+    signed = crt_auth.aws_sign_request(request, config).result()
+    path, _, query = signed.path.partition("?")
+    return (
+        path.encode("ascii"),
+        query.encode("ascii"),
+        [(n.encode(), v.encode()) for n, v in signed.headers],
+    )
+
+
+@DIFF
+@given(
+    methods,
+    keys,
+    st.lists(st.tuples(param_names, param_values), max_size=3),
+    metas,
+    st.binary(max_size=32),
+    st.booleans(),
+)
+def test_what_awscrt_signs_we_verify(
+    method: str,
+    key: str,
+    params: list[tuple[str, str]],
+    meta: dict[str, str],
+    body: bytes,
+    presign: bool,
+) -> None:
+    query = query_of(params)
+    target = path_of(key) + ("?" + query if query else "")
+    headers = [("host", NETLOC.decode()), *meta.items()]
+    digest = hashlib.sha256(body).hexdigest()
+    path, raw_query, wire_headers = crt_signed(method, target, headers, presign, digest)
+    v = verify(
+        method, path, raw_query, wire_headers, secret_for=SECRETS.get, region=REGION, now=now()
+    )
+    assert v.presigned == presign
+    assert v.payload == (UNSIGNED_PAYLOAD if presign else digest)
+    with pytest.raises(AuthError) as info:
+        verify(
+            method,
+            path + b"x",
+            raw_query,
+            wire_headers,
+            secret_for=SECRETS.get,
+            region=REGION,
+            now=now(),
+        )
+    assert info.value.code == "SignatureDoesNotMatch"
