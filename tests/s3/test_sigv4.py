@@ -519,8 +519,23 @@ def test_what_botocore_presigns_we_verify(
     method: str, key: str, params: list[tuple[str, str]], meta: dict[str, str], expires: int
 ) -> None:
     path, query, headers = presigned_by_botocore(method, key, params, meta, expires)
-    v = verify(method, path, query, headers, secret_for=SECRETS.get, region=REGION, now=now())
-    assert v.presigned and v.payload == UNSIGNED_PAYLOAD
+    # The URL's own time, X-Amz-Date: a 1-second URL may have expired by now().
+    signed_at = datetime.strptime(
+        query.split(b"X-Amz-Date=")[1][:16].decode(), "%Y%m%dT%H%M%SZ"
+    ).replace(tzinfo=timezone.utc)
+    for moment in (signed_at, signed_at + timedelta(seconds=expires)):
+        v = verify(method, path, query, headers, secret_for=SECRETS.get, region=REGION, now=moment)
+        assert v.presigned and v.payload == UNSIGNED_PAYLOAD
+    with pytest.raises(AuthError, match="Request has expired"):
+        verify(
+            method,
+            path,
+            query,
+            headers,
+            secret_for=SECRETS.get,
+            region=REGION,
+            now=signed_at + timedelta(seconds=expires + 1),
+        )
 
 
 def mutations(path: bytes, query: bytes, headers: Headers) -> list[tuple[str, Any]]:
