@@ -1250,3 +1250,13 @@ def test_what_awscrt_signs_we_verify(
             now=now(),
         )
     assert info.value.code == "SignatureDoesNotMatch"
+
+
+def test_a_failed_decoder_stays_failed() -> None:
+    decoder = ChunkedDecoder(plain_doc(), 66560)
+    with pytest.raises(AuthError):
+        decoder.feed(DOC_CHUNK_2)
+    for call in (lambda: decoder.feed(DOC_CHUNK_1), decoder.finish):
+        with pytest.raises(AuthError) as info:
+            call()
+        assert info.value.code == "SignatureDoesNotMatch"

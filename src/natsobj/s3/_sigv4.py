@@ -594,6 +594,7 @@ class ChunkedDecoder:
         self._trailer_lines: list[tuple[str, str]] = []
         self._trailer_bytes = 0
         self._trailer_signature: str | None = None
+        self._error: AuthError | None = None  # once broken, a decoder stays broken
 
     @classmethod
     def unsigned(
@@ -632,6 +633,27 @@ class ChunkedDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take the next bytes of the body; return the payload pieces now known to be good."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._feed(data)
+        except AuthError as error:
+            self._error = error
+            raise
+
+    def finish(self) -> dict[str, str]:
+        """The body ended: check it was complete and return its trailers."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._finish()
+        except AuthError as error:
+            self._error = error
+            raise
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
         view = memoryview(data)
         pos, end = 0, len(data)
@@ -666,8 +688,7 @@ class ChunkedDecoder:
         self._check_line_length()
         return out
 
-    def finish(self) -> dict[str, str]:
-        """The body ended: check it was complete and return its trailers."""
+    def _finish(self) -> dict[str, str]:
         if self._state == _MAYBE_DONE and not self._buffer:
             self._state = _DONE
         if self._state != _DONE:
@@ -700,8 +721,6 @@ class ChunkedDecoder:
                     f"the body sent trailers not declared in x-amz-trailer: {', '.join(extra)}",
                 )
         return trailers
-
-    # --- internals -------------------------------------------------------------------------
 
     def _check_line_length(self) -> None:
         limit = _LINE_LIMIT if self._state in (_HEADER, _DATA_END) else _TRAILER_LIMIT
