@@ -324,7 +324,13 @@ def _request_time(hmap: dict[str, list[bytes]]) -> tuple[datetime, str]:
         parsed = None
         if date is not None:
             try:
-                parsed = parsedate_to_datetime(date).astimezone(timezone.utc)
+                parsed = parsedate_to_datetime(date)
+                # RFC 5322's "-0000" zone parses naive; HTTP dates are GMT.
+                parsed = (
+                    parsed.replace(tzinfo=timezone.utc)
+                    if parsed.tzinfo is None
+                    else parsed.astimezone(timezone.utc)
+                )
             except (TypeError, ValueError):
                 parsed = None
     if parsed is None:
@@ -588,6 +594,7 @@ class ChunkedDecoder:
         self._trailer_lines: list[tuple[str, str]] = []
         self._trailer_bytes = 0
         self._trailer_signature: str | None = None
+        self._error: AuthError | None = None  # once broken, a decoder stays broken
 
     @classmethod
     def unsigned(
@@ -596,6 +603,29 @@ class ChunkedDecoder:
         """A decoder for a STREAMING-UNSIGNED-PAYLOAD-TRAILER body."""
         return cls(None, decoded_length, declared_trailers=declared_trailers)
 
+    @classmethod
+    def for_request(
+        cls, verified: Verified, headers: Sequence[tuple[bytes, bytes]]
+    ) -> ChunkedDecoder:
+        """The decoder of a verified aws-chunked request, with its x-amz-decoded-content-length
+        (required, as S3 requires it) and, for the trailer variants, its x-amz-trailer."""
+        hmap = _header_map(headers)
+        length = _one(hmap, "x-amz-decoded-content-length")
+        if length is None:
+            raise AuthError(
+                "MissingContentLength",
+                "an aws-chunked upload must send x-amz-decoded-content-length",
+            )
+        if not length.isascii() or not length.isdigit():
+            raise AuthError(
+                "InvalidArgument", f"x-amz-decoded-content-length {length!r} is not a number"
+            )
+        declared: list[str] | None = None
+        if verified.payload != STREAMING_SIGNED:
+            trailer = _one(hmap, "x-amz-trailer") or ""
+            declared = [t.strip() for t in trailer.split(",") if t.strip()]
+        return cls(verified, int(length), declared_trailers=declared)
+
     @property
     def decoded(self) -> int:
         """Payload bytes decoded so far."""
@@ -603,6 +633,27 @@ class ChunkedDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take the next bytes of the body; return the payload pieces now known to be good."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._feed(data)
+        except AuthError as error:
+            self._error = error
+            raise
+
+    def finish(self) -> dict[str, str]:
+        """The body ended: check it was complete and return its trailers."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._finish()
+        except AuthError as error:
+            self._error = error
+            raise
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
         view = memoryview(data)
         pos, end = 0, len(data)
@@ -637,8 +688,7 @@ class ChunkedDecoder:
         self._check_line_length()
         return out
 
-    def finish(self) -> dict[str, str]:
-        """The body ended: check it was complete and return its trailers."""
+    def _finish(self) -> dict[str, str]:
         if self._state == _MAYBE_DONE and not self._buffer:
             self._state = _DONE
         if self._state != _DONE:
@@ -671,8 +721,6 @@ class ChunkedDecoder:
                     f"the body sent trailers not declared in x-amz-trailer: {', '.join(extra)}",
                 )
         return trailers
-
-    # --- internals -------------------------------------------------------------------------
 
     def _check_line_length(self) -> None:
         limit = _LINE_LIMIT if self._state in (_HEADER, _DATA_END) else _TRAILER_LIMIT
