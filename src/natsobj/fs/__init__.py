@@ -21,6 +21,17 @@ from typing import Any
 from fsspec.spec import AbstractBufferedFile
 
 from .. import sync
+
+# digest_hex, the errors and ObjectInfo are re-exported: this module had them when it was one
+# file (code may have imported them from here).
+from .._wire import digest_hex as digest_hex
+from .._wire.errors import BucketExistsError as BucketExistsError
+from .._wire.errors import BucketNotFoundError as BucketNotFoundError
+from .._wire.errors import BucketSealedError as BucketSealedError
+from .._wire.errors import InvalidBucketNameError as InvalidBucketNameError
+from .._wire.errors import ObjectNotFoundError as ObjectNotFoundError
+from .._wire.errors import PermissionDeniedError as PermissionDeniedError
+from .._wire.models import ObjectInfo as ObjectInfo
 from ._base import PUT_KEYS, put_options
 from ._reading import ReadingFileSystem
 from ._writing import WritingFileSystem

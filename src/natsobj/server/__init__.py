@@ -9,6 +9,9 @@ _config (the config file), _embedded (EmbeddedServer), _state (the default serve
 lock and record) and _default (the default server's start, reuse, status and stop).
 """
 
+# Re-exported: the public names, the constants, and ServerError, which this module had when it
+# was one file (code may have imported it from here).
+from .._wire.errors import ServerError as ServerError
 from ._config import LOOPBACK as LOOPBACK
 from ._default import default_server_status as default_server_status
 from ._default import ensure_default_server as ensure_default_server

@@ -25,7 +25,15 @@ The package's parts: _loop (the loop thread, run() and the shutdown at exit), _c
 (ObjectWatcher).
 """
 
-# Re-exported: the public classes, and the names the module had before it became a package.
+# Re-exported: the public classes, and every other name of natsobj this module had when it was
+# one file (code may have imported them from here).
+from .. import IntegrityError as IntegrityError
+from .. import ObjectInfo as ObjectInfo
+from .. import ObjectMeta as ObjectMeta
+from .. import ObjectStoreConfig as ObjectStoreConfig
+from .. import ObjectStoreStatus as ObjectStoreStatus
+from .. import StoreTimeoutError as StoreTimeoutError
+from .. import TransferSettings as TransferSettings
 from ._client import Client as Client
 from ._client import connect as connect
 from ._files import READ_AHEAD as READ_AHEAD
