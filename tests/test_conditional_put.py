@@ -68,7 +68,7 @@ async def test_if_revision_lets_one_of_many_racing_writers_win(
     results = await asyncio.gather(
         *(
             h.put("a", body, if_revision=base.revision, chunk_size=32 * 1024)
-            for h, body in zip(handles, bodies)
+            for h, body in zip(handles, bodies, strict=True)
         ),
         return_exceptions=True,
     )

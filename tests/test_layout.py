@@ -12,6 +12,8 @@ from pathlib import Path
 import grimp
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "natsobj"
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
 NATS_PY_PRIVATES = re.compile(
     r"\.(_ps|_pending|_pending_data_size|_max_pending_size|_flush_queue|_flush_pending"
     r"|_transport|_sid|_id|_process_\w+|_server_info|_max_payload|_parse_header_lines)\b"
@@ -72,3 +74,25 @@ def test_every_module_says_what_it_is_for() -> None:
         if path.stat().st_size and ast.get_docstring(ast.parse(path.read_text())) is None
     ]
     assert missing == []
+
+
+def test_every_module_stays_under_500_lines() -> None:
+    # split a module that grows past this by concept (see README, "How the code is laid out")
+    too_long = {
+        str(path.relative_to(SRC)): lines
+        for path in _modules()
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}
+
+
+def test_every_function_stays_under_80_lines() -> None:
+    # counted from `def` to its last line, docstring included (decorators are not)
+    too_long = {}
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    too_long[f"{path.relative_to(SRC)}:{node.lineno} {node.name}"] = lines
+    assert too_long == {}

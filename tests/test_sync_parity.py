@@ -248,17 +248,28 @@ def test_the_type_aliases_are_the_cores() -> None:
 
 
 def test_sync_imports_only_the_public_package() -> None:
-    tree = ast.parse(Path(natsobj.sync.__file__).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level > 0:
-            assert node.module is None, f"line {node.lineno}: from .{node.module} import ..."
-            names = {alias.name for alias in node.names}
-            assert names <= set(natsobj.__all__), f"line {node.lineno}: not public: {names}"
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            assert not node.module.startswith("natsobj"), f"line {node.lineno}: {node.module}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert not alias.name.startswith("natsobj"), f"line {node.lineno}: {alias.name}"
+    # natsobj.sync is a package: each of its modules may import its siblings, and of the core
+    # only the public package's names (`from .. import X`), never a private module
+    package = Path(natsobj.sync.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert node.module is not None and (package / f"{node.module}.py").exists(), (
+                    f"{where}: from .{node.module or ''} import ... is not a module of natsobj.sync"
+                )
+            elif isinstance(node, ast.ImportFrom) and node.level > 1:
+                assert node.level == 2 and node.module is None, (
+                    f"{where}: from {'.' * node.level}{node.module or ''} import ..."
+                )
+                names = {alias.name for alias in node.names}
+                assert names <= set(natsobj.__all__), f"{where}: not public: {names}"
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("natsobj"), f"{where}: {node.module}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("natsobj"), f"{where}: {alias.name}"
 
 
 # ---------------------------------------------------------------------------------------------

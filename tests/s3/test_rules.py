@@ -133,7 +133,9 @@ def test_etags() -> None:
     assert _rules.etag_of(gw) == '"abc-2"'
 
 
-@pytest.mark.parametrize("name", ["ab", "A-b", "a..b", "-ab", "192.168.1.1", "xn--a", "a_b", "a" * 64])
+@pytest.mark.parametrize(
+    "name", ["ab", "A-b", "a..b", "-ab", "192.168.1.1", "xn--a", "a_b", "a" * 64]
+)
 def test_bad_new_bucket_names(name: str) -> None:
     with pytest.raises(S3Error) as caught:
         _rules.check_new_bucket_name(name)
@@ -160,7 +162,10 @@ def test_keys_and_metadata_limits() -> None:
 
 
 def test_xml_parsing_refuses_what_it_must() -> None:
-    doc = _xml.parse(b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>', "Delete")  # noqa: E501
+    doc = _xml.parse(
+        b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>',
+        "Delete",
+    )
     assert _xml.child_text(doc, "Quiet") == "true"
     for bad in [b"", b"<Delete>", b"<Other/>", b'<!DOCTYPE x [<!ENTITY a "b">]><Delete/>']:
         with pytest.raises(S3Error) as caught:

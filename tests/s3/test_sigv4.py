@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from natsobj.s3._checksums import new
+from natsobj.s3._chunked import ChunkedDecoder
 from natsobj.s3._sigv4 import (
     EMPTY_SHA256,
     STREAMING_SIGNED,
@@ -35,7 +36,6 @@ from natsobj.s3._sigv4 import (
     STREAMING_UNSIGNED_TRAILER,
     UNSIGNED_PAYLOAD,
     AuthError,
-    ChunkedDecoder,
     Verified,
     signing_key,
     verify,

@@ -1,11 +1,12 @@
 """Layer 3, jetstream (thin I/O): the JetStream API calls the store needs, with typed errors.
 
-`api.JetStream` (requests, publishes, stream operations, direct gets), `readers` (batched direct
-gets and flow-controlled consumers), `errors` (the one place where nats-py exceptions and
+`api.JetStream` (requests, publishes, stream operations, direct gets), `messages` (stored
+messages and publish acks as they come back), `readers` (batched direct gets and
+flow-controlled consumers), `errors` (the one place where nats-py exceptions and
 JetStream err_codes get their natsobj meaning) and `retry` (the one backoff loop).
 """
 
-from .api import JetStream, StoredMsg, ack_sequence, parse_ack, stored_msg
+from .api import JetStream
 from .errors import (
     ERR_DUPLICATE_IN_PROCESS,
     ERR_STREAM_NAME_IN_USE,
@@ -18,6 +19,7 @@ from .errors import (
     map_nats_error,
     stored_nothing,
 )
+from .messages import StoredMsg, ack_sequence, parse_ack, stored_msg
 from .readers import ConsumerReader, DirectBatchReader
 from .retry import deadline_in, retrying
 

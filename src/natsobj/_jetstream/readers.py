@@ -15,8 +15,9 @@ from .._wire.errors import (
     ObjectStoreError,
     StoreTimeoutError,
 )
-from .api import JetStream, StoredMsg, _from_ns, stored_msg
+from .api import JetStream
 from .errors import map_nats_error
+from .messages import StoredMsg, from_ns, stored_msg
 
 
 class DirectBatchReader:
@@ -290,7 +291,7 @@ class ConsumerReader:
         self._expected_cseq = cseq + 1
         if self._on_message is not None:
             self._next_seq = sseq + 1
-            self._on_message(msg.subject, sseq, msg.data, _from_ns(ts))
+            self._on_message(msg.subject, sseq, msg.data, from_ns(ts))
         else:
             self._queue.put(
                 StoredMsg(
@@ -300,7 +301,7 @@ class ConsumerReader:
                     raw_headers=msg.raw_headers,
                     time=None,
                     num_pending=pending,
-                    moment=_from_ns(ts),
+                    moment=from_ns(ts),
                 )
             )
         if pending == 0:

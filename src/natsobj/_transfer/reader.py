@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import _wire as wire
 from .._jetstream import (
@@ -72,48 +73,21 @@ async def read_chunks(
     answering, ends in an error after `idle_timeout`, never in a hang.
     """
     plan = plan or ReadPlan()
-    stream = wire.stream_name(info.bucket)
-    subject = wire.chunk_subject(info.bucket, info.nuid)
-    chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
-    hasher = hashlib.sha256() if plan.verify else None
-    expected_size = info.size
-    received_bytes = 0
-    received_chunks = 0
+    tally = _Tally(info, hashlib.sha256() if plan.verify else None, plan.skip, plan.length)
     next_seq = plan.start_seq
-    skip = plan.skip
-    remaining = plan.length
     held: bytes | None = None
     lag_deadline: float | None = None
     attempt = 0
     last_progress = time.monotonic()
-    stalled = False
     probe_timeout = min(1.0, idle_timeout)
     # A whole-object read streams from a push consumer (cheapest for the server); ranges, and
     # any retry, use direct get, which needs no consumer and no meta leader.
     use_consumer = plan.verify and prefer_consumer
 
-    def where() -> str:
-        return f"object {info.name!r} in bucket {info.bucket!r}"
-
     while True:
-        reader: ConsumerReader | DirectBatchReader | None = None
-        if use_consumer:
-            use_consumer = False  # a second attempt reads with direct get
-            with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
-                reader = await ConsumerReader(
-                    js, stream, subject, start_seq=next_seq, idle_timeout=probe_timeout
-                ).__aenter__()
-        if reader is None:
-            reader = await DirectBatchReader(
-                js,
-                stream,
-                subject,
-                start_seq=next_seq,
-                batch=max(1, batch_bytes // max(1, chunk_size)),
-                batch_bytes=batch_bytes,
-                max_buffered=2 * batch_bytes,
-                idle_timeout=probe_timeout,
-            ).__aenter__()
+        stalled = False
+        reader = await _open_reader(js, info, next_seq, use_consumer, batch_bytes, probe_timeout)
+        use_consumer = False  # a second attempt reads with direct get
         try:
             while True:
                 try:
@@ -127,77 +101,147 @@ async def read_chunks(
                 if stored is None:
                     break
                 last_progress = time.monotonic()
-                data = stored.data
-                if not data:
+                if not stored.data:
                     continue  # NATS.Net writes an empty trailing chunk
-                received_chunks += 1
-                received_bytes += len(data)
-                if hasher is not None:
-                    if received_bytes > expected_size:
-                        raise SizeMismatchError(
-                            f"{where()} has more bytes than its meta says "
-                            f"({expected_size}); the object is corrupt: re-upload it"
-                        )
-                    hasher.update(data)
-                if skip:
-                    if skip >= len(data):
-                        skip -= len(data)
-                        continue
-                    data = data[skip:]
-                    skip = 0
-                if remaining is not None:
-                    if len(data) >= remaining:
-                        data = data[:remaining]
-                        remaining = 0
-                    else:
-                        remaining -= len(data)
+                data = tally.take(stored.data)
+                if data is None:
+                    continue  # all of it before the range
                 if held is not None:
                     yield held
                 held = data
-                if remaining == 0 and hasher is None:
+                if tally.done:
                     break
             next_seq = reader.next_seq
         finally:
             await reader.__aexit__(None, None, None)
         if stalled:
-            stalled = False
             await asyncio.sleep(0.05)
             continue
-        if remaining == 0 and hasher is None:
+        if tally.done or not tally.short:
             break
-        if hasher is not None and received_bytes < expected_size:
-            # Fewer chunks than promised: a replica behind the leader, or chunks gone.
-            now = time.monotonic()
-            lag_deadline = lag_deadline or now + lag_retry
-            if now < lag_deadline:
-                attempt += 1
-                await asyncio.sleep(min(0.05 * attempt, 0.5))
-                continue
-            raise MissingChunksError(
-                f"{where()} is missing chunks: read {received_chunks} of {info.chunks} "
-                f"chunks ({received_bytes} of {expected_size} bytes); the stream lost "
-                "them, so the object cannot be read: delete it and upload it again"
-            )
-        break
+        # Fewer chunks than promised: a replica behind the leader, or chunks gone.
+        now = time.monotonic()
+        lag_deadline = lag_deadline or now + lag_retry
+        if now >= lag_deadline:
+            raise tally.missing_chunks()
+        attempt += 1
+        await asyncio.sleep(min(0.05 * attempt, 0.5))
 
-    if hasher is not None:
-        if received_bytes != expected_size:
-            raise SizeMismatchError(
-                f"{where()}: read {received_bytes} bytes, its meta says {expected_size}"
-            )
-        if info.chunks and received_chunks != info.chunks:
-            raise ChunkMismatchError(
-                f"{where()}: read {received_chunks} chunks, its meta says {info.chunks}"
-            )
-        expected = wire.parse_digest(info.digest)
-        actual = hasher.digest()
-        if expected is not None and actual != expected:
-            raise DigestMismatchError(
-                f"received a corrupt object, digests do not match: {where()} "
-                f"(expected {info.digest}, got {wire.format_digest(actual)})"
-            )
+    tally.verify()
     if held is not None:
         yield held
+
+
+async def _open_reader(
+    js: JetStream,
+    info: ObjectInfo,
+    start_seq: int,
+    consumer: bool,
+    batch_bytes: int,
+    probe_timeout: float,
+) -> ConsumerReader | DirectBatchReader:
+    """An entered reader of the object's chunks from `start_seq`: a consumer if asked for and
+    the server grants one, else batched direct gets."""
+    stream = wire.stream_name(info.bucket)
+    subject = wire.chunk_subject(info.bucket, info.nuid)
+    if consumer:
+        with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
+            return await ConsumerReader(
+                js, stream, subject, start_seq=start_seq, idle_timeout=probe_timeout
+            ).__aenter__()
+    chunk_size = info.chunk_size or wire.DEFAULT_CHUNK_SIZE
+    return await DirectBatchReader(
+        js,
+        stream,
+        subject,
+        start_seq=start_seq,
+        batch=max(1, batch_bytes // max(1, chunk_size)),
+        batch_bytes=batch_bytes,
+        max_buffered=2 * batch_bytes,
+        idle_timeout=probe_timeout,
+    ).__aenter__()
+
+
+class _Tally:
+    """What a read has received so far, checked against the object's meta as it goes.
+
+    With a hasher the read is verified (from the first byte to the last); `skip` and
+    `remaining` cut the range to deliver out of the chunks.
+    """
+
+    def __init__(self, info: ObjectInfo, hasher: Any, skip: int, remaining: int | None) -> None:
+        self.info = info
+        self.hasher = hasher
+        self.skip = skip
+        self.remaining = remaining
+        self.received_bytes = 0
+        self.received_chunks = 0
+
+    def where(self) -> str:
+        return f"object {self.info.name!r} in bucket {self.info.bucket!r}"
+
+    @property
+    def done(self) -> bool:
+        """An unverified (range) read has all it wants; a verified one reads to the end."""
+        return self.remaining == 0 and self.hasher is None
+
+    @property
+    def short(self) -> bool:
+        """A verified read ended with fewer bytes than the meta promises."""
+        return self.hasher is not None and self.received_bytes < self.info.size
+
+    def take(self, data: bytes) -> bytes | None:
+        """Count and hash a chunk; the part of it to deliver, None if it is all before the range."""
+        self.received_chunks += 1
+        self.received_bytes += len(data)
+        if self.hasher is not None:
+            if self.received_bytes > self.info.size:
+                raise SizeMismatchError(
+                    f"{self.where()} has more bytes than its meta says "
+                    f"({self.info.size}); the object is corrupt: re-upload it"
+                )
+            self.hasher.update(data)
+        if self.skip:
+            if self.skip >= len(data):
+                self.skip -= len(data)
+                return None
+            data = data[self.skip :]
+            self.skip = 0
+        if self.remaining is not None:
+            if len(data) >= self.remaining:
+                data = data[: self.remaining]
+                self.remaining = 0
+            else:
+                self.remaining -= len(data)
+        return data
+
+    def missing_chunks(self) -> MissingChunksError:
+        return MissingChunksError(
+            f"{self.where()} is missing chunks: read {self.received_chunks} of "
+            f"{self.info.chunks} chunks ({self.received_bytes} of {self.info.size} bytes); the "
+            "stream lost them, so the object cannot be read: delete it and upload it again"
+        )
+
+    def verify(self) -> None:
+        """Raise unless a verified read got the meta's size, chunk count and digest."""
+        if self.hasher is None:
+            return
+        info, where = self.info, self.where()
+        if self.received_bytes != info.size:
+            raise SizeMismatchError(
+                f"{where}: read {self.received_bytes} bytes, its meta says {info.size}"
+            )
+        if info.chunks and self.received_chunks != info.chunks:
+            raise ChunkMismatchError(
+                f"{where}: read {self.received_chunks} chunks, its meta says {info.chunks}"
+            )
+        expected = wire.parse_digest(info.digest)
+        actual = self.hasher.digest()
+        if expected is not None and actual != expected:
+            raise DigestMismatchError(
+                f"received a corrupt object, digests do not match: {where} "
+                f"(expected {info.digest}, got {wire.format_digest(actual)})"
+            )
 
 
 async def locate_chunk(js: JetStream, info: ObjectInfo, index: int) -> tuple[int, bool] | None:

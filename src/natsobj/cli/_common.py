@@ -33,6 +33,14 @@ log = logging.getLogger("natsobj")
 PROGRESS_THRESHOLD = 256 * 1024
 """Transfers at most this large get no progress bar."""
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+no_progress_option = click.option(
+    "--no-progress", is_flag=True, help="No progress bar (there is none when stderr is piped)."
+)
+
+STDIO = "-"
+"""A path of "-": stdin for put, stdout for get."""
+
 
 class CliError(click.ClickException):
     """An operation failed: printed as one line, exit code 1."""

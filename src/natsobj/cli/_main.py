@@ -13,7 +13,9 @@ import natsobj
 
 from ._buckets import bucket
 from ._common import App, CliError, DurationType, setup_logging
-from ._objects import cat, get, info, link, ls, meta, mv, put, rm, watch
+from ._get import cat, get
+from ._objects import info, link, ls, meta, mv, rm, watch
+from ._put import put
 from ._s3 import s3
 from ._server import server
 from ._verify import verify

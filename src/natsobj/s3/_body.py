@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from . import _checksums
+from ._chunked import ChunkedDecoder
 from ._errors import S3Error
-from ._sigv4 import AuthError, ChunkedDecoder, Verified
+from ._sigv4 import AuthError, Verified
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
