@@ -45,6 +45,7 @@ class Gateway:
             region_name="us-east-1",
             config=Config(
                 s3={"addressing_style": "path"},
+                signature_version="s3v4",
                 retries={"max_attempts": 1, "mode": "standard"},
                 **config,  # type: ignore[arg-type]
             ),

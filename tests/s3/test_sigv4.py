@@ -308,7 +308,7 @@ def test_sigv2_is_refused_with_a_clear_message(authorization: bytes | None) -> N
         headers: Headers = [(b"host", HOST)]
     else:
         query, headers = b"", [(b"host", HOST), (b"authorization", authorization)]
-    error = refused("InvalidRequest", "GET", b"/test.txt", query, headers)
+    error = refused("NotImplemented", "GET", b"/test.txt", query, headers)
     assert "SigV2 is not supported, use SigV4" in error.message
 
 

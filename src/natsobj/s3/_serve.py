@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -43,6 +46,19 @@ def access_logging() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def _quiet_signals() -> dict[int, Any]:
+    """uvicorn re-raises the signal it stopped on once it has stopped; after a graceful stop
+    that signal is done with (the command exits 0), so it finds a no-op handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 async def serve(
@@ -84,8 +100,10 @@ async def serve(
             started(f"{scheme}://{host}:{port}")
 
         task = asyncio.ensure_future(announce())
+    quieted = _quiet_signals()
     try:
         await server.serve()
     finally:
+        _restore(quieted)
         if started is not None:
             task.cancel()

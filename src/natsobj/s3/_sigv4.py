@@ -219,7 +219,11 @@ def verify(
     authorization = _one(hmap, "authorization")
     presign = "X-Amz-Algorithm" in query_keys or "X-Amz-Signature" in query_keys
     if "AWSAccessKeyId" in query_keys or (authorization or "").startswith("AWS "):
-        raise AuthError("InvalidRequest", "SigV2 is not supported, use SigV4 (AWS4-HMAC-SHA256)")
+        raise AuthError(
+            "NotImplemented",
+            "SigV2 is not supported, use SigV4 (AWS4-HMAC-SHA256); with boto3: "
+            "Config(signature_version='s3v4')",
+        )
     if authorization is not None and presign:
         raise AuthError(
             "InvalidArgument",
