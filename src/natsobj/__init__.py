@@ -14,6 +14,7 @@ from ._wire.errors import (
     BucketExistsError,
     BucketFullError,
     BucketNotFoundError,
+    BucketReadOnlyError,
     BucketSealedError,
     ChunkMismatchError,
     ChunkTooLargeError,
@@ -22,6 +23,7 @@ from ._wire.errors import (
     IntegrityError,
     InvalidBucketNameError,
     InvalidObjectNameError,
+    InvalidReplicationError,
     JetStreamAPIError,
     LinkError,
     LinkIsABucketError,
@@ -46,6 +48,7 @@ from ._wire.models import (
     ObjectStoreConfig,
     ObjectStoreStatus,
 )
+from ._wire.replication import Origin, OriginStatus, Replication
 
 __version__ = "0.1.0"
 
@@ -54,6 +57,7 @@ __all__ = [
     "BucketExistsError",
     "BucketFullError",
     "BucketNotFoundError",
+    "BucketReadOnlyError",
     "BucketSealedError",
     "ChunkMismatchError",
     "ChunkTooLargeError",
@@ -63,6 +67,7 @@ __all__ = [
     "IntegrityError",
     "InvalidBucketNameError",
     "InvalidObjectNameError",
+    "InvalidReplicationError",
     "JetStreamAPIError",
     "LinkError",
     "LinkIsABucketError",
@@ -82,7 +87,10 @@ __all__ = [
     "ObjectStoreError",
     "ObjectStoreStatus",
     "ObjectWatcher",
+    "Origin",
+    "OriginStatus",
     "PermissionDeniedError",
+    "Replication",
     "ServerError",
     "SizeMismatchError",
     "StoreTimeoutError",
