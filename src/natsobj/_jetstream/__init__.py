@@ -18,6 +18,7 @@ from .errors import (
     map_nats_error,
     stored_nothing,
 )
+from .msgget import msg_get_last
 from .readers import ConsumerReader, DirectBatchReader
 from .retry import deadline_in, retrying
 
@@ -37,6 +38,7 @@ __all__ = [
     "is_retryable_write",
     "is_transient",
     "map_nats_error",
+    "msg_get_last",
     "parse_ack",
     "retrying",
     "stored_msg",
