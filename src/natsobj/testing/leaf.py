@@ -169,9 +169,9 @@ class LeafPair:
     def wait_synced(
         self, hub_stream: str, leaf_stream: str, timeout: float = 20.0
     ) -> dict[str, Any]:
-        """Wait until the hub's `hub_stream` holds as many messages as the leaf's `leaf_stream`
-        had when called, by last sequence of the leaf (a mirror keeps the origin's sequences
-        only without a transform, so messages are compared too); returns the leaf's state.
+        """Wait until the hub's mirror `hub_stream` reaches the last sequence the leaf's
+        `leaf_stream` had when called (a mirror keeps its origin's sequences, renamed or not);
+        returns the leaf's state. Not for aggregates: their sequences are their own.
 
         Waiting for `lag == 0` would pass at once: lag counts only while connected.
         """
