@@ -14,6 +14,7 @@ from ._wire.errors import (
     BucketExistsError,
     BucketFullError,
     BucketNotFoundError,
+    BucketReadOnlyError,
     BucketSealedError,
     ChunkMismatchError,
     ChunkTooLargeError,
@@ -22,6 +23,7 @@ from ._wire.errors import (
     IntegrityError,
     InvalidBucketNameError,
     InvalidObjectNameError,
+    InvalidReplicationError,
     JetStreamAPIError,
     LinkError,
     LinkIsABucketError,
@@ -47,6 +49,7 @@ from ._wire.models import (
     ObjectStoreConfig,
     ObjectStoreStatus,
 )
+from ._wire.replication import Origin, OriginStatus, Replication
 
 __version__ = "0.1.0"
 
@@ -55,6 +58,7 @@ __all__ = [
     "BucketExistsError",
     "BucketFullError",
     "BucketNotFoundError",
+    "BucketReadOnlyError",
     "BucketSealedError",
     "ChunkMismatchError",
     "ChunkTooLargeError",
@@ -64,6 +68,7 @@ __all__ = [
     "IntegrityError",
     "InvalidBucketNameError",
     "InvalidObjectNameError",
+    "InvalidReplicationError",
     "JetStreamAPIError",
     "LinkError",
     "LinkIsABucketError",
@@ -83,7 +88,10 @@ __all__ = [
     "ObjectStoreError",
     "ObjectStoreStatus",
     "ObjectWatcher",
+    "Origin",
+    "OriginStatus",
     "PermissionDeniedError",
+    "Replication",
     "RevisionMismatchError",
     "ServerError",
     "SizeMismatchError",

@@ -25,6 +25,7 @@ from ._store import ObjectStore, StoreContext, buckets
 from ._transfer import TransferSettings
 from ._wire.errors import BucketExistsError, ConnectionLostError
 from ._wire.models import ObjectStoreConfig, ObjectStoreStatus
+from ._wire.replication import Origin
 from .server import ensure_default_server
 
 log = logging.getLogger("natsobj")
@@ -96,8 +97,17 @@ class Client:
         compression: bool = False,
         placement: Mapping[str, Any] | None = None,
         metadata: Mapping[str, str] | None = None,
+        mirror: Origin | None = None,
+        sources: Sequence[Origin] | None = None,
+        writable: bool = False,
     ) -> ObjectStore:
-        """Create a bucket (or bind to one that exists with the same config)."""
+        """Create a bucket (or bind to one that exists with the same config).
+
+        `mirror=Origin(bucket, domain=...)` makes a read-only copy of a bucket in another
+        JetStream domain (same name or renamed); in the same domain, a renamed copy is made as a
+        one-source replica. `sources=[Origin(...), ...]` aggregates several buckets into this
+        one (read-only unless `writable=True`).
+        """
         config = buckets.bucket_config(
             bucket,
             description=description,
@@ -108,13 +118,27 @@ class Client:
             compression=compression,
             placement=placement,
             metadata=metadata,
+            mirror=mirror,
+            sources=sources,
+            writable=writable,
         )
         return await buckets.create(self.store_context, config)
 
     async def update_object_store(
-        self, bucket: str | ObjectStoreConfig, **changes: Any
+        self,
+        bucket: str | ObjectStoreConfig,
+        *,
+        add_sources: Sequence[Origin] | None = None,
+        remove_sources: Sequence[Origin] | None = None,
+        **changes: Any,
     ) -> ObjectStore:
-        """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata."""
+        """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata,
+        its `sources` (or `add_sources` / `remove_sources`) and `writable`; a mirror keeps its
+        mirror block unchanged."""
+        if add_sources is not None:
+            changes["add_sources"] = tuple(add_sources)
+        if remove_sources is not None:
+            changes["remove_sources"] = tuple(remove_sources)
         return await buckets.update(self.store_context, bucket, changes)
 
     async def create_or_update_object_store(self, bucket: str, **options: Any) -> ObjectStore:

@@ -58,7 +58,7 @@ def test_list_pages_delimiters_and_v1(s3, bucket) -> None:
         s3.get_paginator("list_objects_v2").paginate(
             Bucket=bucket, PaginationConfig={"PageSize": 7}
         )
-    )  # noqa: E501
+    )
     assert len(pages) == 5
     listed = [o["Key"] for p in pages for o in p.get("Contents", [])]
     assert listed == sorted(keys, key=lambda k: k.encode())
@@ -71,19 +71,19 @@ def test_list_pages_delimiters_and_v1(s3, bucket) -> None:
         "dir1/f001",
         "dir1/f004",
         "dir1/f007",
-    ]  # noqa: E501
+    ]
     after = s3.list_objects_v2(Bucket=bucket, StartAfter="dir2/f029")
     assert [o["Key"] for o in after["Contents"]] == ["top1", "top2"]
     v1 = list(
         s3.get_paginator("list_objects").paginate(
             Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 2}
         )
-    )  # noqa: E501
+    )
     assert [p["Prefix"] for page in v1 for p in page.get("CommonPrefixes", [])] == [
         "dir0/",
         "dir1/",
         "dir2/",
-    ]  # noqa: E501
+    ]
     assert s3.list_objects_v2(Bucket=bucket, MaxKeys=0).get("KeyCount") == 0
     versions = s3.list_object_versions(Bucket=bucket, Prefix="top")
     assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in versions["Versions"]] == [
@@ -101,7 +101,7 @@ def test_url_encoded_listing_keeps_odd_keys(s3, bucket) -> None:
 def test_multipart_rules(s3, bucket) -> None:
     up = s3.create_multipart_upload(
         Bucket=bucket, Key="m", ContentType="video/mp4", Metadata={"k": "v"}
-    )  # noqa: E501
+    )
     uid = up["UploadId"]
     big, small = os.urandom(5 * 1024 * 1024), b"tail"
     e1 = s3.upload_part(Bucket=bucket, Key="m", UploadId=uid, PartNumber=1, Body=small)["ETag"]
@@ -110,7 +110,7 @@ def test_multipart_rules(s3, bucket) -> None:
     with pytest.raises(ClientError) as caught:
         s3.complete_multipart_upload(
             Bucket=bucket, Key="m", UploadId=uid, MultipartUpload={"Parts": parts}
-        )  # noqa: E501
+        )
     assert error_code(caught.value) == "EntityTooSmall"
     e1 = s3.upload_part(Bucket=bucket, Key="m", UploadId=uid, PartNumber=1, Body=big)["ETag"]
     listed = s3.list_parts(Bucket=bucket, Key="m", UploadId=uid)["Parts"]
@@ -125,15 +125,15 @@ def test_multipart_rules(s3, bucket) -> None:
         with pytest.raises(ClientError) as caught:
             s3.complete_multipart_upload(
                 Bucket=bucket, Key="m", UploadId=uid, MultipartUpload={"Parts": wrong}
-            )  # noqa: E501
+            )
         assert error_code(caught.value) == code
     parts = [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]
     done = s3.complete_multipart_upload(
         Bucket=bucket, Key="m", UploadId=uid, MultipartUpload={"Parts": parts}
-    )  # noqa: E501
+    )
     again = s3.complete_multipart_upload(
         Bucket=bucket, Key="m", UploadId=uid, MultipartUpload={"Parts": parts}
-    )  # noqa: E501
+    )
     assert done["ETag"] == again["ETag"] and done["ETag"].endswith('-2"')
     head = s3.head_object(Bucket=bucket, Key="m")
     assert head["ContentType"] == "video/mp4" and head["Metadata"] == {"k": "v"}
@@ -162,7 +162,7 @@ def test_upload_part_copy_with_a_range(s3, bucket) -> None:
         PartNumber=1,
         CopySource=f"{bucket}/src",
         CopySourceRange="bytes=0-5242879",
-    )  # noqa: E501
+    )
     p2 = s3.upload_part_copy(
         Bucket=bucket,
         Key="dst",
@@ -170,20 +170,20 @@ def test_upload_part_copy_with_a_range(s3, bucket) -> None:
         PartNumber=2,
         CopySource=f"{bucket}/src",
         CopySourceRange="bytes=5242880-5242889",
-    )  # noqa: E501
+    )
     parts = [
         {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
         {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]},
-    ]  # noqa: E501
+    ]
     s3.complete_multipart_upload(
         Bucket=bucket, Key="dst", UploadId=uid, MultipartUpload={"Parts": parts}
-    )  # noqa: E501
+    )
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == src[: 5242880 + 10]
 
 
 def test_a_second_gateway_completes_an_upload_and_lists_within_a_second(
     gateway, server, s3, bucket, tmp_path
-) -> None:  # noqa: E501
+) -> None:
     from .conftest import start_gateway, stop_gateway
 
     other = start_gateway(server.url, tmp_path)
@@ -192,13 +192,13 @@ def test_a_second_gateway_completes_an_upload_and_lists_within_a_second(
         uid = s3.create_multipart_upload(Bucket=bucket, Key="shared")["UploadId"]
         etag = s3.upload_part(
             Bucket=bucket, Key="shared", UploadId=uid, PartNumber=1, Body=b"part"
-        )["ETag"]  # noqa: E501
+        )["ETag"]
         s3b.complete_multipart_upload(
             Bucket=bucket,
             Key="shared",
             UploadId=uid,
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
-        )  # noqa: E501
+        )
         assert s3.get_object(Bucket=bucket, Key="shared")["Body"].read() == b"part"
         s3.put_object(Bucket=bucket, Key="via-a", Body=b"a")
         deadline = time.monotonic() + 1.0
@@ -228,7 +228,7 @@ def test_auth_refusals(gateway, s3, bucket) -> None:
         config=Config(
             s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}
         ),
-    )  # noqa: E501
+    )
     with pytest.raises(ClientError) as caught:
         wrong.get_object(Bucket=bucket, Key="k")
     assert error_code(caught.value) == "SignatureDoesNotMatch"
@@ -239,17 +239,17 @@ def test_auth_refusals(gateway, s3, bucket) -> None:
         aws_secret_access_key="x",
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )  # noqa: E501
+    )
     with pytest.raises(ClientError) as caught:
         unknown.list_buckets()
     assert error_code(caught.value) == "InvalidAccessKeyId"
     url = s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60
-    )  # noqa: E501
+    )
     assert httpx.get(url, timeout=5).content == b"v"
     expired = s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1
-    )  # noqa: E501
+    )
     time.sleep(2.1)
     answer = httpx.get(expired, timeout=5)
     assert answer.status_code == 403 and b"expired" in answer.content
@@ -267,7 +267,7 @@ def test_bad_digests_store_nothing(s3, bucket) -> None:
             Key="bad",
             Body=b"body",
             ContentMD5=base64.b64encode(hashlib.md5(b"other").digest()).decode(),
-        )  # noqa: E501
+        )
     assert error_code(caught.value) == "BadDigest"
     with pytest.raises(ClientError) as caught:
         s3.put_object(Bucket=bucket, Key="bad", Body=b"body", ChecksumCRC32="AAAAAA==")

@@ -20,6 +20,7 @@ from .errors import (
     stored_nothing,
 )
 from .messages import StoredMsg, ack_sequence, parse_ack, stored_msg
+from .msgget import msg_get_last
 from .readers import ConsumerReader, DirectBatchReader
 from .retry import deadline_in, retrying
 
@@ -39,6 +40,7 @@ __all__ = [
     "is_retryable_write",
     "is_transient",
     "map_nats_error",
+    "msg_get_last",
     "parse_ack",
     "retrying",
     "stored_msg",

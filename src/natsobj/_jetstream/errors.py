@@ -23,6 +23,7 @@ from .._wire.errors import (
     BucketExistsError,
     BucketFullError,
     BucketNotFoundError,
+    BucketReadOnlyError,
     BucketSealedError,
     ChunkTooLargeError,
     ConnectionLostError,
@@ -209,7 +210,8 @@ class Failure(enum.Enum):
     DUPLICATE = "duplicate in process"
     """A re-send met its original still being stored: its outcome is the original's."""
     REFUSED = "refused"
-    """Permission, sealed, full or another API error: nothing was stored, nor will be."""
+    """Permission, sealed, full, read-only (a mirror) or another API error: nothing was
+    stored, nor will be."""
     OTHER = "other"
     """Not a JetStream answer (a bug, a local error): its effect on the server is unknown."""
 
@@ -226,7 +228,9 @@ def classify(exc: BaseException | None) -> Failure:
         if exc.err_code == ERR_DUPLICATE_IN_PROCESS:
             return Failure.DUPLICATE
         return Failure.REFUSED
-    if isinstance(exc, (PermissionDeniedError, BucketSealedError, BucketFullError)):
+    if isinstance(
+        exc, (PermissionDeniedError, BucketSealedError, BucketFullError, BucketReadOnlyError)
+    ):
         return Failure.REFUSED
     return Failure.OTHER
 

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from .. import _wire as wire
-from .._jetstream import StoredMsg, is_retryable_write, retrying
+from .._jetstream import StoredMsg, is_retryable_write, msg_get_last, retrying
 from .._wire.errors import (
     BadObjectMetaError,
+    BucketReadOnlyError,
     ConnectionLostError,
     ObjectNotFoundError,
+    ObjectStoreError,
     StoreTimeoutError,
 )
 from .._wire.models import ObjectInfo
@@ -39,7 +41,12 @@ class Bucket:
         self.js = ctx.js
         self.name = name
         self.stream = wire.stream_name(name)
-        self.stream_info = dict(stream_info)
+        self.stream_info: dict[str, Any] = {}
+        self.read_only_reason: str | None = None
+        """Why nothing may be written here (a mirror, replica or read-only aggregate), or None."""
+        self.direct = True
+        """Reads of the last meta may use direct get (else a plain message get)."""
+        self._learn(stream_info)
         self.known = KnownMetas()
         self.puts_running = 0
         """Puts running on this bucket object: a small put alone may commit in one round trip."""
@@ -57,6 +64,42 @@ class Bucket:
     def settings(self) -> Any:
         return self.ctx.transfer
 
+    # -- the one read-only rule: every write API asks this before it sends anything
+
+    def refuse_writes(self) -> None:
+        """Raise BucketReadOnlyError if the bucket copies another (known from its stream info)."""
+        if self.read_only_reason is not None:
+            raise BucketReadOnlyError(self.name, self.read_only_reason)
+
+    def _learn(self, info: Mapping[str, Any]) -> None:
+        self.stream_info = dict(info)
+        config = self.stream_info.get("config") or {}
+        self.read_only_reason = wire.read_only_reason(self.name, config)
+        self.direct = bool(config.get("allow_direct", True))
+
+    async def write_refused(self) -> BaseException | None:
+        """After a write met no responders: the error to fail it with at once, if any.
+
+        A stale handle whose bucket became a mirror since it was bound gets 503s for every
+        publish (no stream takes the subjects any more); one STREAM.INFO tells it so.
+        """
+        try:
+            info = await self.js.api(f"STREAM.INFO.{self.stream}", bucket=self.name, timeout=1.0)
+        except (StoreTimeoutError, ConnectionLostError):
+            return None  # unknown: the retry loop goes on
+        except ObjectStoreError as exc:  # e.g. BucketNotFoundError: the bucket is gone
+            return exc
+        self._learn(info)
+        if self.read_only_reason is not None:
+            return BucketReadOnlyError(self.name, self.read_only_reason)
+        return None
+
+    async def raise_if_refused(self, _exc: BaseException) -> None:
+        """An `on_retry` for write loops: fail at once if the bucket no longer takes writes."""
+        error = await self.write_refused()
+        if error is not None:
+            raise error
+
     async def check_exists(self) -> None:
         """Raise BucketNotFoundError if the bucket's stream is gone."""
         await self.js.api(f"STREAM.INFO.{self.stream}", bucket=self.name, timeout=1.0)
@@ -72,7 +115,7 @@ class Bucket:
         stored = None
         for attempt in range(20):
             stored = await retrying(
-                lambda: self.js.direct_get_last(self.stream, subject, timeout=2.0),
+                lambda: self._get_last(subject),
                 within=self.settings.stall_timeout,
                 on_retry=self._raise_if_gone,
             )
@@ -82,6 +125,12 @@ class Bucket:
                 return None
             await asyncio.sleep(0.02 * (attempt + 1))  # a replica behind this client's own writes
         return stored
+
+    async def _get_last(self, subject: str) -> StoredMsg | None:
+        if self.direct:
+            return await self.js.direct_get_last(self.stream, subject, timeout=2.0)
+        # a stream without allow_direct (e.g. a hand-made mirror) has no direct-get responder
+        return await msg_get_last(self.js, self.stream, subject, bucket=self.name, timeout=2.0)
 
     async def info_at(self, subject: str) -> ObjectInfo | None:
         """The meta at `subject`, decoded; None if there is none."""
@@ -130,6 +179,7 @@ class Bucket:
             ),
             within=self.settings.stall_timeout,
             retry_if=is_retryable_write,
+            on_retry=self.raise_if_refused,
         )
         return int(ack.get("seq") or 0)
 

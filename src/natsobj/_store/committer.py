@@ -154,7 +154,11 @@ async def _send(
             except ObjectStoreError as exc:
                 if not is_retryable_write(exc) or deadline_in(0) > until:
                     return MetaOutcome(error=exc)
-        return MetaOutcome(seq=await retrying(once, until=until, retry_if=is_retryable_write))
+        return MetaOutcome(
+            seq=await retrying(
+                once, until=until, retry_if=is_retryable_write, on_retry=bucket.raise_if_refused
+            )
+        )
     except ObjectStoreError as exc:
         return MetaOutcome(error=exc)
 

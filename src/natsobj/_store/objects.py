@@ -7,12 +7,13 @@ many objects at once to `many`. The rules live there, each in one place.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import _wire as wire
 from .._transfer import ProgressCallback, PutSource, iter_source
@@ -24,6 +25,20 @@ from .listing import ObjectWatcher
 from .put import BeforeCommit, OneChunk, PutRequest, Streamed, put_object
 from .reading import ObjectReader
 from .resume import put_file_resumable
+
+T = TypeVar("T")
+
+
+def _writes(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Marks a write API: refused before it sends anything on a bucket that copies another
+    (the rule is Bucket.refuse_writes, known from the stream info the store was bound with)."""
+
+    @functools.wraps(method)
+    async def write(self: ObjectStore, *args: Any, **kwargs: Any) -> T:
+        self._bucket.refuse_writes()
+        return await method(self, *args, **kwargs)
+
+    return write
 
 
 class ObjectStore:
@@ -46,9 +61,21 @@ class ObjectStore:
     def name(self) -> str:
         return self.bucket
 
+    @property
+    def read_only(self) -> bool:
+        """True for a mirror, a replica or a read-only aggregate: every write API raises
+        BucketReadOnlyError at once."""
+        return self._bucket.read_only_reason is not None
+
+    @property
+    def kind(self) -> str | None:
+        """"mirror", "replica", "aggregate", or None for a plain bucket."""
+        return wire.kind_of(self._bucket.stream_info.get("config") or {})
+
     # -----------------------------------------------------------------------------------------
     # put
 
+    @_writes
     async def put(
         self,
         name: str,
@@ -94,6 +121,7 @@ class ObjectStore:
             upload = Streamed(self._bucket, iter_source(data, request.chunk_size))
         return await put_object(self._bucket, request, upload, progress=progress)
 
+    @_writes
     async def put_file(
         self,
         path: str | os.PathLike[str],
@@ -114,6 +142,7 @@ class ObjectStore:
             return await put_file_resumable(self._bucket, source, name or source.name, **kwargs)
         return await self.put(name or source.name, source, **kwargs)
 
+    @_writes
     async def put_many(
         self,
         items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
@@ -202,6 +231,7 @@ class ObjectStore:
     # -----------------------------------------------------------------------------------------
     # delete, list, watch
 
+    @_writes
     async def delete(self, name: str) -> ObjectInfo:
         """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
         return await changes.delete(self._bucket, name)
@@ -234,10 +264,12 @@ class ObjectStore:
     # -----------------------------------------------------------------------------------------
     # meta, links
 
+    @_writes
     async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
         """Replace name, description, headers and metadata; a new name renames the object."""
         return await changes.update_meta(self._bucket, name, meta)
 
+    @_writes
     async def rename(self, name: str, new_name: str, *, overwrite: bool = False) -> ObjectInfo:
         """Give an object a new name, keeping its data, description, headers and metadata.
 
@@ -263,10 +295,12 @@ class ObjectStore:
                 chunk_size=info.chunk_size or None,
             )
 
+    @_writes
     async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
         """Make `name` a link to the object `target` (in this or another bucket)."""
         return await changes.add_link(self._bucket, name, target)
 
+    @_writes
     async def add_bucket_link(self, name: str, target: ObjectStore | str) -> ObjectInfo:
         """Make `name` a link to a whole bucket."""
         bucket = target.bucket if isinstance(target, ObjectStore) else target
@@ -283,6 +317,7 @@ class ObjectStore:
         )
         return wire.status_from_stream(self.bucket, info)
 
+    @_writes
     async def seal(self) -> ObjectStoreStatus:
         """Make the bucket read-only for good."""
         await self._bucket.settle()  # after a seal, no purge could remove replaced chunks
@@ -301,6 +336,7 @@ class ObjectStore:
         await self._bucket.settle()
         return await listing.orphan_chunk_subjects(self._bucket, min_age=min_age)
 
+    @_writes
     async def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
         """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
 

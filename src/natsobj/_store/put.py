@@ -358,6 +358,7 @@ class Streamed:
             ack_timeout=settings.ack_timeout,
             stall_timeout=settings.stall_timeout,
             first_index=self._index,
+            probe=bucket.write_refused,
         )
         self._handed = False
 

@@ -116,8 +116,13 @@ class ChunkPublisher:
         ack_timeout: float = 2.0,
         stall_timeout: float = 30.0,
         first_index: int = 0,
+        probe: Callable[[], Awaitable[BaseException | None]] | None = None,
     ) -> None:
+        """`probe`, asked (once at a time) after an ack says no responders, gives the error to
+        fail the put with at once (the bucket became read-only, or is gone) or None."""
         self.js = js
+        self._probe = probe
+        self._probing: asyncio.Task[None] | None = None
         self._next_index = first_index
         self.bucket = bucket
         self.window_bytes = window_bytes
@@ -180,10 +185,11 @@ class ChunkPublisher:
     async def __aexit__(self, *exc: object) -> None:
         if self._wake is not None:
             self._wake.cancel()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watchdog
+        for task in (self._watchdog, self._probing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._router.unregister(self._route)
         if self._undo_watch is not None:
             self._undo_watch()
@@ -207,6 +213,7 @@ class ChunkPublisher:
             if failure is Failure.TRANSIENT:  # no responders, or JetStream briefly unavailable
                 entry.sent_at = 0.0  # the watchdog re-sends it after a pause
                 self._unsettled = True
+                self._ask_probe()
                 return
             del self._pending[index]
             self._in_flight -= len(entry.payload)
@@ -224,6 +231,18 @@ class ChunkPublisher:
             self._space.set()
         if not self._pending:
             self._wake_flush()
+
+    def _ask_probe(self) -> None:
+        if self._probe is None or self._error is not None:
+            return
+        if self._probing is not None and not self._probing.done():
+            return
+        self._probing = asyncio.ensure_future(self._run_probe(self._probe))
+
+    async def _run_probe(self, probe: Callable[[], Awaitable[BaseException | None]]) -> None:
+        error = await probe()
+        if error is not None:
+            self._fail(error)
 
     def _forget_settled(self) -> None:
         """Drop the sequences of chunks that can no longer be part of a disorder.

@@ -17,14 +17,29 @@ from .names import (
     stream_name,
     validate_bucket_name,
 )
+from .replication import (
+    MIRROR,
+    is_read_only,
+    kind_of,
+    origins_of,
+    replication_blocks,
+    replication_from_info,
+)
 
 # ---------------------------------------------------------------------------------------------
 # stream config
 
 
 def stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
-    """The JetStream stream config for a bucket, as nats.go builds it."""
+    """The JetStream stream config for a bucket, as nats.go builds it; for a mirror, replica
+    or aggregate, with its mirror or sources block (and no subjects unless writable)."""
     validate_bucket_name(config.bucket)
+    copy, own_subjects = replication_blocks(
+        config.bucket,
+        mirror=config.mirror,
+        sources=tuple(config.sources or ()),
+        writable=config.writable,
+    )
     ttl = config.ttl
     max_age = 0
     if ttl is not None:
@@ -41,7 +56,10 @@ def stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         "allow_rollup_hdrs": True,
         "allow_direct": True,
         "compression": "s2" if config.compression else "none",
+        **copy,
     }
+    if not own_subjects:
+        del doc["subjects"]
     if config.description:
         doc["description"] = config.description
     if config.placement:
@@ -59,6 +77,8 @@ def config_from_stream(stream_cfg: Mapping[str, Any]) -> ObjectStoreConfig:
     metadata = {
         k: v for k, v in (stream_cfg.get("metadata") or {}).items() if not k.startswith("_nats.")
     }
+    origins = origins_of(stream_cfg)
+    kind = kind_of(stream_cfg)
     return ObjectStoreConfig(
         bucket=bucket_from_stream(name) or name,
         description=stream_cfg.get("description") or None,
@@ -69,6 +89,9 @@ def config_from_stream(stream_cfg: Mapping[str, Any]) -> ObjectStoreConfig:
         compression=stream_cfg.get("compression", "none") not in ("none", "", None),
         placement=stream_cfg.get("placement") or None,
         metadata=metadata or None,
+        mirror=origins[0] if kind == MIRROR and origins else None,
+        sources=origins if kind not in (None, MIRROR) else (),
+        writable=kind not in (None, MIRROR) and not is_read_only(stream_cfg),
     )
 
 
@@ -91,5 +114,6 @@ def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatu
         compression=cfg.compression,
         metadata=dict(cfg.metadata or {}),  # without the server's reserved _nats.* keys
         max_bytes=cfg.max_bytes,
+        replication=replication_from_info(info),
         stream_info=info,
     )

@@ -21,6 +21,8 @@ ObjectStoreError
 │   ├── ChunkMismatchError      chunk count differs from the meta
 │   └── MissingChunksError      chunks are gone from the stream
 ├── BucketSealedError           server 10109
+├── BucketReadOnlyError         a write into a mirror, replica or read-only aggregate
+├── InvalidReplicationError     a mirror or sources that cannot be built
 ├── BucketFullError             server 10077 (max_bytes reached)
 ├── ChunkTooLargeError          chunk size above the server's max_payload
 ├── PermissionDeniedError       the user may not touch this subject
@@ -193,6 +195,21 @@ class BucketSealedError(ObjectStoreError):
     def __init__(self, bucket: str) -> None:
         super().__init__(f"bucket {bucket!r} is sealed: it is read-only; write to another bucket")
         self.bucket = bucket
+
+
+class BucketReadOnlyError(ObjectStoreError):
+    """A write into a bucket that copies another: a mirror, a replica or a read-only aggregate.
+
+    Raised before anything is sent; `reason` names the origin and how to write to it.
+    """
+
+    def __init__(self, bucket: str, reason: str) -> None:
+        super().__init__(reason)
+        self.bucket = bucket
+
+
+class InvalidReplicationError(ObjectStoreError, ValueError):
+    """A mirror or sources that cannot be built (e.g. a bucket mirroring itself)."""
 
 
 class BucketFullError(ObjectStoreError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from .digest import digest_hex as _digest_hex
 from .names import stream_name as _stream_name
+from .replication import Origin, Replication
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,12 @@ class ObjectStoreConfig:
     compression: bool = False
     placement: Mapping[str, Any] | None = None
     metadata: Mapping[str, str] | None = None
+    mirror: Origin | None = None
+    """Mirror this origin (read-only); in the same JetStream it is built as a replica."""
+    sources: tuple[Origin, ...] = ()
+    """Aggregate these origins (read-only unless `writable`)."""
+    writable: bool = False
+    """An aggregate that also takes writes of its own."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,8 @@ class ObjectStoreStatus:
     metadata: Mapping[str, str]
     max_bytes: int | None
     backing_store: str = "JetStream"
+    replication: Replication | None = None
+    """What the bucket copies from (mirror, replica, aggregate); None for a plain bucket."""
     stream_info: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property

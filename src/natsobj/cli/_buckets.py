@@ -16,11 +16,24 @@ from ._render import (
     echo_json,
     human_size,
     human_time,
+    kind_label,
     print_bucket,
     print_table,
 )
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def parse_origin(text: str, *, option: str = "--source") -> natsobj.Origin:
+    """ORIGIN[@DOMAIN] as an Origin ('@' cannot occur in a bucket name)."""
+    bucket, _, domain = text.partition("@")
+    try:
+        return natsobj.Origin(bucket, domain=domain or None)
+    except natsobj.ObjectStoreError as exc:
+        raise click.BadParameter(f"{text!r}: {exc}", param_hint=option) from None
+
+
+source_help = "Aggregate bucket ORIGIN (in JetStream domain DOMAIN); repeat for more origins."
 
 
 @click.group("bucket")
@@ -42,6 +55,12 @@ def bucket() -> None:
 @click.option("--replicas", type=click.IntRange(1, 5), default=1, show_default=True)
 @click.option("--compress", is_flag=True, help="Compress stored chunks (s2).")
 @click.option("--metadata", multiple=True, metavar="KEY=VALUE", help="Bucket metadata; repeat.")
+@click.option("--mirror", metavar="ORIGIN", help="Make a read-only mirror of bucket ORIGIN.")
+@click.option("--mirror-domain", metavar="DOMAIN", help="JetStream domain of the mirror's origin.")
+@click.option("--mirror-api-prefix", metavar="PREFIX", help="JetStream API of the mirror's origin.")
+@click.option("--mirror-start-seq", type=click.IntRange(1), help="Start mirroring at this seq.")
+@click.option("--source", "sources", multiple=True, metavar="ORIGIN[@DOMAIN]", help=source_help)
+@click.option("--writable", is_flag=True, help="An aggregate (--source) that takes writes too.")
 @json_option
 @click.pass_obj
 def add(
@@ -54,15 +73,48 @@ def add(
     replicas: int,
     compress: bool,
     metadata: tuple[str, ...],
+    mirror: str | None,
+    mirror_domain: str | None,
+    mirror_api_prefix: str | None,
+    mirror_start_seq: int | None,
+    sources: tuple[str, ...],
+    writable: bool,
     as_json: bool,
 ) -> None:
     """Create bucket NAME (no-op if it exists with the same settings).
 
+    With --mirror, NAME is a read-only copy of bucket ORIGIN in another JetStream domain (in
+    the same domain, a renamed read-only replica); with --source, an aggregate of the origins.
+
     \b
-    Example:
+    Examples:
       natsobj bucket add media --ttl 720h --max-bytes 10GiB --metadata team=web
+      natsobj bucket add media --mirror media --mirror-domain edge
+      natsobj bucket add all --source cam1@edge1 --source cam2@edge2
     """
     meta = parse_metadata(metadata)
+    if mirror is None and (mirror_domain or mirror_api_prefix or mirror_start_seq):
+        raise click.UsageError(
+            "--mirror-domain, --mirror-api-prefix and --mirror-start-seq need --mirror"
+        )
+    if mirror is not None and sources:
+        raise click.UsageError("give --mirror or --source, not both")
+    if writable and not sources:
+        raise click.UsageError("--writable is for aggregates: give --source")
+    try:
+        origin = (
+            natsobj.Origin(
+                mirror,
+                domain=mirror_domain,
+                api_prefix=mirror_api_prefix,
+                start_seq=mirror_start_seq,
+            )
+            if mirror is not None
+            else None
+        )
+    except natsobj.ObjectStoreError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mirror") from None
+    origins = [parse_origin(s) for s in sources]
 
     async def go(client: natsobj.Client) -> natsobj.ObjectStoreStatus:
         store = await client.create_object_store(
@@ -74,6 +126,9 @@ def add(
             replicas=replicas,
             compression=compress,
             metadata=meta or None,
+            mirror=origin,
+            sources=origins or None,
+            writable=writable,
         )
         return await store.status()
 
@@ -85,7 +140,8 @@ def add(
 @json_option
 @click.pass_obj
 def ls(app: App, names: bool, as_json: bool) -> None:
-    """List buckets: name, description, created, size, last update, objects, replicas, sealed.
+    """List buckets: name, description, created, size, last update, objects, replicas, sealed,
+    and, when any bucket is a mirror, replica or aggregate, its kind.
 
     `natsobj ls` with no bucket shows the same.
 
@@ -112,6 +168,7 @@ def list_buckets(app: App, *, names: bool, as_json: bool) -> None:
         click.echo("no buckets; create one with 'natsobj bucket add NAME'", err=True)
     else:
         # natscli's `nats object ls` columns in its order, then ours.
+        copies = any(s.replication is not None for s in statuses)
         print_table(
             [
                 "Bucket",
@@ -122,6 +179,7 @@ def list_buckets(app: App, *, names: bool, as_json: bool) -> None:
                 "Objects",
                 "Replicas",
                 "Sealed",
+                *(["Kind"] if copies else []),
             ],
             [
                 [
@@ -133,6 +191,7 @@ def list_buckets(app: App, *, names: bool, as_json: bool) -> None:
                     str(s.objects),
                     str(s.replicas),
                     "yes" if s.sealed else "no",
+                    *([kind_label(s)] if copies else []),
                 ]
                 for s in statuses
             ],
@@ -168,6 +227,16 @@ def info(app: App, name: str, as_json: bool) -> None:
 @click.option(
     "--metadata", multiple=True, metavar="KEY=VALUE", help="Replace the bucket metadata; repeat."
 )
+@click.option(
+    "--source", "add_sources", multiple=True, metavar="ORIGIN[@DOMAIN]", help="Add an origin."
+)
+@click.option(
+    "--remove-source",
+    "remove_sources",
+    multiple=True,
+    metavar="ORIGIN[@DOMAIN]",
+    help="Remove an origin (without @DOMAIN: every origin of that name).",
+)
 @json_option
 @click.pass_obj
 def edit(
@@ -179,6 +248,8 @@ def edit(
     replicas: int | None,
     compress: bool | None,
     metadata: tuple[str, ...],
+    add_sources: tuple[str, ...],
+    remove_sources: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Change a bucket's settings; options not given stay as they are.
@@ -186,6 +257,7 @@ def edit(
     \b
     Example:
       natsobj bucket edit media --max-bytes 20GiB --description "photos and videos"
+      natsobj bucket edit all --source cam3@edge3 --remove-source cam1@edge1
     """
     changes: dict[str, Any] = {
         "description": description,
@@ -194,6 +266,9 @@ def edit(
         "replicas": replicas,
         "compression": compress,
         "metadata": parse_metadata(metadata) if metadata else None,
+        "add_sources": [parse_origin(s) for s in add_sources] or None,
+        "remove_sources": [parse_origin(s, option="--remove-source") for s in remove_sources]
+        or None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:

@@ -155,7 +155,83 @@ def bucket_json(status: ObjectStoreStatus) -> dict[str, Any]:
         "stream": status.stream,
         "created": iso_utc(bucket_created(status)),
         "last_update": iso_utc(bucket_last_update(status)),
+        "kind": status.replication.kind if status.replication else "bucket",
+        "replication": replication_json(status.replication),
     }
+
+
+def _origin_json(origin: natsobj.Origin) -> dict[str, Any]:
+    return {
+        "bucket": origin.bucket,
+        "domain": origin.domain,
+        "api": origin.api,
+        "start_seq": origin.start_seq,
+    }
+
+
+def replication_json(rep: natsobj.Replication | None) -> dict[str, Any] | None:
+    """What a copy copies from, with each origin's health (None for a plain bucket)."""
+    if rep is None:
+        return None
+    return {
+        "kind": rep.kind,
+        "read_only": rep.read_only,
+        "stale": rep.stale,
+        "origins": [
+            {
+                **_origin_json(o.origin),
+                "lag": o.lag,
+                "last_contact_seconds": (
+                    o.last_contact.total_seconds() if o.last_contact is not None else None
+                ),
+                "stale": o.stale,
+                "error": o.error,
+            }
+            for o in rep.origins
+        ],
+        "warnings": list(rep.warnings),
+    }
+
+
+def kind_label(status: ObjectStoreStatus) -> str:
+    """'bucket', 'mirror of A@edge', 'replica of A' or 'aggregate of 2' (bucket ls)."""
+    rep = status.replication
+    if rep is None:
+        return "bucket"
+    if rep.kind == "aggregate":
+        return f"aggregate of {len(rep.origins)}"
+    first = rep.origins[0].origin.describe() if rep.origins else "?"
+    return f"{rep.kind} of {first}"
+
+
+def _contact(state: natsobj.OriginStatus) -> str:
+    if state.last_contact is None:
+        seen = "none since the server started"
+    else:
+        seen = f"{state.last_contact.total_seconds():.1f}s ago"
+    return f"{seen} - STALE" if state.stale else seen
+
+
+def replication_rows(rep: natsobj.Replication | None) -> list[tuple[str, str | None]]:
+    """bucket info's Replication section: kind and origin, last contact, lag, error, warnings."""
+    if rep is None:
+        return []
+    access = "read-only" if rep.read_only else "writable"
+    rows: list[tuple[str, str | None]] = []
+    for state in rep.origins:
+        origin = state.origin
+        where = f" in domain {origin.domain}" if origin.domain else ""
+        api = f" ({origin.api})" if origin.api else ""
+        rows += [
+            ("Replication", f"{rep.kind} of {origin.bucket}{where}{api}, {access}"),
+            ("Last contact", _contact(state)),
+            ("Lag", f"{state.lag} messages" + (" (unknown while disconnected)" * state.stale)),
+            ("Error", state.error or "-"),
+        ]
+    if not rep.origins:
+        rows.append(("Replication", f"{rep.kind}, {access}"))
+    rows += [("Warning", w) for w in rep.warnings]
+    return rows
 
 
 def echo_json(value: Any, *, lines: bool = False) -> None:
@@ -246,6 +322,7 @@ def print_bucket(status: ObjectStoreStatus) -> None:
             ("Sealed", "yes" if status.sealed else "no"),
             ("Metadata", _mapping(status.metadata)),
             ("Backing store", f"{status.backing_store} (stream {status.stream})"),
+            *replication_rows(status.replication),
         ]
     )
 

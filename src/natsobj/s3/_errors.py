@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import (
     BucketFullError,
+    BucketReadOnlyError,
     BucketNotFoundError,
     BucketSealedError,
     ConnectionLostError,
@@ -150,6 +151,8 @@ def from_store_error(exc: ObjectStoreError, *, bucket: str = "", key: str = "") 
         return S3Error("InvalidArgument", str(exc), **fields)
     if isinstance(exc, RevisionMismatchError):
         return S3Error("PreconditionFailed", str(exc), **fields)
+    if isinstance(exc, BucketReadOnlyError):
+        return S3Error("AccessDenied", str(exc), **fields)
     if isinstance(exc, PermissionDeniedError):
         return S3Error("AccessDenied", str(exc), **fields)
     if isinstance(exc, BucketSealedError):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from .. import Client as _AsyncClient
-from .. import ObjectStoreConfig, ObjectStoreStatus, TransferSettings
+from .. import ObjectStoreConfig, ObjectStoreStatus, Origin, TransferSettings
 from .. import connect as _aconnect
 from ._loop import CALL_TIMEOUT, clients, run
 from ._store import ObjectStore
@@ -76,8 +76,17 @@ class Client:
         compression: bool = False,
         placement: Mapping[str, Any] | None = None,
         metadata: Mapping[str, str] | None = None,
+        mirror: Origin | None = None,
+        sources: Sequence[Origin] | None = None,
+        writable: bool = False,
     ) -> ObjectStore:
-        """Create a bucket (or bind to one that exists with the same config)."""
+        """Create a bucket (or bind to one that exists with the same config).
+
+        `mirror=Origin(bucket, domain=...)` makes a read-only copy of a bucket in another
+        JetStream domain (same name or renamed); in the same domain, a renamed copy is made as a
+        one-source replica. `sources=[Origin(...), ...]` aggregates several buckets into this
+        one (read-only unless `writable=True`).
+        """
         store = run(
             self.aio.create_object_store(
                 bucket,
@@ -89,14 +98,33 @@ class Client:
                 compression=compression,
                 placement=placement,
                 metadata=metadata,
+                mirror=mirror,
+                sources=sources,
+                writable=writable,
             ),
             CALL_TIMEOUT,
         )
         return ObjectStore(store)
 
-    def update_object_store(self, bucket: str | ObjectStoreConfig, **changes: Any) -> ObjectStore:
-        """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata."""
-        return ObjectStore(run(self.aio.update_object_store(bucket, **changes), CALL_TIMEOUT))
+    def update_object_store(
+        self,
+        bucket: str | ObjectStoreConfig,
+        *,
+        add_sources: Sequence[Origin] | None = None,
+        remove_sources: Sequence[Origin] | None = None,
+        **changes: Any,
+    ) -> ObjectStore:
+        """Change a bucket's description, ttl, max_bytes, replicas, compression or metadata,
+        its `sources` (or `add_sources` / `remove_sources`) and `writable`; a mirror keeps its
+        mirror block unchanged."""
+        return ObjectStore(
+            run(
+                self.aio.update_object_store(
+                    bucket, add_sources=add_sources, remove_sources=remove_sources, **changes
+                ),
+                CALL_TIMEOUT,
+            )
+        )
 
     def create_or_update_object_store(self, bucket: str, **options: Any) -> ObjectStore:
         """Create the bucket, or update it to this config if it exists."""

@@ -49,6 +49,17 @@ class ObjectStore:
         return self.aio.bucket
 
     @property
+    def read_only(self) -> bool:
+        """True for a mirror, a replica or a read-only aggregate: every write API raises
+        BucketReadOnlyError at once."""
+        return self.aio.read_only
+
+    @property
+    def kind(self) -> str | None:
+        """"mirror", "replica", "aggregate", or None for a plain bucket."""
+        return self.aio.kind
+
+    @property
     def name(self) -> str:
         return self.aio.name
 
