@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .. import (
     BucketFullError,
-    BucketReadOnlyError,
     BucketNotFoundError,
+    BucketReadOnlyError,
     BucketSealedError,
     ConnectionLostError,
     IntegrityError,
