@@ -18,7 +18,12 @@ from ._common import App, CliError
 
 @click.group()
 def s3() -> None:
-    """An S3-compatible gateway: aws-cli, boto3, rclone, s3fs, DuckDB reach NATS buckets."""
+    """An S3-compatible gateway: aws-cli, boto3, rclone, s3fs, DuckDB reach NATS buckets.
+
+    \b
+    Example:
+      natsobj s3 serve --listen 127.0.0.1:9000 --auth-key AKID,SECRET
+    """
 
 
 @s3.command("serve")
