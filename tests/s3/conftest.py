@@ -56,7 +56,11 @@ class Gateway:
 
 
 def start_gateway(
-    server_url: str, tmp: Path, *extra: str, env: dict[str, str] | None = None
+    server_url: str,
+    tmp: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> Gateway:
     port = free_port()
     log = tmp / f"gateway-{port}.log"
@@ -71,7 +75,7 @@ def start_gateway(
         "--listen",
         f"127.0.0.1:{port}",
     ]
-    for access, secret in KEYS:
+    for access, secret in KEYS if keys is None else keys:
         args += ["--auth-key", f"{access},{secret}"]
     args += list(extra)
     with log.open("wb") as out:

@@ -283,3 +283,36 @@ def test_metrics_are_served(gateway, s3, bucket) -> None:
     text = httpx.get(f"{gateway.endpoint}/_natsobj/metrics", timeout=5).text
     assert 'natsobj_s3_requests_total{operation="ListObjectsV2",status="200"}' in text
     assert "natsobj_s3_request_seconds_bucket" in text
+
+
+def test_auth_file_limits_buckets_and_writes(server, s3, bucket, tmp_path) -> None:
+    import json
+
+    from .conftest import KEYS, start_gateway, stop_gateway
+
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    other = f"o-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=other)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps([
+        {"access_key": KEYS[0][0], "secret_key": KEYS[0][1], "buckets": [bucket]},
+        {"access_key": KEYS[1][0], "secret_key": KEYS[1][1], "read_only": True},
+    ]))  # fmt: skip
+    limited = start_gateway(server.url, tmp_path, "--auth-file", str(keys), keys=[])
+    try:
+        mine, reader = limited.client(0), limited.client(1)
+        assert mine.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+        assert [b["Name"] for b in mine.list_buckets()["Buckets"]] == [bucket]
+        for call in (
+            lambda: mine.list_objects_v2(Bucket=other),
+            lambda: mine.copy_object(Bucket=bucket, Key="c", CopySource=f"{other}/x"),
+            lambda: reader.put_object(Bucket=bucket, Key="w", Body=b"w"),
+            lambda: reader.delete_object(Bucket=bucket, Key="k"),
+        ):
+            with pytest.raises(ClientError) as caught:
+                call()
+            assert error_code(caught.value) == "AccessDenied"
+        assert reader.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+    finally:
+        assert stop_gateway(limited) == 0
+        s3.delete_bucket(Bucket=other)

@@ -24,7 +24,7 @@ from .. import BucketNotFoundError, ObjectInfo, ObjectNotFoundError, ObjectStore
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._object_ops import copy_source, put_object_verified
+from ._object_ops import open_copy_source, put_object_verified
 from ._rules import (
     ETAG_HEADER,
     INTERNAL_PREFIX,
@@ -34,7 +34,6 @@ from ._rules import (
     etag_of,
     last_modified,
     parse_range,
-    precondition,
     stored_meta,
 )
 from ._state import State
@@ -133,20 +132,8 @@ async def upload_part(state: State, req: Request) -> Response:
 async def upload_part_copy(state: State, req: Request) -> Response:
     number = _part_number(req)
     store, _ = await _record(state, req)
-    src_bucket, src_key = copy_source(req.headers["x-amz-copy-source"])
-    source = await state.store(bucket_for(src_bucket))
-    reader = source.open(src_key)
+    _, _, reader, info = await open_copy_source(state, req)
     try:
-        await reader.__aenter__()
-    except ObjectNotFoundError:
-        raise S3Error("NoSuchKey", Key=src_key) from None
-    try:
-        info = reader.info
-        assert info is not None
-        if precondition(
-            req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"
-        ):
-            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
         first, length = 0, info.size
         asked = req.headers.get("x-amz-copy-source-range")
         if asked is not None:

@@ -365,28 +365,35 @@ def copy_meta(req: Request, source: ObjectInfo) -> tuple[dict[str, list[str]], d
     return {k: [v] for k, v in headers.items()}, metadata
 
 
-async def copy_object(state: State, req: Request) -> Response:
-    key = check_key(req.key)
+async def open_copy_source(
+    state: State, req: Request
+) -> tuple[str, str, ObjectReader, ObjectInfo]:
+    """The x-amz-copy-source object, opened (the caller closes the reader), once the caller's
+    key may read its bucket and its x-amz-copy-source-if-* conditions hold."""
     src_bucket, src_key = copy_source(req.headers["x-amz-copy-source"])
     assert req.identity is not None
     if not req.identity.may_use(src_bucket):
         raise S3Error(
             "AccessDenied", f"key {req.identity.name!r} may not read bucket {src_bucket!r}"
         )
-    store = await state.store(bucket_for(req.bucket))
-    source_store = await state.store(bucket_for(src_bucket))
-    reader = source_store.open(src_key)
+    reader = (await state.store(bucket_for(src_bucket))).open(src_key)
     try:
         await reader.__aenter__()
     except ObjectNotFoundError:
         raise S3Error("NoSuchKey", Key=src_key) from None
+    info = reader.info
+    assert info is not None
+    if precondition(req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"):
+        await reader.aclose()
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+    return src_bucket, src_key, reader, info
+
+
+async def copy_object(state: State, req: Request) -> Response:
+    key = check_key(req.key)
+    store = await state.store(bucket_for(req.bucket))
+    src_bucket, src_key, reader, info = await open_copy_source(state, req)
     try:
-        info = reader.info
-        assert info is not None
-        if precondition(
-            req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"
-        ):
-            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
         headers, metadata = copy_meta(req, info)
         if (src_bucket, src_key) == (req.bucket, key):
             stored = await _copy_onto_itself(store, req, info, headers, metadata)
