@@ -609,3 +609,19 @@ def test_put_resume_uploads_and_refuses_stdin(
     assert not list((state / "uploads").glob("*.json"))  # the finished upload left no record
     out = run("put", bucket, "-", "--name", "x", "--resume", env=env, input=b"abc")
     assert out.returncode == 2 and b"stdin cannot be resumed" in out.stderr
+
+
+def test_put_if_absent_and_if_revision(env: dict[str, str], bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"one")
+    first = out_json("put", bucket, str(tmp_path / "f"), "--if-absent", "--json", env=env)
+    revision = first[0]["revision"]
+    (tmp_path / "f").write_bytes(b"two")
+    refused = run("put", bucket, str(tmp_path / "f"), "--if-absent", env=env)
+    assert refused.returncode == 1
+    assert "refused" in refused.stderr.decode() and "no live object" in refused.stderr.decode()
+    ok("put", bucket, str(tmp_path / "f"), "--if-revision", str(revision), env=env)
+    stale = run("put", bucket, str(tmp_path / "f"), "--if-revision", str(revision), env=env)
+    assert stale.returncode == 1 and f"revision {revision}" in stale.stderr.decode()
+    assert ok("cat", bucket, "f", env=env).stdout == b"two"
+    both = run("put", bucket, str(tmp_path / "f"), "--if-absent", "--if-revision", "3", env=env)
+    assert both.returncode == 2

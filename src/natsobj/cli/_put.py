@@ -66,6 +66,23 @@ def _plan_uploads(paths: tuple[str, ...], name: str | None, recursive: bool) -> 
     return uploads
 
 
+def _put_conditions(
+    uploads: list[_Upload], *, resume: bool, if_absent: bool, if_revision: int | None
+) -> dict[str, object]:
+    """The put options of --resume, --if-absent and --if-revision (store.put's if_revision)."""
+    if if_absent and if_revision is not None:
+        raise click.UsageError("--if-absent and --if-revision N cannot be used together")
+    if resume and (if_absent or if_revision is not None):
+        raise click.UsageError("--resume cannot be combined with --if-absent or --if-revision")
+    if if_revision is not None and len(uploads) != 1:
+        raise click.UsageError("--if-revision N names one object's revision: give one file")
+    if resume:
+        return {"resume": True}
+    if if_absent:
+        return {"if_revision": 0}
+    return {} if if_revision is None else {"if_revision": if_revision}
+
+
 def _walk_files(root: Path) -> list[Path]:
     """Regular files under root (following file symlinks, not directory symlinks), sorted."""
     found = []
@@ -95,6 +112,11 @@ async def _read_stdin() -> AsyncIterator[bytes]:
 @click.option("--metadata", multiple=True, metavar="KEY=VALUE", help="Metadata; repeat.")
 @click.option("--chunk-size", type=SizeType(), help="Chunk size (default 128KiB).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted upload of the same files.")
+@click.option("--if-absent", is_flag=True, help="Refuse to replace a live object of that name.")
+@click.option(
+    "--if-revision", type=click.IntRange(min=1), metavar="N",
+    help="Replace only revision N of the object (see `natsobj info`).",
+)  # fmt: skip
 @no_progress_option
 @json_option
 @click.pass_obj
@@ -109,6 +131,8 @@ def put(
     metadata: tuple[str, ...],
     chunk_size: int | None,
     resume: bool,
+    if_absent: bool,
+    if_revision: int | None,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -123,11 +147,12 @@ def put(
       natsobj put media -r ./site --name www      # www/index.html, www/css/a.css, ...
       tar c ./logs | natsobj put backups - --name logs.tar
       natsobj put media big.iso --resume           # continues after a crash
+      natsobj put media photo.jpg --if-absent      # only if no photo.jpg is there yet
     """
     uploads = _plan_uploads(paths, name, recursive)
     if resume and any(u.path is None for u in uploads):
         raise click.UsageError("--resume needs files: stdin cannot be resumed")
-    extra = {"resume": True} if resume else {}
+    extra = _put_conditions(uploads, resume=resume, if_absent=if_absent, if_revision=if_revision)
     hdrs = parse_headers(headers)
     meta = parse_metadata(metadata)
     sizes = [u.size for u in uploads]
