@@ -164,7 +164,9 @@ async def put_object(
             if not plan.pipelined:
                 await upload.flush()
             guard = plan.guard or guard_for(request, bucket.name, await lookup)  # type: ignore[misc]
-            info = await finished_info(request, upload.info(request))
+            info = upload.info(request)
+            if request.before_commit is not None:
+                info = await with_hook_headers(request.before_commit, info)
             upload.committing()
             stored = await commit(
                 bucket,
@@ -196,11 +198,10 @@ def guard_for(request: PutRequest, bucket: str, found: ObjectInfo | None) -> Gua
     return guard_over_found(found)
 
 
-async def finished_info(request: PutRequest, info: ObjectInfo) -> ObjectInfo:
-    """The info to commit: with the headers `request.before_commit` adds (it may refuse)."""
-    if request.before_commit is None:
-        return info
-    extra = await request.before_commit(info)
+async def with_hook_headers(hook: BeforeCommit, info: ObjectInfo) -> ObjectInfo:
+    """The info to commit: with the headers the put's `before_commit` hook adds (it may
+    refuse the put by raising)."""
+    extra = await hook(info)
     if not extra:
         return info
     return replace(info, headers={**info.headers, **normalize_headers(extra)})

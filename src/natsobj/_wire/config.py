@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from .meta import parse_time
 from .models import (
     ObjectStoreConfig,
     ObjectStoreStatus,
@@ -115,5 +116,6 @@ def status_from_stream(bucket: str, info: Mapping[str, Any]) -> ObjectStoreStatu
         metadata=dict(cfg.metadata or {}),  # without the server's reserved _nats.* keys
         max_bytes=cfg.max_bytes,
         replication=replication_from_info(info),
+        created=parse_time(info.get("created")),
         stream_info=info,
     )

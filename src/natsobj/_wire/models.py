@@ -138,6 +138,8 @@ class ObjectStoreStatus:
     backing_store: str = "JetStream"
     replication: Replication | None = None
     """What the bucket copies from (mirror, replica, aggregate); None for a plain bucket."""
+    created: datetime | None = None
+    """When the bucket's stream was created (the server's clock)."""
     stream_info: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property

@@ -86,7 +86,7 @@ def parse_go_time(text: object) -> datetime | None:
 
 def bucket_created(status: ObjectStoreStatus) -> datetime | None:
     """When the bucket's stream was created."""
-    return parse_go_time(status.stream_info.get("created"))
+    return status.created
 
 
 def bucket_last_update(status: ObjectStoreStatus) -> datetime | None:

@@ -18,8 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from .._client import Client
-from .._wire.errors import BucketNotFoundError, ObjectStoreError
+from .. import BucketNotFoundError, Client, ObjectStoreError
 from . import _metrics, _xml
 from ._body import ClientGone
 from ._checksums import ChecksumError
@@ -139,6 +138,7 @@ class Gateway:
             key,
             receive,
             request_id,
+            idle_timeout=self.state.idle_timeout,
         )
 
     def _address(self, raw_path: bytes, host: str) -> tuple[str, str]:

@@ -7,8 +7,7 @@ import hashlib
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from .._wire import meta as wire_meta
-from .._wire.errors import BucketExistsError, BucketNotFoundError
+from .. import BucketExistsError, BucketNotFoundError
 from . import _listing, _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
@@ -57,7 +56,7 @@ async def list_buckets(state: State, req: Request) -> Response:
         + fields(
             {
                 "Name": s.bucket,
-                "CreationDate": _created(s.stream_info),
+                "CreationDate": s.created or _EPOCH,
                 "BucketRegion": state.region,
             }
         )
@@ -84,9 +83,7 @@ def _max_buckets(value: str | None) -> int:
     return limit
 
 
-def _created(stream_info: object) -> datetime:
-    created = stream_info.get("created") if isinstance(stream_info, dict) else None
-    return wire_meta.parse_time(created) or datetime.fromtimestamp(0, timezone.utc)
+_EPOCH = datetime.fromtimestamp(0, timezone.utc)
 
 
 async def create_bucket(state: State, req: Request) -> Response:
@@ -94,7 +91,7 @@ async def create_bucket(state: State, req: Request) -> Response:
     name = check_new_bucket_name(req.bucket)
     if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
         raise S3Error("NotImplemented", "natsobj's S3 gateway does not implement object lock")
-    body = await req.body(idle_timeout=state.idle_timeout).read_all(64 * 1024)
+    body = await req.body().read_all(64 * 1024)
     if body.strip():
         config = _xml.parse(body, "CreateBucketConfiguration")
         where = _xml.child_text(config, "LocationConstraint")
@@ -157,7 +154,7 @@ async def get_versioning(state: State, req: Request) -> Response:
 
 async def put_versioning(state: State, req: Request) -> Response:
     await state.store(bucket_for(req.bucket))
-    body = await req.body(idle_timeout=state.idle_timeout).read_all(64 * 1024)
+    body = await req.body().read_all(64 * 1024)
     status = _xml.child_text(_xml.parse(body, "VersioningConfiguration"), "Status")
     if status == "Enabled":
         raise S3Error(

@@ -31,6 +31,8 @@ class Request:
     opened: Body | None = None
     op: str = "unknown"
     """The S3 operation, once routed."""
+    idle_timeout: float = 60.0
+    """Seconds the request body may stall before the request fails."""
 
     @property
     def resource(self) -> str:
@@ -45,13 +47,13 @@ class Request:
         )
         return has_body and (self.opened is None or not self.opened.finished)
 
-    def body(self, algorithms: tuple[str, ...] = (), idle_timeout: float = 60.0) -> Body:
+    def body(self, algorithms: tuple[str, ...] = ()) -> Body:
         self.opened = Body(
             self.receive,
             self.headers,
             self.verified,
             algorithms=algorithms,
-            idle_timeout=idle_timeout,
+            idle_timeout=self.idle_timeout,
         )
         return self.opened
 

@@ -16,9 +16,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass
 from datetime import datetime
 
-from .._store import ObjectStore
-from .._wire.errors import ObjectStoreError
-from .._wire.models import ObjectInfo
+from .. import ObjectInfo, ObjectStore, ObjectStoreError
 from . import _listing
 from ._rules import etag_of, last_modified
 

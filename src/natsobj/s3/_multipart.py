@@ -319,7 +319,7 @@ async def complete(state: State, req: Request) -> Response:
     upload_id = req.query.get("uploadId", "")
     staging_store = await staging(state)
     target = await state.store(bucket_for(req.bucket))
-    raw = await req.body(idle_timeout=state.idle_timeout).read_all(_xml.MAX_XML_BYTES)
+    raw = await req.body().read_all(_xml.MAX_XML_BYTES)
     asked = _asked_parts(raw)
     try:
         record = json.loads(await staging_store.get(record_name(req.bucket, req.key, upload_id)))
@@ -380,11 +380,9 @@ async def _checked_parts(
     )
     parts = []
     for (number, etag), info in zip(asked, infos, strict=True):
-        if isinstance(info, ObjectNotFoundError) or not isinstance(info, ObjectInfo):
-            if isinstance(info, BaseException) and not isinstance(info, ObjectNotFoundError):
-                raise info
-            raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
-        if etag_of(info).strip('"') != etag:
+        if isinstance(info, BaseException) and not isinstance(info, ObjectNotFoundError):
+            raise info
+        if not isinstance(info, ObjectInfo) or etag_of(info).strip('"') != etag:
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(info)
     for number_info, info in zip(asked[:-1], parts[:-1], strict=True):

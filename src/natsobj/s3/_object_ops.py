@@ -79,7 +79,7 @@ async def put_object_verified(
     headers, metadata = stored_meta(req.headers)
     wanted = _checksums.requested(req.header_list)
     if_revision = await put_condition(store, req)
-    body = req.body(algorithms=_hashed_here(wanted), idle_timeout=state.idle_timeout)
+    body = req.body(algorithms=_hashed_here(wanted))
 
     async def verify(info: ObjectInfo) -> dict[str, str]:
         return verified_headers(req, body, info, wanted)
@@ -132,7 +132,7 @@ def verified_headers(
     return out
 
 
-async def put_condition(store: object, req: Request) -> int | None:
+async def put_condition(store: ObjectStore, req: Request) -> int | None:
     """The store revision a conditional PUT must replace (0: the key must be absent)."""
     if_none = req.headers.get("if-none-match")
     if_match = req.headers.get("if-match")
@@ -143,7 +143,7 @@ async def put_condition(store: object, req: Request) -> int | None:
     if if_match is None:
         return None
     try:
-        info = await store.get_info(req.key)  # type: ignore[attr-defined]
+        info = await store.get_info(req.key)
     except ObjectNotFoundError:
         raise S3Error("NoSuchKey", Key=req.key) from None
     if not etag_matches(if_match, etag_of(info)):
@@ -275,7 +275,7 @@ async def delete_object(state: State, req: Request) -> Response:
 async def delete_objects(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
     wanted = _checksums.requested(req.header_list)
-    body = req.body(algorithms=_hashed_here(wanted), idle_timeout=state.idle_timeout)
+    body = req.body(algorithms=_hashed_here(wanted))
     raw = await body.read_all(_xml.MAX_XML_BYTES)
     _check_small_body(req, body, raw, wanted)
     doc = _xml.parse(raw, "Delete")
@@ -407,7 +407,7 @@ async def copy_object(state: State, req: Request) -> Response:
 
 
 async def _copy_onto_itself(
-    store: object,
+    store: ObjectStore,
     req: Request,
     info: ObjectInfo,
     headers: dict[str, list[str]],
@@ -427,11 +427,11 @@ async def _copy_onto_itself(
         headers={**headers, **private},
         metadata=metadata,
     )
-    return await store.update_meta(info.name, meta)  # type: ignore[attr-defined, no-any-return]
+    return await store.update_meta(info.name, meta)
 
 
 async def _copy_streamed(
-    store: object,
+    store: ObjectStore,
     req: Request,
     key: str,
     reader: ObjectReader,
@@ -444,7 +444,7 @@ async def _copy_streamed(
         return {ETAG_HEADER: md5.hexdigest()}
 
     if_revision = await put_condition(store, req)
-    return await store.put(  # type: ignore[attr-defined, no-any-return]
+    return await store.put(
         key, source, headers=headers, metadata=metadata, if_revision=if_revision, before_commit=tag
     )
 

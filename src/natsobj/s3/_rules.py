@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
-from .._wire.models import ObjectInfo
+from .. import ObjectInfo
 from ._errors import S3Error
 
 PRIVATE_PREFIX = "Natsobj-S3-"
@@ -42,7 +42,6 @@ MAX_KEY_BYTES = 1024
 MAX_METADATA_BYTES = 2048
 
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_NATS_BUCKET = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,9 +57,7 @@ def bucket_for(name: str) -> str:
             "'_' and '-'; use '-' instead",
             BucketName=name,
         )
-    if not _NATS_BUCKET.match(name):
-        raise S3Error("InvalidBucketName", BucketName=name)
-    return name
+    return name  # any other NATS rule is the store's (InvalidBucketNameError)
 
 
 def check_new_bucket_name(name: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from .._client import Client
+from .. import Client
 from ._app import create_app
 from ._credentials import Credentials
 

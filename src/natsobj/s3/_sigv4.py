@@ -321,13 +321,7 @@ def _verify_header(
         )
     payload = _payload_value(content_sha256)
     _check_all_amz_signed(hmap, signed)
-    secret = secret_for(credential.access_key)
-    if secret is None:
-        raise AuthError(
-            "InvalidAccessKeyId",
-            f"The AWS Access Key Id {credential.access_key!r} does not exist in our records",
-        )
-    key = signing_key(secret, credential.date, region)
+    key = _key_of(credential, secret_for, region)
     _check_signature(
         method,
         _canonical_uris(raw_path),
@@ -372,13 +366,7 @@ def _verify_presigned(
     payload = UNSIGNED_PAYLOAD if content_sha256 is None else _payload_value(content_sha256)
     if payload in _STREAMING:
         raise AuthError("InvalidRequest", "aws-chunked uploads cannot use a presigned URL")
-    secret = secret_for(credential.access_key)
-    if secret is None:
-        raise AuthError(
-            "InvalidAccessKeyId",
-            f"The AWS Access Key Id {credential.access_key!r} does not exist in our records",
-        )
-    key = signing_key(secret, credential.date, region)
+    key = _key_of(credential, secret_for, region)
     signature = params["X-Amz-Signature"]
     _check_signature(
         method,
@@ -459,6 +447,19 @@ def _presign_expiry(
     if now > expiry:
         raise AuthError("AccessDenied", "Request has expired")
     return expiry
+
+
+def _key_of(
+    credential: _Credential, secret_for: Callable[[str], str | None], region: str
+) -> bytes:
+    """The signing key of the credential's access key; InvalidAccessKeyId if unknown."""
+    secret = secret_for(credential.access_key)
+    if secret is None:
+        raise AuthError(
+            "InvalidAccessKeyId",
+            f"The AWS Access Key Id {credential.access_key!r} does not exist in our records",
+        )
+    return signing_key(secret, credential.date, region)
 
 
 def _check_signature(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._client import Client
-from .._store import ObjectStore
+from .. import Client, ObjectStore
 from ._credentials import Credentials
 from ._index import BucketIndex
 

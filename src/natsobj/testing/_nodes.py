@@ -237,18 +237,7 @@ class Nodes:
         return [i for i in range(NODES) if self.is_alive(i) and i not in self._paused]
 
     def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if cond():
-                    return
-            except ClusterError as e:
-                raise ClusterError(f"{e} while waiting for {what}\n{self._tails()}") from None
-            if time.monotonic() >= deadline:
-                raise ClusterError(
-                    f"timed out after {timeout:.1f} s waiting for {what}\n{self._tails()}"
-                )
-            time.sleep(POLL)
+        wait_until(cond, timeout, what, self._tails)
 
     def _tails(self) -> str:
         parts = []
@@ -260,3 +249,19 @@ class Nodes:
             state = "paused" if i in self._paused else "alive" if self.is_alive(i) else "dead"
             parts.append(f"--- n{i} ({state}) {self.log_path(i)} ---\n" + "\n".join(lines))
         return "\n".join(parts)
+
+
+def wait_until(
+    cond: Callable[[], bool], timeout: float, what: str, tails: Callable[[], str]
+) -> None:
+    """Poll `cond` until true; ClusterError after `timeout`, with the servers' log tails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if cond():
+                return
+        except ClusterError as e:
+            raise ClusterError(f"{e} while waiting for {what}\n{tails()}") from None
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"timed out after {timeout:.1f} s waiting for {what}\n{tails()}")
+        time.sleep(POLL)

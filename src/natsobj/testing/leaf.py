@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import weakref
@@ -24,14 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ._nodes import _server_bin
+from ._nodes import _server_bin, wait_until
 from .cluster import ClusterError
 
 __all__ = ["LeafPair"]
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-POLL = 0.05
 HTTP_TIMEOUT = 1.0
 LOG_TAIL = 30
 ROLES = ("hub", "leaf")
@@ -256,18 +254,7 @@ class LeafPair:
         return bool(body and body.get("leafnodes"))
 
     def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if cond():
-                    return
-            except ClusterError as e:
-                raise ClusterError(f"{e} while waiting for {what}\n{self._tails()}") from None
-            if time.monotonic() >= deadline:
-                raise ClusterError(
-                    f"timed out after {timeout:.1f} s waiting for {what}\n{self._tails()}"
-                )
-            time.sleep(POLL)
+        wait_until(cond, timeout, what, self._tails)
 
     def _tails(self) -> str:
         parts = []
