@@ -21,12 +21,13 @@ from .errors import (
 )
 from .messages import StoredMsg, ack_sequence, parse_ack, stored_msg
 from .msgget import msg_get_last
-from .readers import ConsumerReader, DirectBatchReader
+from .readers import MULTI_LAST_LIMIT, ConsumerReader, DirectBatchReader, last_of_subjects
 from .retry import deadline_in, retrying
 
 __all__ = [
     "ERR_DUPLICATE_IN_PROCESS",
     "ERR_STREAM_NAME_IN_USE",
+    "MULTI_LAST_LIMIT",
     "ConsumerReader",
     "DirectBatchReader",
     "Failure",
@@ -39,6 +40,7 @@ __all__ = [
     "is_expectation_refused",
     "is_retryable_write",
     "is_transient",
+    "last_of_subjects",
     "map_nats_error",
     "msg_get_last",
     "parse_ack",

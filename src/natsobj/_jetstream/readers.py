@@ -329,3 +329,73 @@ class ConsumerReader:
     @property
     def next_seq(self) -> int:
         return self._next_seq
+
+
+MULTI_LAST_LIMIT = 1024
+"""The most subjects nats-server answers in one multi_last direct get (more: 413)."""
+
+
+async def last_of_subjects(
+    js: JetStream, stream: str, subjects: list[str], *, timeout: float = 5.0
+) -> list[StoredMsg]:
+    """The last message of each of `subjects` (at most MULTI_LAST_LIMIT) that has one, by one
+    batched direct get (ADR-31 multi_last), in stream order.
+
+    JetStreamAPIError when the server cannot answer such a request (a server before 2.11)
+    and StoreTimeoutError when nothing answers (a stream without allow_direct): callers
+    then read the subjects one at a time.
+    """
+    if len(subjects) > MULTI_LAST_LIMIT:
+        raise ValueError(f"at most {MULTI_LAST_LIMIT} subjects per multi_last request")
+    wanted = set(subjects)
+    found: list[StoredMsg] = []
+    while wanted:
+        batch, more = await _multi_last_once(js, stream, sorted(wanted), timeout)
+        found += batch
+        wanted -= {stored.subject for stored in batch}
+        if not more or not batch:
+            break
+    return found
+
+
+async def _multi_last_once(
+    js: JetStream, stream: str, subjects: list[str], timeout: float
+) -> tuple[list[StoredMsg], bool]:
+    """One multi_last request: the messages, and whether the server held some back."""
+    api = f"{js.prefix}.DIRECT.GET.{stream}"
+    context = f"direct get of {len(subjects)} subjects from {stream}"
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[bool] = loop.create_future()
+    got: list[StoredMsg] = []
+
+    def on_msg(msg: RawMsg) -> None:
+        if done.done():
+            return
+        status = msg.status
+        if status is None:
+            got.append(stored_msg(msg))
+        elif status == "204":
+            done.set_result(int((msg.headers or {}).get("Nats-Num-Pending") or 0) > 0)
+        elif status == "404":
+            done.set_result(False)
+        elif status == "503":
+            done.set_exception(StoreTimeoutError(f"{context}: no responders (503)"))
+        else:
+            desc = (msg.headers or {}).get("Description", "")
+            done.set_exception(JetStreamAPIError(int(status), 0, desc, context))
+
+    prefix, sub = await js.subscribe_inbox(on_msg)
+    body = {"multi_last": subjects, "batch": len(subjects)}
+    try:
+        await js.nc.publish(api, json.dumps(body).encode(), reply=f"{prefix}.1")
+        more = await asyncio.wait_for(done, timeout)
+    except asyncio.TimeoutError:
+        raise StoreTimeoutError(f"{context}: no answer in {timeout:g}s") from None
+    except ObjectStoreError:
+        raise
+    except Exception as exc:
+        raise map_nats_error(exc, context) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+    return got, more

@@ -19,6 +19,7 @@ from .. import _wire as wire
 from .._transfer import ProgressCallback, PutSource, iter_source
 from .._wire.models import ObjectInfo, ObjectMeta, ObjectStoreStatus
 from . import changes, listing, many, reading
+from . import names as _names
 from .bucket import Bucket
 from .context import StoreContext
 from .listing import ObjectWatcher
@@ -239,6 +240,19 @@ class ObjectStore:
     async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
         """Every object in the bucket ([] when there are none), deleted ones on request."""
         return await listing.list_objects(self._bucket, show_deleted=show_deleted)
+
+    async def meta_names(self) -> list[str]:
+        """Every name with a meta in the bucket, sorted, from one STREAM.INFO and no meta read:
+        the live objects and the delete markers kept for deleted ones (get_infos tells them
+        apart). For paging through big buckets; list() reads every meta."""
+        return await _names.meta_names(self._bucket)
+
+    async def get_infos(
+        self, names: Iterable[str], *, show_deleted: bool = False
+    ) -> dict[str, ObjectInfo]:
+        """The infos of the objects among `names`, by batched direct gets (1024 metas per
+        request); missing names, and deleted ones unless show_deleted, are left out."""
+        return await _names.get_infos(self._bucket, names, show_deleted=show_deleted)
 
     def watch(
         self,

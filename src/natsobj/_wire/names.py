@@ -62,6 +62,19 @@ def encode_name_latin1(name: str) -> str | None:
     return None if token == encode_name(name) else token
 
 
+def decode_name_token(token: str) -> str | None:
+    """The object name a meta subject token stands for (UTF-8, else nats.js's Latin-1), or
+    None if the token is not base64url. The meta itself holds the authoritative name."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def chunk_subject(bucket: str, nuid: str) -> str:
     return f"$O.{bucket}.C.{nuid}"
 

@@ -233,6 +233,19 @@ class ObjectStore:
         """Every object in the bucket ([] when there are none), deleted ones on request."""
         return run(self.aio.list(show_deleted=show_deleted))
 
+    def meta_names(self) -> list[str]:
+        """Every name with a meta in the bucket, sorted, from one STREAM.INFO and no meta read:
+        the live objects and the delete markers kept for deleted ones (get_infos tells them
+        apart). For paging through big buckets; list() reads every meta."""
+        return run(self.aio.meta_names())
+
+    def get_infos(
+        self, names: Iterable[str], *, show_deleted: bool = False
+    ) -> dict[str, ObjectInfo]:
+        """The infos of the objects among `names`, by batched direct gets (1024 metas per
+        request); missing names, and deleted ones unless show_deleted, are left out."""
+        return run(self.aio.get_infos(names, show_deleted=show_deleted))
+
     def watch(
         self,
         *,
