@@ -130,7 +130,7 @@ async def head_bucket(state: State, req: Request) -> Response:
 async def delete_bucket(state: State, req: Request) -> Response:
     name = bucket_for(req.bucket)
     index = await state.index(name)
-    if len(index):
+    if not await index.is_empty():
         raise S3Error("BucketNotEmpty", BucketName=name)
     await state.client.delete_object_store(name)
     await state.forget(name)
@@ -199,7 +199,9 @@ async def _page(
 ) -> tuple[BucketIndex, _listing.Page]:
     index = await state.index(bucket_for(req.bucket))
     prefix, delimiter = req.query.get("prefix", ""), req.query.get("delimiter", "")
-    return index, index.page(prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
+    return index, await index.page(
+        prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
+    )
 
 
 def _contents(

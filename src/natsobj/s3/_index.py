@@ -1,10 +1,13 @@
-"""A live, sorted index of one bucket's keys, so a listing page is a bisect.
+"""A bucket's keys for S3 listings: every name from one STREAM.INFO, kept live by a watch, and
+the listing fields (size, ETag, time) of the keys a page shows, read a page at a time.
 
-Built from a watch of the bucket's metas (the current objects, then live changes) and told
-of the gateway's own writes at once, so a listing reads what this gateway just wrote; another
-gateway's writes arrive through the watch. Each entry keeps only what a listing shows (size,
-ETag, time), not the whole meta, to keep memory small. Revisions order the updates: an older
-meta never overwrites a newer one, whichever way it arrived.
+Cold, a 1000-key page of a 100,000-object bucket costs one STREAM.INFO (about 0.2 s) and one
+batched meta read (about 30 ms), where reading every meta first took 3-5 s here. The names
+include the delete markers a bucket keeps, so a page checks its keys before it answers: every
+key listed is live, and every common prefix holds a live key. The watch starts before the
+names are read, so no change is missed; the gateway's own writes are applied at once, and a
+meta never overwrites a newer one, whichever way each arrived. At most `max_entries` keys'
+fields are kept (the oldest read go first); names alone cost about 70 bytes each.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from bisect import bisect_left, insort
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,33 +26,45 @@ from ._rules import etag_of, last_modified
 
 log = logging.getLogger("natsobj.s3")
 
+_PROBE = 100
+"""Keys checked at a time when looking for a live key under a common prefix."""
+_GONE_KEPT = 10_000
+"""Deletes remembered, so that a late, older meta of the same name cannot bring it back."""
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     size: int
     etag: str
     modified: datetime
+    revision: int
 
 
 class BucketIndex:
-    """The sorted live keys of one bucket; `await ready()` before reading it."""
+    """The sorted keys of one bucket; `await ready()` before reading it."""
 
-    def __init__(self, store: ObjectStore, *, ready_timeout: float = 30.0) -> None:
+    def __init__(
+        self, store: ObjectStore, *, ready_timeout: float = 30.0, max_entries: int = 100_000
+    ) -> None:
         self.store = store
         self._keys: list[bytes] = []
         self._entries: dict[str, Entry] = {}
-        self._revisions: dict[str, int] = {}
+        self._gone: dict[str, int] = {}
+        self._reads = 0
+        self._touched: set[str] = set()
+        """Names the watch or the gateway changed while a meta read was out."""
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failed: BaseException | None = None
         self._ready_timeout = ready_timeout
+        self._max_entries = max_entries
 
     async def ready(self) -> None:
-        """Start the watch if needed and wait until the current objects are in."""
+        """Start the watch if needed and wait until the bucket's names are in."""
         if self._task is None or self._task.done():
             self._ready.clear()
             self._failed = None
-            self._keys, self._entries, self._revisions = [], {}, {}
+            self._keys, self._entries, self._gone = [], {}, {}
             self._task = asyncio.create_task(self._follow(), name=f"s3-index-{self.store.bucket}")
         try:
             await asyncio.wait_for(self._ready.wait(), self._ready_timeout)
@@ -61,19 +77,16 @@ class BucketIndex:
             raise self._failed
 
     async def _follow(self) -> None:
-        initial: list[ObjectInfo] = []
         try:
-            async for info in self.store.watch():
-                if info is None:  # the current objects are all in: sort once
-                    for item in initial:
-                        self._apply(item, sort=False)
-                    self._keys.sort()
-                    initial = []
-                    self._ready.set()
-                elif not self._ready.is_set():
-                    initial.append(info)
-                else:
-                    self._apply(info)
+            async with self.store.watch(updates_only=True) as changes:
+                # the watch's consumer exists now: whatever changes after the names are read
+                # arrives through it
+                names = await self.store.meta_names()
+                self._keys = [name.encode() for name in names]  # code point order = UTF-8's
+                self._ready.set()
+                async for info in changes:
+                    if info is not None:
+                        self.applied(info)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the watch broke: the next ready() starts again
@@ -82,38 +95,105 @@ class BucketIndex:
             self._ready.set()
 
     def applied(self, info: ObjectInfo) -> None:
-        """Take a meta this gateway just stored (a put, a delete) into the index."""
-        if self._ready.is_set() and self._failed is None:
-            self._apply(info)
-
-    def _apply(self, info: ObjectInfo, *, sort: bool = True) -> None:
-        name = info.name
-        if info.revision and self._revisions.get(name, 0) > info.revision:
-            return  # an older meta than the one already applied
-        self._revisions[name] = info.revision
-        present = name in self._entries
-        if info.deleted:
-            if present:
-                del self._entries[name]
-                raw = name.encode()
-                at = bisect_left(self._keys, raw)
-                if at < len(self._keys) and self._keys[at] == raw:
-                    del self._keys[at]
+        """Take a meta into the index: one this gateway just stored, or one the watch saw."""
+        if not self._ready.is_set() or self._failed is not None:
             return
-        self._entries[name] = Entry(info.size, etag_of(info), last_modified(info))
-        if not present:
-            if sort:
-                insort(self._keys, name.encode())
-            else:
-                self._keys.append(name.encode())
+        if self._reads:
+            self._touched.add(info.name)
+        self._take(info)
 
-    def page(self, **kwargs: object) -> _listing.Page:
-        return _listing.page(self._keys, **kwargs)  # type: ignore[arg-type]
+    def _take(self, info: ObjectInfo) -> None:
+        name = info.name
+        entry = self._entries.get(name)
+        newest = max(entry.revision if entry else 0, self._gone.get(name, 0))
+        if info.revision and info.revision < newest:
+            return  # an older meta than one already applied
+        raw = name.encode()
+        at = bisect_left(self._keys, raw)
+        listed = at < len(self._keys) and self._keys[at] == raw
+        if info.deleted:
+            self._entries.pop(name, None)
+            self._gone[name] = info.revision
+            if len(self._gone) > _GONE_KEPT:
+                del self._gone[next(iter(self._gone))]
+            if listed:
+                del self._keys[at]
+            return
+        self._gone.pop(name, None)
+        self._entries[name] = Entry(info.size, etag_of(info), last_modified(info), info.revision)
+        if len(self._entries) > self._max_entries:
+            del self._entries[next(iter(self._entries))]
+        if not listed:
+            self._keys.insert(at, raw)
+
+    async def page(self, **kwargs: object) -> _listing.Page:
+        """The listing page `kwargs` ask for (see _listing.page), with only live keys."""
+        while True:
+            page = _listing.page(self._keys, **kwargs)  # type: ignore[arg-type]
+            dropped = await self._check([k for k in page.keys if k not in self._entries])
+            for prefix in page.common_prefixes:
+                if not await self._holds_live(prefix):
+                    dropped += 1
+            if not dropped:
+                return page
 
     def entry(self, name: str) -> Entry | None:
+        """The listing fields of a key the last page showed."""
         return self._entries.get(name)
 
+    async def is_empty(self) -> bool:
+        """True if the bucket holds no live object."""
+        return not await self._holds_live("")
+
+    async def _holds_live(self, prefix: str) -> bool:
+        raw = prefix.encode()
+        while True:
+            at = bisect_left(self._keys, raw)
+            batch: list[str] = []
+            for key in self._keys[at : at + _PROBE]:
+                if not key.startswith(raw):
+                    break
+                name = key.decode()
+                if name in self._entries:
+                    return True
+                batch.append(name)
+            if not batch:
+                return False
+            await self._check(batch)
+            if any(name in self._entries for name in batch):
+                return True
+
+    async def _check(self, names: Iterable[str]) -> int:
+        """Read the metas of `names`: keep the live ones' fields, drop the dead keys (their
+        count is returned)."""
+        names = list(names)
+        if not names:
+            return 0
+        self._reads += 1
+        try:
+            infos = await self.store.get_infos(names)
+        finally:
+            self._reads -= 1
+        touched = self._touched
+        if not self._reads:
+            self._touched = set()
+        dropped = 0
+        for name in names:
+            raw = name.encode()
+            at = bisect_left(self._keys, raw)
+            listed = at < len(self._keys) and self._keys[at] == raw
+            if name in touched and (name in self._entries or not listed):
+                continue  # changed while the read was out: what was applied is newer
+            info = infos.get(name)
+            if info is not None:
+                self._take(info)
+            elif listed:
+                del self._keys[at]
+                dropped += 1
+        return dropped
+
     def __len__(self) -> int:
+        """Names with a meta, live or not (see is_empty)."""
         return len(self._keys)
 
     async def close(self) -> None:
@@ -121,3 +201,4 @@ class BucketIndex:
             self._task.cancel()
             with contextlib.suppress(BaseException):
                 await self._task
+

@@ -181,7 +181,7 @@ async def list_parts(state: State, req: Request) -> Response:
         ) from None
     index = await state.index(STAGING)
     prefix = f"p/{upload_id}/"
-    page = index.page(
+    page = await index.page(
         prefix=prefix, after=part_name(upload_id, marker) if marker else "", max_keys=max_parts
     )
     parts = []
@@ -226,7 +226,7 @@ async def list_uploads(state: State, req: Request) -> Response:
     )
     index = await state.index(STAGING)
     base = f"u/{req.bucket}/"
-    found = index.page(prefix=base + prefix, max_keys=100_000).keys
+    found = (await index.page(prefix=base + prefix, max_keys=100_000)).keys
     uploads = []
     prefixes: list[str] = []
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
@@ -284,7 +284,7 @@ async def abort(state: State, req: Request) -> Response:
 async def _discard(state: State, store: ObjectStore, bucket: str, key: str, upload_id: str) -> None:
     """Delete an upload's parts, then its record."""
     index = await state.index(STAGING)
-    names = index.page(prefix=f"p/{upload_id}/", max_keys=10_000).keys
+    names = (await index.page(prefix=f"p/{upload_id}/", max_keys=10_000)).keys
     for start in range(0, len(names), 64):
         await asyncio.gather(*(_delete_quietly(state, store, n) for n in names[start : start + 64]))
     await _delete_quietly(state, store, record_name(bucket, key, upload_id))
@@ -422,9 +422,8 @@ async def _discard_parts(
     state: State, store: ObjectStore, upload_id: str, parts: list[ObjectInfo]
 ) -> None:
     index = await state.index(STAGING)
-    names = set(index.page(prefix=f"p/{upload_id}/", max_keys=10_000).keys) | {
-        p.name for p in parts
-    }
+    page = await index.page(prefix=f"p/{upload_id}/", max_keys=10_000)
+    names = set(page.keys) | {p.name for p in parts}
     ordered = sorted(names)
     for start in range(0, len(ordered), 64):
         await asyncio.gather(

@@ -1,0 +1,176 @@
+"""The gateway's listing index over a real bucket: names from STREAM.INFO, live keys only,
+changes from other writers, and metas that arrive out of order."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import natsobj
+from natsobj.s3._index import BucketIndex
+
+STEP = 10.0
+
+
+async def _index(store: natsobj.ObjectStore, **kwargs: int) -> BucketIndex:
+    index = BucketIndex(store, **kwargs)
+    await asyncio.wait_for(index.ready(), STEP)
+    return index
+
+
+async def test_pages_list_only_live_keys_and_prefixes(store: natsobj.ObjectStore) -> None:
+    await store.put_many({f"live/{i:03d}": b"x" * i for i in range(30)}, concurrency=16)
+    await store.put_many({f"dead/{i:03d}": b"y" for i in range(30)}, concurrency=16)
+    await store.put_many({f"mixed/{i:03d}": b"z" for i in range(5)}, concurrency=5)
+    for i in range(30):
+        await store.delete(f"dead/{i:03d}")
+    for i in range(4):
+        await store.delete(f"mixed/{i:03d}")
+    index = await _index(store)
+    try:
+        assert len(index) == 65  # delete markers are names too, until a page checks them
+        page = await index.page(prefix="", delimiter="/", after="", max_keys=1000)
+        assert page.common_prefixes == ["live/", "mixed/"]
+        page = await index.page(prefix="", delimiter="", after="", max_keys=10)
+        assert page.keys == [f"live/{i:03d}" for i in range(10)] and page.truncated
+        page = await index.page(prefix="", delimiter="", after="live/029", max_keys=1000)
+        assert page.keys == ["mixed/004"] and not page.truncated
+        entry = index.entry("live/007")
+        assert entry is not None and entry.size == 7
+        assert not await index.is_empty()
+        await store.delete("mixed/004")
+        for i in range(30):
+            await store.delete(f"live/{i:03d}")
+        for _ in range(100):  # the watch brings the deletes
+            if await index.is_empty():
+                break
+            await asyncio.sleep(0.05)
+        assert await index.is_empty()
+        assert (await index.page(prefix="", delimiter="/", after="", max_keys=1000)).keys == []
+    finally:
+        await index.close()
+
+
+async def test_another_writers_changes_arrive_through_the_watch(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    await store.put("a", b"1")
+    index = await _index(store)
+    other = await client.object_store(store.bucket)
+    try:
+        await other.put("b", b"22")
+        await other.delete("a")
+        deadline = asyncio.get_running_loop().time() + STEP
+        while asyncio.get_running_loop().time() < deadline:
+            page = await index.page(prefix="", delimiter="", after="", max_keys=10)
+            if page.keys == ["b"]:
+                break
+            await asyncio.sleep(0.05)
+        assert page.keys == ["b"]
+        entry = index.entry("b")
+        assert entry is not None and entry.size == 2
+    finally:
+        await index.close()
+
+
+async def test_an_older_meta_never_overwrites_a_newer_one(store: natsobj.ObjectStore) -> None:
+    first = await store.put("k", b"first")
+    index = await _index(store)
+    try:
+        second = await store.put("k", b"second!")
+        gone = await store.delete("k")
+        index.applied(gone)
+        index.applied(second)  # late: older than the delete
+        index.applied(first)
+        assert (await index.page(prefix="", delimiter="", after="", max_keys=10)).keys == []
+        third = await store.put("k", b"third")
+        index.applied(third)
+        index.applied(replace(second, deleted=True))  # an old delete does not win either
+        page = await index.page(prefix="", delimiter="", after="", max_keys=10)
+        assert page.keys == ["k"]
+        entry = index.entry("k")
+        assert entry is not None and entry.size == 5
+    finally:
+        await index.close()
+
+
+async def test_a_change_during_a_meta_read_wins_over_the_read(
+    store: natsobj.ObjectStore,
+) -> None:
+    await store.put("k", b"v1")
+    index = await _index(store)
+    read_started = asyncio.Event()
+    release = asyncio.Event()
+    real = store.get_infos
+
+    async def held(names: list[str], **kwargs: bool) -> dict[str, natsobj.ObjectInfo]:
+        found = await real(names, **kwargs)  # read before the delete lands
+        read_started.set()
+        await release.wait()
+        return found
+
+    store.get_infos = held  # type: ignore[method-assign]
+    try:
+        paging = asyncio.create_task(index.page(prefix="", delimiter="", after="", max_keys=10))
+        await asyncio.wait_for(read_started.wait(), STEP)
+        index.applied(await store.delete("k"))
+        release.set()
+        page = await asyncio.wait_for(paging, STEP)
+        assert index.entry("k") is None  # the stale read did not bring "k" back
+        assert "k" not in (await index.page(prefix="", after="", max_keys=10)).keys
+        assert page.keys in ([], ["k"])  # a page that raced the delete may still name it
+    finally:
+        del store.get_infos
+        await index.close()
+
+
+async def test_the_cache_of_listing_fields_is_capped(store: natsobj.ObjectStore) -> None:
+    await store.put_many({f"n{i:04d}": b"x" for i in range(300)}, concurrency=32)
+    index = await _index(store, max_entries=100)
+    try:
+        after = ""
+        listed = []
+        while True:
+            page = await index.page(prefix="", delimiter="", after=after, max_keys=50)
+            listed += page.keys
+            assert all(index.entry(k) is not None for k in page.keys)
+            assert len(index._entries) <= 100
+            if not page.truncated:
+                break
+            after = page.next_marker or ""
+        assert listed == [f"n{i:04d}" for i in range(300)]
+    finally:
+        await index.close()
+
+
+async def test_a_put_during_a_meta_read_that_found_nothing_stays_listed(
+    store: natsobj.ObjectStore,
+) -> None:
+    await store.put("k", b"v1")
+    await store.delete("k")  # a delete marker: a name, but no live object
+    index = await _index(store)
+    read_done = asyncio.Event()
+    release = asyncio.Event()
+    real = store.get_infos
+
+    async def held(names: list[str], **kwargs: bool) -> dict[str, natsobj.ObjectInfo]:
+        found = await real(names, **kwargs)
+        read_done.set()
+        await release.wait()
+        return found
+
+    store.get_infos = held  # type: ignore[method-assign]
+    try:
+        paging = asyncio.create_task(index.page(prefix="", delimiter="", after="", max_keys=10))
+        await asyncio.wait_for(read_done.wait(), STEP)
+        index.applied(await store.put("k", b"v2"))  # lands after the read found nothing
+        release.set()
+        await asyncio.wait_for(paging, STEP)
+        del store.get_infos
+        page = await index.page(prefix="", delimiter="", after="", max_keys=10)
+        assert page.keys == ["k"]
+        entry = index.entry("k")
+        assert entry is not None and entry.size == 2
+    finally:
+        store.__dict__.pop("get_infos", None)
+        await index.close()
