@@ -52,9 +52,11 @@ def test_max_keys_zero_and_limits() -> None:
 def test_continuation_tokens_round_trip_and_bad_ones_are_refused() -> None:
     for marker in ["", "a/b", "é漢字 +%"]:
         assert _listing.marker_of(_listing.token_for(marker)) == marker
-    with pytest.raises(S3Error) as caught:
-        _listing.marker_of("@@@not-base64@@@\xff")
-    assert caught.value.code == "InvalidArgument"
+    for bad in ["@@@not-base64@@@\xff", "!!!", "YQ==", "YR", "/w"]:
+        # not base64url, padded, non-canonical bits, not UTF-8: none of them is a token of ours
+        with pytest.raises(S3Error) as caught:
+            _listing.marker_of(bad)
+        assert caught.value.code == "InvalidArgument"
 
 
 @pytest.mark.parametrize(

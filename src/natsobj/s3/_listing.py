@@ -72,9 +72,13 @@ def token_for(marker: str) -> str:
 def marker_of(token: str) -> str:
     """The marker a continuation token stands for; InvalidArgument if it is not one of ours."""
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+        marker = raw.decode()
     except (ValueError, UnicodeDecodeError):
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from None
+        marker = None
+    if marker is None or token_for(marker) != token:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+    return marker
 
 
 def max_keys_of(value: str | None) -> int:
