@@ -84,11 +84,29 @@ def _bucket_route(req: Request) -> Route:
     raise S3Error("MethodNotAllowed", f"{m} is not allowed on a bucket")
 
 
+# write headers asking for what natsobj does not do: storing the object without it would
+# silently drop what the client asked for (an unencrypted object, no retention, no tags)
+_UNSUPPORTED_HEADERS = {
+    "x-amz-server-side-encryption": "server-side encryption (SSE)",
+    "x-amz-server-side-encryption-customer-algorithm": "server-side encryption (SSE-C)",
+    "x-amz-server-side-encryption-aws-kms-key-id": "server-side encryption (SSE-KMS)",
+    "x-amz-object-lock-mode": "object lock",
+    "x-amz-object-lock-retain-until-date": "object lock",
+    "x-amz-object-lock-legal-hold": "object lock",
+    "x-amz-tagging": "tagging",
+    "x-amz-website-redirect-location": "website redirects",
+}
+
+
 def _object_route(req: Request) -> Route:
     q, m, h = req.query, req.method, req.headers
     for name in ("tagging", *_UNSUPPORTED):
         if name in q:
             raise _not_implemented(name)
+    if m in ("PUT", "POST"):
+        for header, what in _UNSUPPORTED_HEADERS.items():
+            if h.get(header):
+                raise _not_implemented(what)
     if "acl" in q:
         if m == "GET":
             return "GetObjectAcl", objects.get_acl, False

@@ -224,9 +224,13 @@ async def list_uploads(state: State, req: Request) -> Response:
         if (q.get("max-uploads") or "1").isdigit()
         else 1000
     )
-    index = await state.index(STAGING)
     base = f"u/{req.bucket}/"
-    found = (await index.page(prefix=base + prefix, max_keys=100_000)).keys
+    try:
+        index = await state.index(STAGING)
+    except BucketNotFoundError:  # no upload was ever started through this NATS
+        found = []
+    else:
+        found = (await index.page(prefix=base + prefix, max_keys=100_000)).keys
     uploads = []
     prefixes: list[str] = []
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
