@@ -110,3 +110,32 @@ def test_rclone_copy_check_sync_and_lsf(rclone: Rclone, bucket, tmp_path) -> Non
     (tmp_path / "nothing").mkdir()
     rclone("sync", str(tmp_path / "nothing"), f"gw:{bucket}/tree")
     assert rclone("lsf", "-R", f"gw:{bucket}") == ""
+
+
+def test_rclone_buckets_server_side_copies_touch_and_purge(gateway_tls: Gateway, tmp_path) -> None:
+    rclone = Rclone(gateway_tls, tmp_path / "home")
+    name = f"rc-{os.urandom(4).hex()}"
+    src = tmp_path / "src"
+    files = {"big": os.urandom(12 * MIB), "small": b"hello"}
+    for key, data in files.items():
+        (src / key).parent.mkdir(parents=True, exist_ok=True)
+        (src / key).write_bytes(data)
+    rclone("mkdir", f"gw:{name}")
+    assert f" {name}\n" in rclone("lsd", "gw:")
+    rclone("copy", str(src), f"gw:{name}/a")
+    rclone("copyto", f"gw:{name}/a/big", f"gw:{name}/b/big")  # server-side, multipart
+    rclone("moveto", f"gw:{name}/a/small", f"gw:{name}/b/small")  # server-side, then delete
+    assert rclone("lsf", "-R", "--files-only", f"gw:{name}").split() == [
+        "a/big",
+        "b/big",
+        "b/small",
+    ]
+    rclone("check", "--download", str(src), f"gw:{name}/b")
+    assert rclone("cat", f"gw:{name}/b/small", "--offset", "1", "--count", "3") == "ell"
+    before = rclone("lsf", "--format", "tp", f"gw:{name}/b/small")
+    rclone("touch", "--timestamp", "2001-02-03T04:05:06", f"gw:{name}/b/small")  # metadata only
+    assert rclone("lsf", "--format", "tp", f"gw:{name}/b/small") != before
+    assert rclone("lsf", "--format", "t", f"gw:{name}/b/small").startswith("2001-02-03 04:05:06")
+    assert rclone("cat", f"gw:{name}/b/small") == "hello"
+    rclone("purge", f"gw:{name}")
+    assert f" {name}\n" not in rclone("lsd", "gw:")
