@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator
 
 import nats
 import pytest
-import s3fs
+from botocore.exceptions import ClientError
 from nats.js.api import ObjectMeta
 
 from natsobj._wire import DEFAULT_CHUNK_SIZE as CHUNK
 
 from .conftest import Gateway
-from .test_clients_s3fs import storage_options
 
 MIB = 1024 * 1024
 
@@ -89,12 +88,53 @@ async def test_what_nats_py_wrote_is_listed_and_served_by_the_gateway(
         s3.get_object, Bucket=bucket, Key="n/mib", Range=f"bytes={CHUNK - 5}-{CHUNK + 5}"
     )
     assert ranged["Body"].read() == bodies["n/mib"][CHUNK - 5 : CHUNK + 6]
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **storage_options(gateway))
-    checksum = await asyncio.to_thread(fs.checksum, f"{bucket}/n/mib")
-    assert checksum == int(hashlib.sha256(bodies["n/mib"]).hexdigest(), 16)
     await nats_py.delete("n/one")
     for _ in range(100):  # the gateway's index follows a live watch of the bucket
         if "n/one" not in await asyncio.to_thread(listed):
             break
         await asyncio.sleep(0.05)
     assert set(await asyncio.to_thread(listed)) == set(bodies) - {"n/one"}
+
+
+async def test_links_made_by_nats_clients_are_listed_as_what_get_serves(
+    gateway: Gateway, bucket, client
+) -> None:
+    """A link to an object (nats.go, natscli and natsobj make them) is listed with its
+    target's size and ETag, as HEAD and GET show it; a link to a bucket is no object: it is
+    not listed and GET answers NoSuchKey. Both used to be listed with Size 0 and ETag "-1",
+    and a GET of a bucket link was a 500."""
+    s3 = gateway.client()
+    store = await client.object_store(bucket)
+    body = os.urandom(CHUNK + 1)
+    target = await store.put("target", body)
+    await store.add_link("alias", target)
+    await store.add_bucket_link("whole", bucket)
+    etag = f'"{hashlib.sha256(body).hexdigest()}-1"'
+
+    def listed() -> dict[str, tuple[str, int]]:
+        page = s3.list_objects_v2(Bucket=bucket)
+        return {o["Key"]: (o["ETag"], o["Size"]) for o in page.get("Contents", [])}
+
+    assert await asyncio.to_thread(listed) == {
+        "alias": (etag, len(body)),
+        "target": (etag, len(body)),
+    }
+    head = await asyncio.to_thread(s3.head_object, Bucket=bucket, Key="alias")
+    assert head["ETag"] == etag and head["ContentLength"] == len(body)
+    got = await asyncio.to_thread(s3.get_object, Bucket=bucket, Key="alias", IfMatch=etag)
+    assert got["Body"].read() == body
+    with pytest.raises(ClientError) as caught:
+        await asyncio.to_thread(s3.get_object, Bucket=bucket, Key="whole")
+    assert caught.value.response["Error"]["Code"] == "NoSuchKey"
+    with pytest.raises(ClientError) as caught:
+        await asyncio.to_thread(s3.head_object, Bucket=bucket, Key="whole")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    # a conditional PUT compares the ETag HEAD showed
+    await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="alias", Body=b"new", IfMatch=etag)
+    assert (await store.get_info("alias")).is_link is False
+    await store.add_link("dangling", await store.get_info("alias"))
+    await store.delete("alias")  # its target is gone: GET would say NoSuchKey, so no listing
+    assert set(await asyncio.to_thread(listed)) == {"target"}
+    await asyncio.to_thread(s3.delete_object, Bucket=bucket, Key="target")
+    # what is left lists as nothing, so the bucket is empty for S3 (the fixture deletes it)
+    assert await asyncio.to_thread(listed) == {}

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import s3fs
 
+import natsobj.sync
+
 from .conftest import KEYS, Gateway
 
 
@@ -95,3 +97,16 @@ def test_s3fs_multipart_write_and_checksum(fs: s3fs.S3FileSystem, bucket) -> Non
     assert etag.endswith('-3"')
     assert fs.checksum(f"{bucket}/big") == int(etag.strip('"').split("-")[0], 16)
     assert fs.cat_file(f"{bucket}/big") == body
+
+
+def test_s3fs_checksum_of_objects_written_by_other_nats_clients(server, fs, bucket) -> None:
+    """Their ETag is "<sha256 hex>-1": hex, so s3fs's int(etag.split("-")[0], 16) works."""
+    body = os.urandom(200_000)
+    with natsobj.sync.connect(server.url) as nats_client:
+        nats_client.object_store(bucket).put("from-nats", body)
+    sha = hashlib.sha256(body).hexdigest()
+    assert fs.info(f"{bucket}/from-nats")["ETag"] == f'"{sha}-1"'
+    assert fs.checksum(f"{bucket}/from-nats") == int(sha, 16)
+    with fs.open(f"{bucket}/from-nats", "rb") as f:
+        f.seek(150_000)
+        assert f.read(100) == body[150_000:150_100]

@@ -5,6 +5,10 @@ of the gateway's own writes at once, so a listing reads what this gateway just w
 gateway's writes arrive through the watch. Each entry keeps only what a listing shows (size,
 ETag, time), not the whole meta, to keep memory small. Revisions order the updates: an older
 meta never overwrites a newer one, whichever way it arrived.
+
+Links written by other NATS clients: a link to an object is listed as what GET serves, its
+target (size, ETag and time read when a page shows it, since the target changes on its own);
+a link to a whole bucket is no object S3 can serve, so it is not listed.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import asyncio
 import contextlib
 import logging
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import ObjectInfo, ObjectStore, ObjectStoreError
+from .. import LinkError, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
 from . import _listing
 from ._rules import etag_of, last_modified
 
@@ -28,6 +33,7 @@ class Entry:
     size: int
     etag: str
     modified: datetime
+    link: bool = False  # a link to an object: size, ETag and time are its target's
 
 
 class BucketIndex:
@@ -92,7 +98,8 @@ class BucketIndex:
             return  # an older meta than the one already applied
         self._revisions[name] = info.revision
         present = name in self._entries
-        if info.deleted:
+        link = info.link
+        if info.deleted or (link is not None and link.is_bucket_link):
             if present:
                 del self._entries[name]
                 raw = name.encode()
@@ -100,7 +107,9 @@ class BucketIndex:
                 if at < len(self._keys) and self._keys[at] == raw:
                     del self._keys[at]
             return
-        self._entries[name] = Entry(info.size, etag_of(info), last_modified(info))
+        self._entries[name] = Entry(
+            info.size, etag_of(info), last_modified(info), link=link is not None
+        )
         if not present:
             if sort:
                 insort(self._keys, name.encode())
@@ -112,6 +121,30 @@ class BucketIndex:
 
     def entry(self, name: str) -> Entry | None:
         return self._entries.get(name)
+
+    async def entries(self, names: Iterable[str]) -> dict[str, Entry]:
+        """The entries of `names` as a listing shows them: links resolved to their targets
+        (together), dangling ones left out, as GET would answer NoSuchKey for them."""
+        found = {name: entry for name in names if (entry := self._entries.get(name)) is not None}
+        links = [name for name, entry in found.items() if entry.link]
+        targets = await asyncio.gather(
+            *(self.store.resolve(name) for name in links), return_exceptions=True
+        )
+        for name, target in zip(links, targets, strict=True):
+            if isinstance(target, ObjectInfo):
+                found[name] = Entry(target.size, etag_of(target), last_modified(target))
+            elif isinstance(target, (ObjectNotFoundError, LinkError)):
+                del found[name]
+            else:
+                raise target
+        return found
+
+    async def empty(self) -> bool:
+        """Whether a listing shows nothing: links to missing objects do not count, as GET
+        cannot serve them, so a bucket left with only those can be deleted."""
+        if any(not entry.link for entry in self._entries.values()):
+            return False
+        return not await self.entries(list(self._entries))
 
     def __len__(self) -> int:
         return len(self._keys)
