@@ -391,6 +391,31 @@ async def test_object_links_are_followed(
         await client.delete_object_store(other_name)
 
 
+async def test_resolve_follows_object_links_and_refuses_bucket_links(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    await store.put("target", b"payload")
+    target = await store.get_info("target")
+    assert await store.resolve("target") == target
+    await store.add_link("alias", target)
+    assert await store.resolve("alias") == target  # the target's size, digest, time
+    other_name = unique_bucket()
+    other = await client.create_object_store(other_name)
+    try:
+        await other.add_link("cross", target)
+        assert await other.resolve("cross") == target
+        await store.add_bucket_link("to-other", other)
+        with pytest.raises(natsobj.LinkIsABucketError):
+            await store.resolve("to-other")
+    finally:
+        await client.delete_object_store(other_name)
+    await store.delete("target")
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.resolve("alias")  # a dangling link
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.resolve("never-there")
+
+
 async def test_link_rules(store: natsobj.ObjectStore) -> None:
     target = await store.put("t", b"x")
     link = await store.add_link("l", target)

@@ -20,6 +20,8 @@ from botocore.config import Config
 
 from natsobj.server import EmbeddedServer
 
+from ._tls import TlsFiles, make_tls_files
+
 KEYS = [("AKIDNATSOBJ1", "secret-one"), ("AKIDNATSOBJ2", "secret-two")]
 
 
@@ -34,12 +36,19 @@ class Gateway:
     endpoint: str
     process: subprocess.Popen[bytes]
     log: Path
+    ca: Path | None = None  # the CA to verify an HTTPS gateway with
+
+    @property
+    def verify(self) -> str | bool:
+        """What boto3's `verify=` wants: the CA file over HTTPS."""
+        return str(self.ca) if self.ca is not None else True
 
     def client(self, key: int = 0, **config: object) -> object:
         access, secret = KEYS[key]
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
+            verify=self.verify,
             aws_access_key_id=access,
             aws_secret_access_key=secret,
             region_name="us-east-1",
@@ -110,6 +119,31 @@ def stop_gateway(gateway: Gateway) -> int:
 @pytest.fixture(scope="session")
 def gateway(server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = start_gateway(server.url, tmp_path_factory.mktemp("s3"))
+    try:
+        yield gw
+    finally:
+        stop_gateway(gw)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def gateway_tls(
+    server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles
+) -> Iterator[Gateway]:
+    """The gateway over HTTPS, with a certificate from a throwaway CA (`gateway_tls.ca`)."""
+    gw = start_gateway(
+        server.url,
+        tmp_path_factory.mktemp("s3tls"),
+        "--tls-cert",
+        str(tls_files.cert),
+        "--tls-key",
+        str(tls_files.key),
+    )
+    gw.ca = tls_files.ca
     try:
         yield gw
     finally:

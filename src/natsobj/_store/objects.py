@@ -175,6 +175,12 @@ class ObjectStore:
         """The object's info; ObjectNotFoundError if missing (or deleted, unless show_deleted)."""
         return await self._bucket.get_info(name, show_deleted=show_deleted)
 
+    async def resolve(self, name: str) -> ObjectInfo:
+        """The info of the object that holds `name`'s bytes: object links are followed (across
+        buckets too), anything else is its own info. LinkIsABucketError for a bucket link,
+        ObjectNotFoundError if the object or a link's target is missing or deleted."""
+        return (await reading.resolve(self._bucket, name))[1]
+
     async def get(self, name: str, *, offset: int = 0, length: int | None = None) -> bytes:
         """The object's bytes (or `length` bytes from `offset`), verified.
 

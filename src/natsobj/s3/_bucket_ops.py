@@ -11,7 +11,7 @@ from .. import BucketExistsError, BucketNotFoundError
 from . import _listing, _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._index import BucketIndex
+from ._index import Entry
 from ._rules import INTERNAL_PREFIX, OWNER_KEY, bucket_for, check_new_bucket_name
 from ._state import State
 from ._xml import Raw, element, fields, text
@@ -196,16 +196,15 @@ def _encoder(req: Request) -> tuple[str | None, object]:
 
 async def _page(
     state: State, req: Request, after: str, max_keys: int
-) -> tuple[BucketIndex, _listing.Page]:
+) -> tuple[dict[str, Entry], _listing.Page]:
     index = await state.index(bucket_for(req.bucket))
     prefix, delimiter = req.query.get("prefix", ""), req.query.get("delimiter", "")
-    return index, await index.page(
-        prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
-    )
+    page = await index.page(prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
+    return await index.entries(page.keys), page
 
 
 def _contents(
-    index: BucketIndex,
+    entries: dict[str, Entry],
     page: _listing.Page,
     enc: object,
     owner: str | None,
@@ -214,7 +213,7 @@ def _contents(
 ) -> str:
     out = []
     for key in page.keys:
-        entry = index.entry(key)
+        entry = entries.get(key)
         if entry is None:
             continue
         parts: list[tuple[str, object]] = [("Key", enc(key))]  # type: ignore[operator]
@@ -246,7 +245,7 @@ async def list_objects(state: State, req: Request) -> Response:
         after = _listing.marker_of(token) if token else q.get("start-after", "")
     else:
         after = q.get("marker", "")
-    index, page = await _page(state, req, after, max_keys)
+    entries, page = await _page(state, req, after, max_keys)
     owner = _me(req).xml if (not v2 or q.get("fetch-owner") == "true") else None
     head: list[tuple[str, object]] = [
         ("Name", req.bucket),
@@ -271,7 +270,7 @@ async def list_objects(state: State, req: Request) -> Response:
             head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
         else:
             head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
-    return xml_response("ListBucketResult", fields(head) + _contents(index, page, enc, owner))
+    return xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
 
 
 async def list_versions(state: State, req: Request) -> Response:
@@ -284,7 +283,7 @@ async def list_versions(state: State, req: Request) -> Response:
         raise S3Error(
             "InvalidArgument", "A version-id marker cannot be specified without a key marker."
         )
-    index, page = await _page(state, req, marker, max_keys)
+    entries, page = await _page(state, req, marker, max_keys)
     head: list[tuple[str, object]] = [
         ("Name", req.bucket),
         ("Prefix", enc(q.get("prefix", ""))),  # type: ignore[operator]
@@ -299,5 +298,5 @@ async def list_versions(state: State, req: Request) -> Response:
     head.append(("IsTruncated", page.truncated))
     if page.truncated and page.next_marker is not None:
         head += [("NextKeyMarker", enc(page.next_marker)), ("NextVersionIdMarker", "null")]  # type: ignore[operator]
-    body = fields(head) + _contents(index, page, enc, _me(req).xml, tag="Version", version=True)
+    body = fields(head) + _contents(entries, page, enc, _me(req).xml, tag="Version", version=True)
     return xml_response("ListVersionsResult", body)

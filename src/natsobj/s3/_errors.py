@@ -16,6 +16,7 @@ from .. import (
     IntegrityError,
     InvalidBucketNameError,
     InvalidObjectNameError,
+    LinkIsABucketError,
     ObjectNotFoundError,
     ObjectStoreError,
     PermissionDeniedError,
@@ -145,6 +146,8 @@ def from_store_error(exc: ObjectStoreError, *, bucket: str = "", key: str = "") 
         return S3Error("NoSuchBucket", **fields)
     if isinstance(exc, ObjectNotFoundError):
         return S3Error("NoSuchKey", **fields)
+    if isinstance(exc, LinkIsABucketError):  # not listed either: S3 has no object to show
+        return S3Error("NoSuchKey", f"{exc}; S3 serves objects, not links to buckets", **fields)
     if isinstance(exc, (InvalidBucketNameError,)):
         return S3Error("InvalidBucketName", str(exc), **fields)
     if isinstance(exc, InvalidObjectNameError):

@@ -8,6 +8,11 @@ key listed is live, and every common prefix holds a live key. The watch starts b
 names are read, so no change is missed; the gateway's own writes are applied at once, and a
 meta never overwrites a newer one, whichever way each arrived. At most `max_entries` keys'
 fields are kept (the oldest read go first); names alone cost about 70 bytes each.
+
+Links written by other NATS clients: a link to an object is listed as what GET serves, its
+target (size, ETag and time read when a page shows it, since the target changes on its own);
+a link to a whole bucket is no object S3 can serve, so it is not listed, and neither is a
+link whose target is gone.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import ObjectInfo, ObjectStore, ObjectStoreError
+from .. import LinkError, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
 from . import _listing
 from ._rules import etag_of, last_modified
 
@@ -38,6 +43,8 @@ class Entry:
     etag: str
     modified: datetime
     revision: int
+    link: bool = False
+    """A link to an object: size, ETag and time are its target's, read by entries()."""
 
 
 class BucketIndex:
@@ -111,7 +118,8 @@ class BucketIndex:
         raw = name.encode()
         at = bisect_left(self._keys, raw)
         listed = at < len(self._keys) and self._keys[at] == raw
-        if info.deleted:
+        link = info.link
+        if info.deleted or (link is not None and link.is_bucket_link):  # nothing to list
             self._entries.pop(name, None)
             self._gone[name] = info.revision
             if len(self._gone) > _GONE_KEPT:
@@ -120,7 +128,9 @@ class BucketIndex:
                 del self._keys[at]
             return
         self._gone.pop(name, None)
-        self._entries[name] = Entry(info.size, etag_of(info), last_modified(info), info.revision)
+        self._entries[name] = Entry(
+            info.size, etag_of(info), last_modified(info), info.revision, link is not None
+        )
         if len(self._entries) > self._max_entries:
             del self._entries[next(iter(self._entries))]
         if not listed:
@@ -138,30 +148,49 @@ class BucketIndex:
                 return page
 
     def entry(self, name: str) -> Entry | None:
-        """The listing fields of a key the last page showed."""
+        """The listing fields of a key the last page showed (a link's own, see entries)."""
         return self._entries.get(name)
 
+    async def entries(self, names: Iterable[str]) -> dict[str, Entry]:
+        """The entries of `names` as a listing shows them: links resolved to their targets
+        (together), dangling ones left out, as GET would answer NoSuchKey for them."""
+        found = {name: entry for name in names if (entry := self._entries.get(name)) is not None}
+        links = [name for name, entry in found.items() if entry.link]
+        targets = await asyncio.gather(
+            *(self.store.resolve(name) for name in links), return_exceptions=True
+        )
+        for name, target in zip(links, targets, strict=True):
+            if isinstance(target, ObjectInfo):
+                found[name] = Entry(
+                    target.size, etag_of(target), last_modified(target), target.revision
+                )
+            elif isinstance(target, (ObjectNotFoundError, LinkError)):
+                del found[name]
+            else:
+                raise target
+        return found
+
     async def is_empty(self) -> bool:
-        """True if the bucket holds no live object."""
+        """True if a listing of the bucket shows nothing (links to missing objects do not
+        count: GET cannot serve them, so a bucket left with only those can be deleted)."""
         return not await self._holds_live("")
 
     async def _holds_live(self, prefix: str) -> bool:
-        raw = prefix.encode()
+        """True if a listing shows some key under `prefix` (dead keys met are dropped)."""
+        raw = start = prefix.encode()
         while True:
-            at = bisect_left(self._keys, raw)
-            batch: list[str] = []
-            for key in self._keys[at : at + _PROBE]:
-                if not key.startswith(raw):
-                    break
-                name = key.decode()
-                if name in self._entries:
-                    return True
-                batch.append(name)
+            at = bisect_left(self._keys, start)
+            batch = [
+                key.decode()
+                for key in self._keys[at : at + _PROBE]
+                if key.startswith(raw)  # sorted: the keys under a prefix are contiguous
+            ]
             if not batch:
                 return False
-            await self._check(batch)
-            if any(name in self._entries for name in batch):
+            await self._check(name for name in batch if name not in self._entries)
+            if await self.entries(batch):
                 return True
+            start = batch[-1].encode() + b"\x00"  # the next key after this batch
 
     async def _check(self, names: Iterable[str]) -> int:
         """Read the metas of `names`: keep the live ones' fields, drop the dead keys (their
@@ -186,11 +215,17 @@ class BucketIndex:
                 continue  # changed while the read was out: what was applied is newer
             info = infos.get(name)
             if info is not None:
-                self._take(info)
+                self._take(info)  # a link to a bucket is dropped there
+                if listed and not self._listed(raw):
+                    dropped += 1
             elif listed:
                 del self._keys[at]
                 dropped += 1
         return dropped
+
+    def _listed(self, raw: bytes) -> bool:
+        at = bisect_left(self._keys, raw)
+        return at < len(self._keys) and self._keys[at] == raw
 
     def __len__(self) -> int:
         """Names with a meta, live or not (see is_empty)."""

@@ -146,7 +146,8 @@ async def put_condition(store: ObjectStore, req: Request) -> int | None:
         info = await store.get_info(req.key)
     except ObjectNotFoundError:
         raise S3Error("NoSuchKey", Key=req.key) from None
-    if not etag_matches(if_match, etag_of(info)):
+    shown = await store.resolve(req.key) if info.is_link else info  # the ETag HEAD showed
+    if not etag_matches(if_match, etag_of(shown)):
         raise S3Error("PreconditionFailed", Condition="If-Match")
     return int(info.revision)
 

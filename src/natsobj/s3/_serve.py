@@ -48,6 +48,29 @@ def access_logging() -> None:
         logger.propagate = False
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping idle TLS connections at once.
+
+    uvicorn closes an idle keep-alive connection on shutdown; over TLS asyncio then waits for
+    the client's close_notify, which an idle pooled client (boto3, aws-cli) never sends, so
+    the stop took the full 30 s ssl_shutdown_timeout. An idle connection with nothing left to
+    write has nothing to lose: abort it. Connections mid-request keep uvicorn's grace."""
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            cycle = getattr(connection, "cycle", None)
+            idle = cycle is None or getattr(cycle, "response_complete", False)
+            if (
+                idle
+                and transport is not None
+                and transport.get_extra_info("sslcontext") is not None
+                and transport.get_write_buffer_size() == 0
+            ):
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 def _quiet_signals() -> dict[int, Any]:
     """uvicorn re-raises the signal it stopped on once it has stopped; after a graceful stop
     that signal is done with (the command exits 0), so it finds a no-op handler."""
@@ -88,7 +111,7 @@ async def serve(
         timeout_graceful_shutdown=GRACE_SECONDS,
         timeout_keep_alive=30,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     if started is not None:
         scheme = "https" if tls_cert else "http"
 

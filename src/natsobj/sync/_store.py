@@ -225,6 +225,12 @@ class ObjectStore:
         """The object's info; ObjectNotFoundError if missing (or deleted, unless show_deleted)."""
         return run(self.aio.get_info(name, show_deleted=show_deleted), CALL_TIMEOUT)
 
+    def resolve(self, name: str) -> ObjectInfo:
+        """The info of the object that holds `name`'s bytes: object links are followed (across
+        buckets too), anything else is its own info. LinkIsABucketError for a bucket link,
+        ObjectNotFoundError if the object or a link's target is missing or deleted."""
+        return run(self.aio.resolve(name), CALL_TIMEOUT)
+
     def delete(self, name: str) -> ObjectInfo:
         """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
         return run(self.aio.delete(name), CALL_TIMEOUT)
