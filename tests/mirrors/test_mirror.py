@@ -151,7 +151,6 @@ def write_calls(store: natsobj.ObjectStore, path: str) -> dict[str, Callable[[],
         "add_link": lambda: store.add_link("l", natsobj.ObjectInfo("kept", store.bucket, "n")),
         "add_bucket_link": lambda: store.add_bucket_link("bl", "other"),
         "seal": store.seal,
-        "purge_orphans": store.purge_orphans,
     }
 
 

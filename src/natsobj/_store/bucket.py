@@ -44,6 +44,8 @@ class Bucket:
         self.stream_info: dict[str, Any] = {}
         self.read_only_reason: str | None = None
         """Why nothing may be written here (a mirror, replica or read-only aggregate), or None."""
+        self.origin_buckets: frozenset[str] = frozenset()
+        """The buckets this one copies (their metas, links included, arrive here)."""
         self.direct = True
         """Reads of the last meta may use direct get (else a plain message get)."""
         self._learn(stream_info)
@@ -75,6 +77,7 @@ class Bucket:
         self.stream_info = dict(info)
         config = self.stream_info.get("config") or {}
         self.read_only_reason = wire.read_only_reason(self.name, config)
+        self.origin_buckets = frozenset(o.bucket for o in wire.origins_of(config))
         self.direct = bool(config.get("allow_direct", True))
 
     async def write_refused(self) -> BaseException | None:
