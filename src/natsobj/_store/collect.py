@@ -1,4 +1,5 @@
-"""Garbage collection: chunk subjects no live meta points to, in a bucket or in a copy.
+"""What `verify` checks besides the objects: chunk subjects no live meta points to (garbage
+collection, in a bucket or in a copy), and other streams that break the bucket's reads.
 
 In a plain bucket an orphan is left by a failed or interrupted put, and a put still running has
 them too, so only orphans older than an age are purged. In a copy (mirror, replica, aggregate)
@@ -126,3 +127,15 @@ async def purge_orphans(bucket: Bucket, *, min_age: timedelta = timedelta(minute
     for subject in found.removable:
         removed += await purge_subject(bucket.js, bucket.name, subject)
     return removed
+
+
+async def read_hazards(bucket: Bucket) -> list[str]:
+    """Streams in this JetStream that break reads of the bucket, each with what to do: a
+    same-domain mirror of it with a renaming transform and mirror_direct on joins its direct-get
+    group and answers 'not found' (spec §3.1). One paged STREAM.LIST."""
+    found = []
+    for info in await bucket.js.stream_list():
+        why = wire.breaks_direct_gets(info.get("config") or {}, bucket.stream)
+        if why:
+            found.append(why)
+    return found

@@ -350,6 +350,12 @@ class ObjectStore:
         await self._bucket.settle()
         return await collect.orphan_chunks(self._bucket, min_age=min_age)
 
+    async def read_hazards(self) -> list[str]:
+        """Streams in this JetStream that break reads of this bucket, each with what to do:
+        a same-domain mirror of it that renames its subjects and has mirror_direct on answers
+        some of its direct gets with 'not found'. [] when there are none."""
+        return await collect.read_hazards(self._bucket)
+
     async def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
         """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
 

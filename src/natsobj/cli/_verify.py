@@ -1,4 +1,5 @@
-"""`natsobj verify`: re-read objects to check them, and find (or purge) orphan chunks."""
+"""`natsobj verify`: re-read objects to check them, find (or purge) orphan chunks, and name
+streams that break the bucket's reads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 import natsobj
-from natsobj import ObjectInfo
+from natsobj import ObjectInfo, OrphanChunks
 from natsobj._options import parse_timeout
 
 from ._common import App, Transfer
@@ -40,8 +41,26 @@ class _Check:
 @dataclass
 class _Report:
     checks: list[_Check]
-    orphans: dict[str, int]
+    orphans: OrphanChunks
     purged: int | None
+    hazards: list[str]
+    refused: str | None
+    """Why --purge-orphans purged nothing (an origin that cannot be asked), or None."""
+
+    @property
+    def kept(self) -> dict[str, dict[str, int]]:
+        return {
+            "at_origin": dict(self.orphans.at_origin),
+            "unknown": dict(self.orphans.unknown),
+            "recent": dict(self.orphans.recent),
+        }
+
+
+KEPT_WHY = {
+    "at_origin": "kept: the origin still has it (an upload in flight there?)",
+    "unknown": "kept: the origin cannot be asked",
+    "recent": "kept: younger than --older-than",
+}
 
 
 async def _read_through(store: natsobj.ObjectStore, name: str, bar: Transfer) -> ObjectInfo:
@@ -76,43 +95,36 @@ def verify(
     as_json: bool,
 ) -> None:
     """Re-read objects (all, or NAME...) checking digest, size and chunk count; report
-    orphan chunks (chunks no object points to, left by failed puts).
+    orphan chunks (chunks no object points to, left by failed puts) and streams that break
+    the bucket's reads (a same-domain transformed mirror with mirror_direct on).
 
-    Exit code 1 if any object fails. Orphans alone do not fail the check. --purge-orphans
-    removes only orphans older than --older-than (10m), so uploads in progress are spared.
+    Exit code 1 if any object fails or a stream breaks reads. Orphans alone do not fail the
+    check. --purge-orphans removes only orphans older than --older-than (10m), so uploads in
+    progress are spared. In a mirror, replica or aggregate it removes, whatever their age,
+    only the orphans the origins confirm they no longer have (left by purges there, which
+    never replicate), and purges nothing (exit 1) if an origin cannot be asked.
 
     \b
     Examples:
       natsobj verify media
       natsobj verify media photo.jpg --json
       natsobj verify media --purge-orphans --older-than 1h
+      natsobj --js-domain hub verify media --purge-orphans     # a mirror of media@edge
     """
     min_age = _parse_age(older_than)
 
     async def go(client: natsobj.Client) -> _Report:
         store = await client.object_store(bucket)
-        if names:
-            todo: list[tuple[str, ObjectInfo | None]] = [(name, None) for name in names]
-        else:
-            todo = [(info.name, info) for info in await store.list()]
-        total = None if names else sum(info.size for _, info in todo if info is not None)
-        checks: list[_Check] = []
-        with Transfer(enabled=not no_progress and not as_json, total=total) as bar:
-            for name, listed in todo:
-                if listed is not None and listed.is_link:
-                    target = link_target(listed)
-                    checks.append(_Check(name, "skipped", listed, f"link to {target}"))
-                    continue
-                bar.describe(name)
-                try:
-                    checks.append(_Check(name, "ok", await _read_through(store, name, bar)))
-                except natsobj.ObjectStoreError as exc:
-                    checks.append(_Check(name, "failed", error=str(exc)))
-        orphans = await store.orphan_chunk_subjects()
-        purged = None
+        checks = await _read_all(store, names, no_progress or as_json)
+        orphans = await store.orphan_chunks(min_age=min_age)
+        hazards = await store.read_hazards()
+        purged, refused = None, None
         if purge_orphans:
-            purged = await store.purge_orphans(min_age=min_age) if orphans else 0
-        return _Report(checks, orphans, purged)
+            try:
+                purged = await store.purge_orphans(min_age=min_age) if orphans.subjects else 0
+            except natsobj.OriginUnreachableError as exc:
+                refused = str(exc)
+        return _Report(checks, orphans, purged, hazards, refused)
 
     report = app.run(go)
     failed = sum(1 for c in report.checks if c.status == "failed")
@@ -120,17 +132,48 @@ def verify(
         echo_json(
             {
                 "bucket": bucket,
-                "ok": failed == 0,
+                "ok": failed == 0 and not report.hazards and report.refused is None,
                 "objects": [c.to_json() for c in report.checks],
                 "failed": failed,
-                "orphans": report.orphans,
+                "orphans": report.orphans.subjects,
+                "removable": dict(report.orphans.removable),
+                "kept": report.kept,
+                "unreachable_origins": list(report.orphans.unreachable),
                 "purged": report.purged,
+                "purge_refused": report.refused,
+                "read_hazards": report.hazards,
             }
         )
     else:
         _print_report(report, failed)
-    if failed:
+    if report.refused:
+        click.echo(f"natsobj: error: {report.refused}", err=True)
+    if failed or report.hazards or report.refused:
         sys.exit(1)
+
+
+async def _read_all(
+    store: natsobj.ObjectStore, names: tuple[str, ...], quiet: bool
+) -> list[_Check]:
+    """Read every object (or NAME...) through; links are skipped, naming their target."""
+    if names:
+        todo: list[tuple[str, ObjectInfo | None]] = [(name, None) for name in names]
+    else:
+        todo = [(info.name, info) for info in await store.list()]
+    total = None if names else sum(info.size for _, info in todo if info is not None)
+    checks: list[_Check] = []
+    with Transfer(enabled=not quiet, total=total) as bar:
+        for name, listed in todo:
+            if listed is not None and listed.is_link:
+                target = link_target(listed)
+                checks.append(_Check(name, "skipped", listed, f"link to {target}"))
+                continue
+            bar.describe(name)
+            try:
+                checks.append(_Check(name, "ok", await _read_through(store, name, bar)))
+            except natsobj.ObjectStoreError as exc:
+                checks.append(_Check(name, "failed", error=str(exc)))
+    return checks
 
 
 def _print_report(report: _Report, failed: int) -> None:
@@ -141,20 +184,25 @@ def _print_report(report: _Report, failed: int) -> None:
         else:
             detail = check.error or ""
         click.echo(f"{check.status.upper():<7} {check.name}  {detail}")
-    if report.orphans:
-        messages = sum(report.orphans.values())
+    orphans = report.orphans.subjects
+    if orphans:
         click.echo(
-            f"orphan chunks: {messages} messages on {len(report.orphans)} subjects "
+            f"orphan chunks: {sum(orphans.values())} messages on {len(orphans)} subjects "
             "no object points to"
         )
-        for subject, count in sorted(report.orphans.items()):
-            click.echo(f"  {subject}  {count} chunks")
-        if report.purged is None:
+        why = {s: "" for s in report.orphans.removable}
+        for kind, subjects in report.kept.items():
+            why.update(dict.fromkeys(subjects, f"  ({KEPT_WHY[kind]})"))
+        for subject, count in sorted(orphans.items()):
+            click.echo(f"  {subject}  {count} chunks{why[subject]}")
+        if report.purged is None and report.orphans.removable:
             click.echo("remove them with --purge-orphans")
     else:
         click.echo("orphan chunks: none")
     if report.purged:
         click.echo(f"purged {report.purged} orphan chunk messages")
+    for hazard in report.hazards:
+        click.echo(f"FAILED  {hazard}")
     ok = sum(1 for c in report.checks if c.status == "ok")
     click.echo(f"{ok} ok, {failed} failed")
 

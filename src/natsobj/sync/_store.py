@@ -311,6 +311,12 @@ class ObjectStore:
         """
         return run(self.aio.orphan_chunks(min_age=min_age))
 
+    def read_hazards(self) -> list[str]:
+        """Streams in this JetStream that break reads of this bucket, each with what to do:
+        a same-domain mirror of it that renames its subjects and has mirror_direct on answers
+        some of its direct gets with 'not found'. [] when there are none."""
+        return run(self.aio.read_hazards())
+
     def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
         """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
 
