@@ -1,10 +1,16 @@
 """A mirror whose origin is unreachable: status says stale (lag alone stays 0), reads go on,
-and writes are still refused at once (shared/spec/mirrors.md §7.10 criterion 5)."""
+writes are still refused at once, garbage collection purges nothing, and once the origin is
+back the mirror catches up (shared/spec/mirrors.md §7.10 criteria 5 and 7)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
+import os
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -42,3 +48,89 @@ async def test_status_is_stale_while_the_leaf_is_down_and_reads_go_on(
         assert time.monotonic() - start < 0.5
     finally:
         await asyncio.to_thread(pair.start_leaf)
+
+
+RECOVERY = 150.0  # seconds: the server's reconnect backoff reaches 2 min (spec §7.10 criterion 5)
+
+
+def adr20_meta(bucket: str, name: str, nuid: str, chunks: list[bytes]) -> bytes:
+    """The meta an ADR-20 writer publishes after the chunks (spec appendix, `exp_gc.py`)."""
+    data = b"".join(chunks)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode()
+    return json.dumps(
+        {
+            "name": name,
+            "bucket": bucket,
+            "nuid": nuid,
+            "size": len(data),
+            "chunks": len(chunks),
+            "mtime": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "digest": f"SHA-256={digest}",
+            "options": {"max_chunk_size": len(chunks[0])},
+        }
+    ).encode()
+
+
+@pytest.mark.slow
+async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after_recovery(
+    pair: LeafPair,
+    hub: natsobj.Client,
+    leaf: natsobj.Client,
+    origin: natsobj.ObjectStore,
+    hub_buckets: list[str],
+) -> None:
+    """Spec §7.8 test 5: 2 of 4 chunks of a raw put are mirrored when the edge stops. GC on
+    the hub refuses while the edge is away (the old age rule destroyed the object), keeps the
+    chunks once the edge answers, and after the edge finishes the put the hub reads it."""
+    name = unique("m")
+    hub_buckets.append(name)
+    mirror = await hub.create_object_store(name, mirror=Origin(origin.bucket, domain="leaf"))
+    js = leaf.nc.jetstream()
+    nuid = "flight" + os.urandom(8).hex()
+    chunks = [os.urandom(1000) for _ in range(4)]
+    for chunk in chunks[:2]:
+        await js.publish(f"$O.{origin.bucket}.C.{nuid}", chunk)
+    await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream)
+    here = f"$O.{name}.C.{nuid}"
+    await asyncio.to_thread(pair.stop_leaf)
+    stopped = time.monotonic()
+    try:
+        before = pair.stream_state("hub", f"OBJ_{name}")
+        found = await mirror.orphan_chunks()
+        assert dict(found.unknown) == {here: 2} and found.unreachable == (
+            f"{origin.bucket}@leaf",
+        )
+        with pytest.raises(natsobj.OriginUnreachableError):
+            await mirror.purge_orphans(min_age=timedelta(0))  # age alone is no evidence
+        await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped)))
+        rep = (await mirror.status()).replication
+        assert rep is not None and rep.stale
+        (state,) = rep.origins
+        assert state.last_contact is None or state.last_contact.total_seconds() >= 10
+        with pytest.raises(natsobj.OriginUnreachableError):
+            await mirror.purge_orphans()
+        assert pair.stream_state("hub", f"OBJ_{name}") == before  # 0 chunks purged
+    finally:
+        restarted = time.monotonic()
+        await asyncio.to_thread(pair.start_leaf)
+    found = await mirror.orphan_chunks()  # the edge answers: it still has them
+    assert dict(found.at_origin) == {here: 2} and dict(found.removable) == {}
+    assert await mirror.purge_orphans() == 0
+    for chunk in chunks[2:]:  # the edge finishes the put
+        await js.publish(f"$O.{origin.bucket}.C.{nuid}", chunk)
+    await js.publish(
+        f"$O.{origin.bucket}.M.{base64.urlsafe_b64encode(b'inflight').decode()}",
+        adr20_meta(origin.bucket, "inflight", nuid, chunks),
+        headers={"Nats-Rollup": "sub"},
+    )
+    await origin.put("after", b"put after the outage")
+    await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream, RECOVERY)
+    print(f"mirror caught up {time.monotonic() - restarted:.1f}s after the leaf's restart")
+    assert await mirror.get("inflight") == b"".join(chunks)
+    assert await mirror.get("after") == b"put after the outage"
+    deadline = time.monotonic() + 10.0
+    while (rep := (await mirror.status()).replication) is not None and rep.stale:
+        assert time.monotonic() < deadline, rep
+        await asyncio.sleep(0.2)
+    assert rep is not None and rep.origins[0].lag == 0 and rep.origins[0].error is None
+    assert await mirror.orphan_chunk_subjects() == {}
