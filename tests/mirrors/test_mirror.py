@@ -117,6 +117,9 @@ async def test_renamed_mirror_reads_like_the_origin_links_included(
     assert cfg["mirror"]["subject_transforms"] == [
         {"src": f"$O.{origin.bucket}.>", "dest": f"$O.{name}.>"}
     ]
+    # infos say where they were read from; their metas still name the origin
+    assert {i.bucket for i in await mirror.list()} == {name}
+    assert (await mirror.get_info("small.txt")).bucket == name
     # the link names the origin's bucket, which the hub does not have: it resolves in the mirror
     link = await mirror.get_info("link-to-small")
     assert link.link is not None and link.link.bucket == origin.bucket

@@ -97,9 +97,7 @@ async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after
     try:
         before = pair.stream_state("hub", f"OBJ_{name}")
         found = await mirror.orphan_chunks()
-        assert dict(found.unknown) == {here: 2} and found.unreachable == (
-            f"{origin.bucket}@leaf",
-        )
+        assert dict(found.unknown) == {here: 2} and found.unreachable == (f"{origin.bucket}@leaf",)
         with pytest.raises(natsobj.OriginUnreachableError):
             await mirror.purge_orphans(min_age=timedelta(0))  # age alone is no evidence
         await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -154,6 +155,13 @@ class Bucket:
                 info = await self.info_at(wire.meta_subject_token(self.name, latin1))
         if info is None or (info.deleted and not show_deleted):
             raise ObjectNotFoundError(self.name, name)
+        return self.read_here(info)
+
+    def read_here(self, info: ObjectInfo) -> ObjectInfo:
+        """`info` naming this bucket if it was copied from an origin's (whose name its meta
+        keeps): an info says which bucket it was read from, as in nats.go."""
+        if info.bucket != self.name and info.bucket in self.origin_buckets:
+            return replace(info, bucket=self.name)
         return info
 
     async def find_info(self, name: str) -> ObjectInfo | None:

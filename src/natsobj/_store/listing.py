@@ -95,7 +95,7 @@ async def list_objects(bucket: Bucket, *, show_deleted: bool = False) -> list[Ob
     except StoreTimeoutError:
         await bucket.check_exists()
         raise
-    infos = [info for info in metas.values() if info is not None]
+    infos = [bucket.read_here(info) for info in metas.values() if info is not None]
     if not show_deleted:
         infos = [info for info in infos if not info.deleted]
     return sorted(infos, key=lambda info: info.name)
