@@ -165,6 +165,9 @@ async def test_verify_origin_fails_naming_a_same_domain_mirror_that_breaks_its_r
     replica = unique("r")  # natsobj's own same-domain copy is no hazard
     await leaf.create_object_store(replica, mirror=natsobj.Origin(origin.bucket))
     try:
+        failed = await failed_get_infos(pair.leaf_url, origin.bucket, 40)
+        print(f"with the hand-made mirror: {failed}/40 get_info on the origin failed")
+        assert failed > 0  # the hazard is real, not a guess
         (hazard,) = await origin.read_hazards()
         assert f"OBJ_{bad}" in hazard and f"--source {origin.bucket}" in hazard
         assert await (await leaf.object_store(replica)).read_hazards() == []
@@ -176,3 +179,23 @@ async def test_verify_origin_fails_naming_a_same_domain_mirror_that_breaks_its_r
     finally:
         await leaf.js.stream_delete(f"OBJ_{bad}", bucket=bad)
         await leaf.delete_object_store(replica)
+    assert await failed_get_infos(pair.leaf_url, origin.bucket, 40, wait=0) == 0  # replica only
+
+
+async def failed_get_infos(url: str, bucket: str, calls: int, wait: float = 5.0) -> int:
+    """How many of `calls` get_info calls of object 'x', each from a fresh handle (a handle
+    that has read a revision reads again until it sees one as new), fail with not found, once
+    one has (within `wait` seconds: a mirror joins its origin's direct-get group once it has
+    caught up)."""
+    stop = time.monotonic() + wait
+    async with await natsobj.connect(url) as client:
+        while True:
+            failed = 0
+            for _ in range(calls):
+                try:
+                    await (await client.object_store(bucket)).get_info("x")
+                except natsobj.ObjectNotFoundError:
+                    failed += 1
+            if failed or time.monotonic() > stop:
+                return failed
+            await asyncio.sleep(0.1)
