@@ -131,6 +131,10 @@ async def test_verify_purge_orphans_on_a_mirror_removes_what_the_origin_purged(
     removable = {f"$O.{name}.C.{old.nuid}": 3, f"$O.{name}.C.{gone.nuid}": 1}
     seen = json.loads(ok("verify", name, "--json", env=env).stdout)
     assert seen["removable"] == removable and seen["purged"] is None
+    assert seen["replication"]["kind"] == "mirror" and seen["replication"]["stale"] is False
+    text = ok("verify", name, env=env).stdout.decode()
+    assert f"Replication: mirror of {name} in domain leaf" in text
+    assert f"$O.{name}.C.{old.nuid}  3 chunks\n" in text
     assert seen["kept"] == {"at_origin": {}, "unknown": {}, "recent": {}}
     # the default --older-than (10m) plays no part in a mirror: the origin's word does
     done = json.loads(ok("verify", name, "--purge-orphans", "--json", env=env).stdout)

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ import natsobj
 from natsobj import Origin
 from natsobj.testing.leaf import LeafPair
 
+from ..test_cli import clean_env, error_lines, run
 from .conftest import unique
 
 OUTAGE = 12.0  # seconds: longer than STALE_AFTER (10 s), as the spec's criterion asks
@@ -78,6 +80,7 @@ async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after
     leaf: natsobj.Client,
     origin: natsobj.ObjectStore,
     hub_buckets: list[str],
+    tmp_path: Path,
 ) -> None:
     """Spec §7.8 test 5: 2 of 4 chunks of a raw put are mirrored when the edge stops. GC on
     the hub refuses while the edge is away (the old age rule destroyed the object), keeps the
@@ -107,6 +110,16 @@ async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after
         assert state.last_contact is None or state.last_contact.total_seconds() >= 10
         with pytest.raises(natsobj.OriginUnreachableError):
             await mirror.purge_orphans()
+        env = clean_env(tmp_path, NATS_URL=pair.hub_url)
+        out = run("verify", name, "--purge-orphans", "--json", env=env)
+        assert out.returncode == 1
+        report = json.loads(out.stdout)
+        assert report["replication"]["stale"] is True and report["purged"] is None
+        assert report["kept"]["unknown"] == {here: 2}
+        assert "cannot confirm with origin" in report["purge_refused"]
+        assert any("not purging" in line for line in error_lines(out))
+        assert run("verify", name, env=env).returncode == 1  # stale
+        assert run("verify", name, "--allow-stale", env=env).returncode == 0
         assert pair.stream_state("hub", f"OBJ_{name}") == before  # 0 chunks purged
     finally:
         restarted = time.monotonic()

@@ -15,7 +15,14 @@ from natsobj import ObjectInfo, OrphanChunks
 from natsobj._options import parse_timeout
 
 from ._common import App, Transfer
-from ._render import digest_hex, echo_json, human_size, link_target
+from ._render import (
+    digest_hex,
+    echo_json,
+    human_size,
+    link_target,
+    replication_json,
+    replication_rows,
+)
 
 
 @dataclass
@@ -46,6 +53,7 @@ class _Report:
     hazards: list[str]
     refused: str | None
     """Why --purge-orphans purged nothing (an origin that cannot be asked), or None."""
+    replication: natsobj.Replication | None = None
 
     @property
     def kept(self) -> dict[str, dict[str, int]]:
@@ -82,6 +90,11 @@ async def _read_through(store: natsobj.ObjectStore, name: str, bar: Transfer) ->
     show_default=True,
     help="Only purge orphans whose newest chunk is older than this (spares uploads running).",
 )
+@click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Do not fail a copy whose origin has not been heard from for over 10s.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
@@ -91,6 +104,7 @@ def verify(
     names: tuple[str, ...],
     purge_orphans: bool,
     older_than: str,
+    allow_stale: bool,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -98,11 +112,13 @@ def verify(
     orphan chunks (chunks no object points to, left by failed puts) and streams that break
     the bucket's reads (a same-domain transformed mirror with mirror_direct on).
 
-    Exit code 1 if any object fails or a stream breaks reads. Orphans alone do not fail the
-    check. --purge-orphans removes only orphans older than --older-than (10m), so uploads in
-    progress are spared. In a mirror, replica or aggregate it removes, whatever their age,
-    only the orphans the origins confirm they no longer have (left by purges there, which
-    never replicate), and purges nothing (exit 1) if an origin cannot be asked.
+    Exit code 1 if any object fails or a stream breaks reads, or if the bucket is a copy
+    whose origin has not been heard from for over 10s (unless --allow-stale: what was read
+    may be behind the origin). Orphans alone do not fail the check. --purge-orphans removes
+    only orphans older than --older-than (10m), so uploads in progress are spared. In a
+    mirror, replica or aggregate it removes, whatever their age, only the orphans the origins
+    confirm they no longer have (left by purges there, which never replicate), and purges
+    nothing (exit 1) if an origin cannot be asked.
 
     \b
     Examples:
@@ -115,6 +131,7 @@ def verify(
 
     async def go(client: natsobj.Client) -> _Report:
         store = await client.object_store(bucket)
+        replication = (await store.status()).replication if store.kind else None
         checks = await _read_all(store, names, no_progress or as_json)
         orphans = await store.orphan_chunks(min_age=min_age)
         hazards = await store.read_hazards()
@@ -124,15 +141,17 @@ def verify(
                 purged = await store.purge_orphans(min_age=min_age) if orphans.subjects else 0
             except natsobj.OriginUnreachableError as exc:
                 refused = str(exc)
-        return _Report(checks, orphans, purged, hazards, refused)
+        return _Report(checks, orphans, purged, hazards, refused, replication)
 
     report = app.run(go)
     failed = sum(1 for c in report.checks if c.status == "failed")
+    rep = report.replication
+    stale = rep is not None and rep.stale and not allow_stale
     if as_json:
         echo_json(
             {
                 "bucket": bucket,
-                "ok": failed == 0 and not report.hazards and report.refused is None,
+                "ok": not (failed or report.hazards or report.refused or stale),
                 "objects": [c.to_json() for c in report.checks],
                 "failed": failed,
                 "orphans": report.orphans.subjects,
@@ -142,13 +161,20 @@ def verify(
                 "purged": report.purged,
                 "purge_refused": report.refused,
                 "read_hazards": report.hazards,
+                "replication": replication_json(rep),
             }
         )
     else:
         _print_report(report, failed)
     if report.refused:
         click.echo(f"natsobj: error: {report.refused}", err=True)
-    if failed or report.hazards or report.refused:
+    if stale:
+        click.echo(
+            f"natsobj: error: bucket {bucket!r} is stale: an origin has not been heard from for "
+            "over 10s, so what was read may be behind it (--allow-stale accepts that)",
+            err=True,
+        )
+    if failed or report.hazards or report.refused or stale:
         sys.exit(1)
 
 
@@ -177,6 +203,8 @@ async def _read_all(
 
 
 def _print_report(report: _Report, failed: int) -> None:
+    for key, value in replication_rows(report.replication):
+        click.echo(f"{key:>12}: {value}")
     for check in report.checks:
         info = check.info
         if check.status == "ok" and info is not None:
