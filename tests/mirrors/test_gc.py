@@ -53,6 +53,7 @@ async def test_gc_on_a_mirror_purges_exactly_what_an_overwrite_and_a_delete_left
     assert after is not None
     assert after["messages"] == before["messages"] - 4
     assert after["bytes"] < before["bytes"] - 4000
+    print(f"hub mirror: {before['bytes']} -> {after['bytes']} bytes, 4 messages purged")
     assert (await mirror.orphan_chunks()).subjects == {}
     assert await mirror.get("replaced") == b"the new version"
     assert await mirror.get("kept") == b"kept"
