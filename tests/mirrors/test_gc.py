@@ -14,6 +14,7 @@ import pytest
 
 import natsobj
 from natsobj import Origin
+from natsobj._store import collect
 from natsobj.testing.leaf import LeafPair
 
 from .conftest import unique
@@ -24,9 +25,17 @@ def hub_subject(bucket: str, info: natsobj.ObjectInfo) -> str:
     return f"$O.{bucket}.C.{info.nuid}"
 
 
+@pytest.mark.parametrize("ask", ["each subject", "the whole list"])
 async def test_gc_on_a_mirror_purges_exactly_what_an_overwrite_and_a_delete_left(
-    pair: LeafPair, hub: natsobj.Client, origin: natsobj.ObjectStore, hub_buckets: list[str]
+    pair: LeafPair,
+    hub: natsobj.Client,
+    origin: natsobj.ObjectStore,
+    hub_buckets: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    ask: str,
 ) -> None:
+    if ask == "the whole list":  # what a GC with many orphans asks the origin
+        monkeypatch.setattr(collect, "ASK_EACH_UP_TO", 0)
     replaced = await origin.put("replaced", os.urandom(3000), chunk_size=1000)  # 3 chunks
     deleted = await origin.put("deleted", os.urandom(1000), chunk_size=1000)  # 1 chunk
     await origin.put("kept", b"kept")
@@ -120,3 +129,21 @@ async def arrives_as(store: natsobj.ObjectStore, name: str, data: bytes) -> bool
         if time.monotonic() > stop:
             return False
         await asyncio.sleep(0.05)
+
+
+async def test_gc_on_a_writable_aggregate_spares_its_own_recent_puts(
+    hub: natsobj.Client, origin: natsobj.ObjectStore, hub_buckets: list[str]
+) -> None:
+    """A writable aggregate's own puts write chunks no origin has: for those (and only those)
+    the age rule of plain buckets still applies."""
+    name = unique("agw")
+    hub_buckets.append(name)
+    agg = await hub.create_object_store(
+        name, sources=[Origin(origin.bucket, domain="leaf")], writable=True
+    )
+    local = f"$O.{name}.C.localPutInFlight000000"
+    await hub.nc.jetstream().publish(local, b"a chunk of a put running on the hub")
+    found = await agg.orphan_chunks(min_age=timedelta(minutes=10))
+    assert dict(found.recent) == {local: 1} and dict(found.removable) == {}
+    assert await agg.purge_orphans() == 0
+    assert dict((await agg.orphan_chunks(min_age=timedelta(0))).removable) == {local: 1}

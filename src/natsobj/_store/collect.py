@@ -10,7 +10,7 @@ copy's own API prefix or domain, confirm they no longer have it (spec §7.6).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,10 +28,6 @@ from .._wire.errors import (
 from .._wire.replication import OrphanChunks
 from .bucket import Bucket
 from .listing import scan_metas
-
-ASK_TIMEOUT = 5.0
-"""Seconds to wait for an origin's answer: across a leaf an unreachable origin answers 503 at
-once, so this bounds only a slow one."""
 
 
 async def _unreferenced(bucket: Bucket) -> tuple[dict[str, int], Mapping[str, Any]]:
@@ -74,16 +70,33 @@ async def _by_age(
     return old, young
 
 
-async def origin_nuids(bucket: Bucket, origin: wire.Origin) -> frozenset[str] | None:
-    """The chunk nuids `origin` holds, asked through its API (this JetStream's for a
-    same-domain origin); None if it cannot be asked (unreachable, gone, or refused)."""
+ASK_EACH_UP_TO = 256
+"""Up to this many orphans, the origin is asked about each chunk subject (one small STREAM.INFO
+each); above it, for its whole list of chunk subjects at once (paged, but as long as the
+origin has objects)."""
+
+
+async def origin_nuids(
+    bucket: Bucket, origin: wire.Origin, nuids: Collection[str]
+) -> frozenset[str] | None:
+    """Which of `nuids` the origin still holds chunks for, asked through its API (this
+    JetStream's for a same-domain origin); None if it cannot be asked (unreachable, gone, or
+    refused)."""
+    filters = (
+        [wire.chunk_subject(origin.bucket, nuid) for nuid in nuids]
+        if len(nuids) <= ASK_EACH_UP_TO
+        else [wire.all_chunks_subject(origin.bucket)]
+    )
+    held: set[str] = set()
     try:
-        info = await bucket.js.stream_info(
-            origin.stream,
-            bucket=origin.bucket,
-            subjects_filter=wire.all_chunks_subject(origin.bucket),
-            prefix=origin.api,
-        )
+        for subjects_filter in filters:
+            info = await bucket.js.stream_info(
+                origin.stream,
+                bucket=origin.bucket,
+                subjects_filter=subjects_filter,
+                prefix=origin.api,
+            )
+            held.update(wire.chunk_nuid(s) for s in info.get("state", {}).get("subjects") or {})
     except (
         StoreTimeoutError,
         ConnectionLostError,
@@ -92,7 +105,7 @@ async def origin_nuids(bucket: Bucket, origin: wire.Origin) -> frozenset[str] | 
         JetStreamAPIError,
     ):
         return None
-    return frozenset(wire.chunk_nuid(s) for s in info.get("state", {}).get("subjects") or {})
+    return frozenset(held & set(nuids))
 
 
 async def orphan_chunks(bucket: Bucket, *, min_age: timedelta = timedelta(0)) -> OrphanChunks:
@@ -106,7 +119,8 @@ async def orphan_chunks(bucket: Bucket, *, min_age: timedelta = timedelta(0)) ->
     if not orphans or not origins:
         old, young = await _by_age(bucket, orphans, min_age)
         return OrphanChunks(old, recent=young)
-    asked = {origin: await origin_nuids(bucket, origin) for origin in origins}
+    nuids = {wire.chunk_nuid(subject) for subject in orphans}
+    asked = {origin: await origin_nuids(bucket, origin, nuids) for origin in origins}
     found = wire.classify_orphans(orphans, asked)
     if wire.is_read_only(config):
         return found

@@ -350,9 +350,9 @@ def chunk_nuid(subject: str) -> str:
 def classify_orphans(
     orphans: Mapping[str, int], origin_nuids: Mapping[Origin, frozenset[str] | None]
 ) -> OrphanChunks:
-    """Sort a copy's orphan subjects by what its origins hold: `origin_nuids` gives each
-    origin's chunk nuids (a transform renames only the bucket token), or None for an origin
-    that could not be asked.
+    """Sort a copy's orphan subjects by what its origins hold: `origin_nuids` gives the
+    orphans' nuids each origin still has chunks for (a transform renames only the bucket
+    token), or None for an origin that could not be asked.
 
     Removable only if every origin answered and none has the nuid: ADR-20 writers purge a
     version's chunks only after the meta that replaces it is stored, so no meta that points to
