@@ -155,6 +155,7 @@ async def test_watch_on_a_mirror_gives_the_objects_then_the_marker(
     async with mirror.watch() as watcher:
         async for info in watcher:
             seen.append(info.name if info else None)
+            assert info is None or info.bucket == name  # read here, whatever its meta says
             if info is None:
                 await origin.put("w2", b"two")
             if len(seen) == 3:

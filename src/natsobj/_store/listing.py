@@ -162,7 +162,7 @@ class ObjectWatcher:
                     msg.data, server_time=meta.timestamp if meta else None
                 )
                 if info is not None and meta is not None:
-                    info = replace(info, revision=meta.sequence.stream)
+                    info = replace(store.read_here(info), revision=meta.sequence.stream)
             except BadObjectMetaError as exc:
                 log.warning("watch: skipping unreadable meta: %s", exc)
                 info = None
