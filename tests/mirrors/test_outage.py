@@ -74,6 +74,7 @@ def adr20_meta(bucket: str, name: str, nuid: str, chunks: list[bytes]) -> bytes:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(OUTAGE + RECOVERY + 60)  # beyond the suite's 120 s: the server backs off
 async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after_recovery(
     pair: LeafPair,
     hub: natsobj.Client,
