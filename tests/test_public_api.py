@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -481,3 +482,17 @@ async def test_connect_over_a_users_connection_honours_the_domain(
         await c.close()
     finally:
         await nc.close()
+
+
+async def test_orphan_chunks_of_a_plain_bucket_are_sorted_by_age_and_ask_no_origin(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    subject = wire.chunk_subject(store.bucket, "orphanNUIDofAplainBucket0")
+    await client.nc.jetstream().publish(subject, b"left by a failed put")
+    young = await store.orphan_chunks(min_age=timedelta(minutes=10))
+    assert (dict(young.removable), dict(young.recent)) == ({}, {subject: 1})
+    assert (dict(young.at_origin), dict(young.unknown), young.unreachable) == ({}, {}, ())
+    assert await store.purge_orphans() == 0  # the default 10 minutes spare a running put
+    assert dict((await store.orphan_chunks()).removable) == {subject: 1}
+    assert await store.purge_orphans(min_age=timedelta(0)) == 1
+    assert (await store.orphan_chunks()).subjects == {}

@@ -34,6 +34,7 @@ from ._wire.errors import (
     ObjectAlreadyExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
+    OriginUnreachableError,
     PermissionDeniedError,
     RevisionMismatchError,
     ServerError,
@@ -49,7 +50,7 @@ from ._wire.models import (
     ObjectStoreConfig,
     ObjectStoreStatus,
 )
-from ._wire.replication import Origin, OriginStatus, Replication
+from ._wire.replication import Origin, OriginStatus, OrphanChunks, Replication
 
 __version__ = "0.1.0"
 
@@ -90,6 +91,8 @@ __all__ = [
     "ObjectWatcher",
     "Origin",
     "OriginStatus",
+    "OriginUnreachableError",
+    "OrphanChunks",
     "PermissionDeniedError",
     "Replication",
     "RevisionMismatchError",

@@ -171,6 +171,7 @@ async def connect(
     context: str | None = None,
     timeout: float | None = None,
     transfer: TransferSettings | None = None,
+    domain: str | None = None,
     **options: Any,
 ) -> Client:
     """Connect to NATS and return a Client (an async context manager).
@@ -180,7 +181,17 @@ async def connect(
     of those a persistent embedded nats-server is started (data in the user's data dir).
     Other keyword arguments (user, password, token, creds, nkey, tls_cert, tls_key, tls_ca, ...)
     are resolved as natscli does: arguments, then NATS_* variables, then the context.
+    `domain` is the JetStream domain to use (`jetstream_domain`, natscli's `--js-domain`), e.g.
+    an edge's, to write from the hub to the origin of a mirror.
     """
+    if domain is not None:
+        given = options.get("jetstream_domain")
+        if given is not None and given != domain:
+            raise ValueError(
+                f"connect(): domain={domain!r} and jetstream_domain={given!r} disagree; "
+                "give one (domain is its short name)"
+            )
+        options["jetstream_domain"] = domain
     if isinstance(servers, NatsClient):
         return _over_users_connection(servers, context, timeout, transfer, options)
     opts = resolve_connect_options(servers=servers, context=context, timeout=timeout, **options)

@@ -225,3 +225,44 @@ def test_same_domain_transformed_mirror_with_mirror_direct_is_warned_about() -> 
 def test_plain_bucket_status_has_no_replication() -> None:
     cfg = wire.stream_config(ObjectStoreConfig("P"))
     assert wire.status_from_stream("P", {"config": cfg, "state": {}}).replication is None
+
+
+EDGE, EDGE2 = Origin("A", domain="edge"), Origin("B", domain="edge2")
+
+
+def test_orphans_gone_at_every_origin_are_removable_and_the_rest_kept() -> None:
+    orphans = {"$O.H.C.gone": 3, "$O.H.C.flight": 2, "$O.H.C.other": 1}
+    found = wire.classify_orphans(
+        orphans, {EDGE: frozenset({"flight", "live"}), EDGE2: frozenset({"other"})}
+    )
+    assert dict(found.removable) == {"$O.H.C.gone": 3}
+    assert dict(found.at_origin) == {"$O.H.C.flight": 2, "$O.H.C.other": 1}
+    assert (dict(found.unknown), found.unreachable) == ({}, ())
+    assert found.subjects == orphans
+
+
+def test_an_origin_that_cannot_be_asked_makes_every_orphan_it_might_hold_unknown() -> None:
+    orphans = {"$O.H.C.gone": 3, "$O.H.C.flight": 2}
+    found = wire.classify_orphans(orphans, {EDGE: frozenset({"flight"}), EDGE2: None})
+    assert dict(found.removable) == {}
+    assert dict(found.at_origin) == {"$O.H.C.flight": 2}
+    assert dict(found.unknown) == {"$O.H.C.gone": 3}
+    assert found.unreachable == ("B@edge2",)
+    assert dict(wire.classify_orphans(orphans, {}).unknown) == orphans  # no origin: no word
+
+
+def test_only_a_same_domain_renaming_mirror_with_mirror_direct_breaks_direct_gets() -> None:
+    bad = {
+        "name": "OBJ_B",
+        "mirror": {"name": "OBJ_A", "subject_transforms": [{"src": "$O.A.>", "dest": "$O.B.>"}]},
+        "mirror_direct": True,
+    }
+    why = wire.breaks_direct_gets(bad, "OBJ_A")
+    assert why is not None and "OBJ_B answers direct gets for OBJ_A" in why
+    assert "natsobj bucket add B --source A" in why
+    assert wire.breaks_direct_gets(bad, "OBJ_C") is None  # another origin
+    assert wire.breaks_direct_gets({**bad, "mirror_direct": False}, "OBJ_A") is None
+    across = {**bad, "mirror": {**bad["mirror"], "external": {"api": "$JS.edge.API"}}}
+    assert wire.breaks_direct_gets(across, "OBJ_A") is None  # the leaf keeps it out
+    untransformed = {**bad, "mirror": {"name": "OBJ_A"}}  # KV style: answers correctly
+    assert wire.breaks_direct_gets(untransformed, "OBJ_A") is None

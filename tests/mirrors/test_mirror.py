@@ -117,6 +117,30 @@ async def test_renamed_mirror_reads_like_the_origin_links_included(
     assert cfg["mirror"]["subject_transforms"] == [
         {"src": f"$O.{origin.bucket}.>", "dest": f"$O.{name}.>"}
     ]
+    # infos say where they were read from; their metas still name the origin
+    assert {i.bucket for i in await mirror.list()} == {name}
+    assert (await mirror.get_info("small.txt")).bucket == name
+    # the link names the origin's bucket, which the hub does not have: it resolves in the mirror
+    link = await mirror.get_info("link-to-small")
+    assert link.link is not None and link.link.bucket == origin.bucket
+    assert await mirror.get("link-to-small") == blobs["small.txt"]
+    async with mirror.open("link-to-small") as reader:
+        assert await reader.read() == blobs["small.txt"]
+        assert reader.info is not None and reader.info.bucket == name
+    with pytest.raises(natsobj.BucketNotFoundError):
+        await hub.object_store(origin.bucket)
+
+
+async def test_connect_domain_writes_from_the_hub_to_the_origin_at_the_edge(
+    pair: LeafPair, origin: natsobj.ObjectStore
+) -> None:
+    async with await natsobj.connect(pair.hub_url, domain=pair.leaf_domain) as edge:
+        assert edge.js.prefix == "$JS.leaf.API"
+        there = await edge.object_store(origin.bucket)
+        await there.put("from-the-hub", b"written through the leaf's domain")
+    assert await origin.get("from-the-hub") == b"written through the leaf's domain"
+    with pytest.raises(ValueError, match="disagree"):
+        await natsobj.connect(pair.hub_url, domain="leaf", jetstream_domain="hub")
 
 
 async def test_watch_on_a_mirror_gives_the_objects_then_the_marker(
@@ -131,6 +155,7 @@ async def test_watch_on_a_mirror_gives_the_objects_then_the_marker(
     async with mirror.watch() as watcher:
         async for info in watcher:
             seen.append(info.name if info else None)
+            assert info is None or info.bucket == name  # read here, whatever its meta says
             if info is None:
                 await origin.put("w2", b"two")
             if len(seen) == 3:
@@ -151,7 +176,6 @@ def write_calls(store: natsobj.ObjectStore, path: str) -> dict[str, Callable[[],
         "add_link": lambda: store.add_link("l", natsobj.ObjectInfo("kept", store.bucket, "n")),
         "add_bucket_link": lambda: store.add_bucket_link("bl", "other"),
         "seal": store.seal,
-        "purge_orphans": store.purge_orphans,
     }
 
 

@@ -113,3 +113,98 @@ async def test_bucket_add_source_and_edit_sources(
         assert clash.returncode == 2
     finally:
         await leaf.delete_object_store(other.bucket)
+
+
+async def test_verify_purge_orphans_on_a_mirror_removes_what_the_origin_purged(
+    pair: LeafPair,
+    tmp_path: Path,
+    hub: natsobj.Client,
+    origin: natsobj.ObjectStore,
+    hub_buckets: list[str],
+) -> None:
+    old = await origin.put("a", b"x" * 3000, chunk_size=1000)
+    gone = await origin.put("b", b"y" * 1000, chunk_size=1000)
+    env = hub_env(tmp_path, pair)
+    name = origin.bucket  # same name across the domains
+    hub_buckets.append(name)
+    ok("bucket", "add", name, "--mirror", name, "--mirror-domain", "leaf", env=env)
+    await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream)  # v1 is there
+    await origin.put("a", b"new")
+    await origin.delete("b")
+    await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream)
+    removable = {f"$O.{name}.C.{old.nuid}": 3, f"$O.{name}.C.{gone.nuid}": 1}
+    text = ok("verify", name, env=env).stdout.decode()
+    assert f"Replication: mirror of {name} in domain leaf" in text
+    assert f"$O.{name}.C.{old.nuid}  3 chunks\n" in text
+    assert f"$O.{name}.C.{gone.nuid}  1 chunks\n" in text
+    assert "remove them with --purge-orphans" in text
+    # the default --older-than (10m) plays no part in a mirror: the origin's word does
+    done = json.loads(ok("verify", name, "--purge-orphans", "--json", env=env).stdout)
+    assert done["removable"] == removable and done["purged"] == 4 and done["ok"] is True
+    assert done["kept"] == {"at_origin": {}, "unknown": {}, "recent": {}}
+    assert done["replication"]["kind"] == "mirror" and done["replication"]["stale"] is False
+    mirror = await hub.object_store(name)
+    assert (await mirror.orphan_chunks()).subjects == {}
+
+
+async def test_verify_origin_fails_naming_a_same_domain_mirror_that_breaks_its_reads(
+    pair: LeafPair,
+    tmp_path: Path,
+    leaf: natsobj.Client,
+    origin: natsobj.ObjectStore,
+) -> None:
+    """A hand-made transformed mirror in the origin's own domain: the server forces
+    mirror_direct on (spec §3.1), and it answers the origin's direct gets with 'not found'."""
+    await origin.put("x", b"x")
+    bad = unique("bad")
+    await leaf.js.stream_create(
+        {
+            "name": f"OBJ_{bad}",
+            "mirror": {
+                "name": origin.stream,
+                "subject_transforms": [{"src": f"$O.{origin.bucket}.>", "dest": f"$O.{bad}.>"}],
+            },
+            "allow_rollup_hdrs": True,
+            "allow_direct": True,
+            "mirror_direct": False,
+            "discard": "new",
+        },
+        bucket=bad,
+    )
+    replica = unique("r")  # natsobj's own same-domain copy is no hazard
+    await leaf.create_object_store(replica, mirror=natsobj.Origin(origin.bucket))
+    try:
+        failed = await failed_get_infos(pair.leaf_url, origin.bucket, 40)
+        print(f"with the hand-made mirror: {failed}/40 get_info on the origin failed")
+        assert failed > 0  # the hazard is real, not a guess
+        (hazard,) = await origin.read_hazards()
+        assert f"OBJ_{bad}" in hazard and f"--source {origin.bucket}" in hazard
+        assert await (await leaf.object_store(replica)).read_hazards() == []
+        out = run("verify", origin.bucket, env=clean_env(tmp_path, NATS_URL=pair.leaf_url))
+        assert out.returncode == 1
+        assert f"FAILED  stream OBJ_{bad} answers direct gets for {origin.stream}" in (
+            out.stdout.decode()
+        )
+    finally:
+        await leaf.js.stream_delete(f"OBJ_{bad}", bucket=bad)
+        await leaf.delete_object_store(replica)
+    assert await failed_get_infos(pair.leaf_url, origin.bucket, 40, wait=0) == 0  # replica only
+
+
+async def failed_get_infos(url: str, bucket: str, calls: int, wait: float = 5.0) -> int:
+    """How many of `calls` get_info calls of object 'x', each from a fresh handle (a handle
+    that has read a revision reads again until it sees one as new), fail with not found, once
+    one has (within `wait` seconds: a mirror joins its origin's direct-get group once it has
+    caught up)."""
+    stop = time.monotonic() + wait
+    async with await natsobj.connect(url) as client:
+        while True:
+            failed = 0
+            for _ in range(calls):
+                try:
+                    await (await client.object_store(bucket)).get_info("x")
+                except natsobj.ObjectNotFoundError:
+                    failed += 1
+            if failed or time.monotonic() > stop:
+                return failed
+            await asyncio.sleep(0.1)

@@ -196,9 +196,10 @@ class JetStream:
             if not fut.done():
                 fut.cancel()
         if not msg.data and msg.status == "503":
-            if self.prefix != "$JS.API" and subject.startswith(self.prefix):
+            api = self._foreign_api(subject)
+            if api:
                 raise StoreTimeoutError(
-                    f"{context or subject}: no responders under {self.prefix}; is that the "
+                    f"{context or subject}: no responders under {api}; is that the "
                     "right JetStream domain or API prefix, and is its server up?"
                 )
             raise StoreTimeoutError(
@@ -206,6 +207,15 @@ class JetStream:
                 "stream have a leader?"
             )
         return msg
+
+    def _foreign_api(self, subject: str) -> str | None:
+        """The API prefix of `subject` if it is not this server's own `$JS.API`."""
+        if self.prefix != "$JS.API" and subject.startswith(self.prefix + "."):
+            return self.prefix
+        tokens = subject.split(".")
+        if len(tokens) > 3 and tokens[0] == "$JS" and tokens[2] == "API":
+            return ".".join(tokens[:3])
+        return None
 
     async def send(
         self,
@@ -274,9 +284,13 @@ class JetStream:
         *,
         bucket: str | None = None,
         timeout: float | None = None,
+        prefix: str | None = None,
     ) -> dict[str, Any]:
-        """Call `$JS.API.<endpoint>` and return the JSON response; raise on an API error."""
-        subject = f"{self.prefix}.{endpoint}"
+        """Call `$JS.API.<endpoint>` and return the JSON response; raise on an API error.
+
+        `prefix` sends it to another JetStream API (e.g. a mirror's origin, `$JS.<domain>.API`)
+        over the same connection."""
+        subject = f"{prefix or self.prefix}.{endpoint}"
         payload = json.dumps(body).encode() if body is not None else b""
         msg = await self.request_msg(subject, payload, timeout=timeout, context=endpoint)
         try:  # request_msg already turned a 503 (no responders) into StoreTimeoutError
@@ -293,13 +307,18 @@ class JetStream:
         return await self.api("INFO")
 
     async def stream_info(
-        self, stream: str, *, bucket: str | None = None, subjects_filter: str | None = None
+        self,
+        stream: str,
+        *,
+        bucket: str | None = None,
+        subjects_filter: str | None = None,
+        prefix: str | None = None,
     ) -> dict[str, Any]:
         body = {"subjects_filter": subjects_filter} if subjects_filter else None
         if subjects_filter is None:
-            return await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket)
+            return await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket, prefix=prefix)
         # subject details come in pages of at most 100,000
-        info = await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket)
+        info = await self.api(f"STREAM.INFO.{stream}", body, bucket=bucket, prefix=prefix)
         subjects = dict(info.get("state", {}).get("subjects") or {})
         total = int(info.get("total") or 0)
         while total and len(subjects) < total:
@@ -307,6 +326,7 @@ class JetStream:
                 f"STREAM.INFO.{stream}",
                 {"subjects_filter": subjects_filter, "offset": len(subjects)},
                 bucket=bucket,
+                prefix=prefix,
             )
             more = page.get("state", {}).get("subjects") or {}
             if not more:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,8 @@ class Bucket:
         self.stream_info: dict[str, Any] = {}
         self.read_only_reason: str | None = None
         """Why nothing may be written here (a mirror, replica or read-only aggregate), or None."""
+        self.origin_buckets: frozenset[str] = frozenset()
+        """The buckets this one copies (their metas, links included, arrive here)."""
         self.direct = True
         """Reads of the last meta may use direct get (else a plain message get)."""
         self._learn(stream_info)
@@ -75,6 +78,7 @@ class Bucket:
         self.stream_info = dict(info)
         config = self.stream_info.get("config") or {}
         self.read_only_reason = wire.read_only_reason(self.name, config)
+        self.origin_buckets = frozenset(o.bucket for o in wire.origins_of(config))
         self.direct = bool(config.get("allow_direct", True))
 
     async def write_refused(self) -> BaseException | None:
@@ -151,6 +155,13 @@ class Bucket:
                 info = await self.info_at(wire.meta_subject_token(self.name, latin1))
         if info is None or (info.deleted and not show_deleted):
             raise ObjectNotFoundError(self.name, name)
+        return self.read_here(info)
+
+    def read_here(self, info: ObjectInfo) -> ObjectInfo:
+        """`info` naming this bucket if it was copied from an origin's (whose name its meta
+        keeps): an info says which bucket it was read from, as in nats.go."""
+        if info.bucket != self.name and info.bucket in self.origin_buckets:
+            return replace(info, bucket=self.name)
         return info
 
     async def find_info(self, name: str) -> ObjectInfo | None:

@@ -1,4 +1,4 @@
-"""Listing: every object's last meta in one scan, the watcher of changes, orphan chunks."""
+"""Listing: every object's last meta in one scan, and the watcher of changes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import gc
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from .. import _wire as wire
 from .._jetstream import ConsumerReader, DirectBatchReader
-from .._transfer import purge_subject
 from .._wire.errors import (
     BadObjectMetaError,
     ConnectionLostError,
@@ -96,51 +95,10 @@ async def list_objects(bucket: Bucket, *, show_deleted: bool = False) -> list[Ob
     except StoreTimeoutError:
         await bucket.check_exists()
         raise
-    infos = [info for info in metas.values() if info is not None]
+    infos = [bucket.read_here(info) for info in metas.values() if info is not None]
     if not show_deleted:
         infos = [info for info in infos if not info.deleted]
     return sorted(infos, key=lambda info: info.name)
-
-
-async def orphan_chunk_subjects(
-    bucket: Bucket, *, min_age: timedelta = timedelta(0)
-) -> dict[str, int]:
-    """Chunk subjects no meta points to, with their message counts.
-
-    Failed or interrupted puts leave these. A put still in progress has them too: pass
-    `min_age` to keep subjects whose newest chunk is younger than that.
-    """
-    info = await bucket.js.stream_info(
-        bucket.stream, bucket=bucket.name, subjects_filter=wire.all_chunks_subject(bucket.name)
-    )
-    subjects: dict[str, int] = dict(info.get("state", {}).get("subjects") or {})
-    if not subjects:
-        return {}
-    live = {
-        wire.chunk_subject(bucket.name, meta.nuid)
-        for meta in (await scan_metas(bucket)).values()
-        if meta is not None and meta.nuid and not meta.deleted
-    }
-    orphans = {subj: count for subj, count in subjects.items() if subj not in live}
-    if min_age > timedelta(0):
-        cutoff = datetime.now(timezone.utc) - min_age
-        for subject in list(orphans):
-            last = await bucket.js.direct_get_last(bucket.stream, subject)
-            written = wire.parse_time(last.time) if last is not None else None
-            if last is None or (written is not None and written > cutoff):
-                del orphans[subject]
-    return orphans
-
-
-async def purge_orphans(bucket: Bucket, *, min_age: timedelta = timedelta(minutes=10)) -> int:
-    """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
-
-    The default age spares puts in progress (and resumable uploads being resumed).
-    """
-    removed = 0
-    for subject in await orphan_chunk_subjects(bucket, min_age=min_age):
-        removed += await purge_subject(bucket.js, bucket.name, subject)
-    return removed
 
 
 @contextlib.contextmanager
@@ -204,7 +162,7 @@ class ObjectWatcher:
                     msg.data, server_time=meta.timestamp if meta else None
                 )
                 if info is not None and meta is not None:
-                    info = replace(info, revision=meta.sequence.stream)
+                    info = replace(store.read_here(info), revision=meta.sequence.stream)
             except BadObjectMetaError as exc:
                 log.warning("watch: skipping unreadable meta: %s", exc)
                 info = None

@@ -1,8 +1,8 @@
 """ObjectStore: one bucket's objects, the public face of the store layer.
 
 Each method checks its arguments and delegates: puts to `put` (the protocol), reads to
-`reading`, listings and watches to `listing`, tombstones, renames and links to `changes`,
-many objects at once to `many`. The rules live there, each in one place.
+`reading`, listings and watches to `listing`, orphan chunks to `collect`, tombstones, renames
+and links to `changes`, many objects at once to `many`. The rules live there, each in one place.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from .. import _wire as wire
 from .._transfer import ProgressCallback, PutSource, iter_source
 from .._wire.models import ObjectInfo, ObjectMeta, ObjectStoreStatus
-from . import changes, listing, many, reading
+from .._wire.replication import OrphanChunks
+from . import changes, collect, listing, many, reading
 from . import names as _names
 from .bucket import Bucket
 from .context import StoreContext
@@ -70,7 +71,7 @@ class ObjectStore:
 
     @property
     def kind(self) -> str | None:
-        """"mirror", "replica", "aggregate", or None for a plain bucket."""
+        """ "mirror", "replica", "aggregate", or None for a plain bucket."""
         return wire.kind_of(self._bucket.stream_info.get("config") or {})
 
     # -----------------------------------------------------------------------------------------
@@ -348,22 +349,42 @@ class ObjectStore:
         return wire.status_from_stream(self.bucket, updated)
 
     async def orphan_chunk_subjects(self, *, min_age: timedelta = timedelta(0)) -> dict[str, int]:
-        """Chunk subjects no meta points to, with their message counts.
+        """Chunk subjects no meta points to, with their message counts: those purge_orphans
+        would remove.
 
         Failed or interrupted puts leave these. A put still in progress has them too: pass
-        `min_age` to keep subjects whose newest chunk is younger than that.
+        `min_age` to keep subjects whose newest chunk is younger than that. In a copy (mirror,
+        replica, aggregate) only those its origins confirm they no longer have; see
+        orphan_chunks() for the ones kept and why.
+        """
+        return dict((await self.orphan_chunks(min_age=min_age)).removable)
+
+    async def orphan_chunks(self, *, min_age: timedelta = timedelta(0)) -> OrphanChunks:
+        """Every chunk subject no meta points to, sorted into removable ones and ones kept.
+
+        In a copy each is checked with the origins, asked through the copy's API prefix or
+        domain: removable once no origin has it (purges at an origin never reach a copy); kept
+        if an origin still has it (an upload in flight there) or cannot be asked. The age is
+        no evidence in a copy: chunks carry the origin's times.
         """
         await self._bucket.settle()
-        return await listing.orphan_chunk_subjects(self._bucket, min_age=min_age)
+        return await collect.orphan_chunks(self._bucket, min_age=min_age)
 
-    @_writes
+    async def read_hazards(self) -> list[str]:
+        """Streams in this JetStream that break reads of this bucket, each with what to do:
+        a same-domain mirror of it that renames its subjects and has mirror_direct on answers
+        some of its direct gets with 'not found'. [] when there are none."""
+        return await collect.read_hazards(self._bucket)
+
     async def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
         """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
 
-        The default age spares puts in progress (and resumable uploads being resumed).
+        The default age spares puts in progress (and resumable uploads being resumed). In a
+        copy, only the orphans its origins confirm gone are purged, whatever their age;
+        OriginUnreachableError (nothing purged) if an origin cannot be asked.
         """
         await self._bucket.settle()
-        return await listing.purge_orphans(self._bucket, min_age=min_age)
+        return await collect.purge_orphans(self._bucket, min_age=min_age)
 
 
 def _call(method: Any, *args: Any, **kwargs: Any) -> Any:

@@ -52,7 +52,9 @@ async def resolve(bucket: Bucket, name: str, depth: int = 0) -> tuple[Bucket, Ob
         raise LinkIsABucketError(name, link.bucket)
     if depth >= MAX_LINK_DEPTH:
         raise BadObjectMetaError(f"link chain from {name!r} is too deep (a cycle?)")
-    target = bucket if link.bucket == bucket.name else await Bucket.bind(bucket.ctx, link.bucket)
+    # in a copy, a link to an origin's bucket stays inside the copy (spec §7.6)
+    here = link.bucket == bucket.name or link.bucket in bucket.origin_buckets
+    target = bucket if here else await Bucket.bind(bucket.ctx, link.bucket)
     return await resolve(target, link.name or "", depth + 1)
 
 

@@ -22,6 +22,7 @@ ObjectStoreError
 │   └── MissingChunksError      chunks are gone from the stream
 ├── BucketSealedError           server 10109
 ├── BucketReadOnlyError         a write into a mirror, replica or read-only aggregate
+├── OriginUnreachableError      a copy's garbage collection could not ask its origin
 ├── InvalidReplicationError     a mirror or sources that cannot be built
 ├── BucketFullError             server 10077 (max_bytes reached)
 ├── ChunkTooLargeError          chunk size above the server's max_payload
@@ -206,6 +207,20 @@ class BucketReadOnlyError(ObjectStoreError):
     def __init__(self, bucket: str, reason: str) -> None:
         super().__init__(reason)
         self.bucket = bucket
+
+
+class OriginUnreachableError(ObjectStoreError):
+    """A copy's purge_orphans could not confirm with an origin which chunks it purged: nothing
+    was purged. `origins` names them ('A@edge'); run it again once they answer."""
+
+    def __init__(self, bucket: str, origins: tuple[str, ...], detail: str = "") -> None:
+        named = ", ".join(origins)
+        super().__init__(
+            f"bucket {bucket!r}: cannot confirm with origin {named} which orphan chunks were "
+            f"purged there; not purging (run it again once the origin answers){detail}"
+        )
+        self.bucket = bucket
+        self.origins = origins
 
 
 class InvalidReplicationError(ObjectStoreError, ValueError):

@@ -121,9 +121,7 @@ def _source_block(origin: Origin, bucket: str) -> dict[str, Any]:
     if origin.start_time is not None:
         block["opt_start_time"] = origin.start_time.isoformat().replace("+00:00", "Z")
     if origin.bucket != bucket:
-        block["subject_transforms"] = [
-            {"src": f"$O.{origin.bucket}.>", "dest": f"$O.{bucket}.>"}
-        ]
+        block["subject_transforms"] = [{"src": f"$O.{origin.bucket}.>", "dest": f"$O.{bucket}.>"}]
     return block
 
 
@@ -201,7 +199,7 @@ def origin_of(block: Mapping[str, Any]) -> Origin | None:
 
 
 def kind_of(config: Mapping[str, Any]) -> str | None:
-    """"mirror", "replica" (one same-domain source, no subjects), "aggregate" or None."""
+    """ "mirror", "replica" (one same-domain source, no subjects), "aggregate" or None."""
     if config.get("mirror"):
         return MIRROR
     sources = config.get("sources") or []
@@ -242,8 +240,10 @@ def read_only_reason(bucket: str, config: Mapping[str, Any]) -> str | None:
     named = ", ".join(repr(o.describe()) for o in origins) or "another stream"
     if kind == MIRROR and origins:
         origin = origins[0]
-        where = f"in JetStream domain {origin.domain!r}" if origin.domain else (
-            f"behind API {origin.api!r}" if origin.api else "in this JetStream"
+        where = (
+            f"in JetStream domain {origin.domain!r}"
+            if origin.domain
+            else (f"behind API {origin.api!r}" if origin.api else "in this JetStream")
         )
         how = (
             f"`natsobj --js-domain {origin.domain} put {origin.bucket} ...` or "
@@ -313,6 +313,87 @@ def replication_from_info(info: Mapping[str, Any]) -> Replication | None:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# garbage collection in a copy (spec §7.6)
+
+
+@dataclass(frozen=True)
+class OrphanChunks:
+    """Chunk subjects no live meta of a bucket points to, with their message counts, sorted
+    by what garbage collection may do with them."""
+
+    removable: Mapping[str, int]
+    """In a plain bucket, every orphan (older than the age asked); in a copy, those no origin
+    has any more: left behind by a purge at the origin, which a copy never replicates."""
+    at_origin: Mapping[str, int] = field(default_factory=dict)
+    """In a copy: an origin still has them (an object still being uploaded there, or an
+    orphan of the origin's own: verify the origin). Kept."""
+    unknown: Mapping[str, int] = field(default_factory=dict)
+    """In a copy: an origin could not be asked. Kept."""
+    unreachable: tuple[str, ...] = ()
+    """The origins that could not be asked ('A@edge')."""
+    recent: Mapping[str, int] = field(default_factory=dict)
+    """Written by this bucket's own puts less than the age asked ago: a put may still be
+    running. Kept."""
+
+    @property
+    def subjects(self) -> dict[str, int]:
+        """Every orphan subject, whatever its class."""
+        return {**self.removable, **self.at_origin, **self.unknown, **self.recent}
+
+
+def chunk_nuid(subject: str) -> str:
+    """The nuid token of a chunk subject `$O.<bucket>.C.<nuid>`."""
+    return subject.rsplit(".", 1)[-1]
+
+
+def classify_orphans(
+    orphans: Mapping[str, int], origin_nuids: Mapping[Origin, frozenset[str] | None]
+) -> OrphanChunks:
+    """Sort a copy's orphan subjects by what its origins hold: `origin_nuids` gives the
+    orphans' nuids each origin still has chunks for (a transform renames only the bucket
+    token), or None for an origin that could not be asked.
+
+    Removable only if every origin answered and none has the nuid: ADR-20 writers purge a
+    version's chunks only after the meta that replaces it is stored, so no meta that points to
+    them can reach the copy any more. Nuids are unique, so an aggregate asks every origin.
+    """
+    unreachable = tuple(o.describe() for o, nuids in origin_nuids.items() if nuids is None)
+    removable: dict[str, int] = {}
+    at_origin: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+    for subject, count in orphans.items():
+        nuid = chunk_nuid(subject)
+        if any(nuids is not None and nuid in nuids for nuids in origin_nuids.values()):
+            at_origin[subject] = count
+        elif unreachable or not origin_nuids:
+            unknown[subject] = count
+        else:
+            removable[subject] = count
+    return OrphanChunks(removable, at_origin, unknown, unreachable)
+
+
+def breaks_direct_gets(config: Mapping[str, Any], origin_stream: str) -> str | None:
+    """Why the stream `config` breaks direct gets of `origin_stream`, or None: a same-domain
+    mirror of it with a subject-changing transform and mirror_direct on answers the origin's
+    direct gets from its own (renamed) subjects, with 'not found' (spec §3.1)."""
+    mirror = config.get("mirror") or {}
+    if not mirror or mirror.get("name") != origin_stream:
+        return None
+    if not config.get("mirror_direct") or _api_of(mirror) is not None:
+        return None
+    renames = [t for t in mirror.get("subject_transforms") or [] if t.get("src") != t.get("dest")]
+    if not renames:
+        return None
+    name = config.get("name")
+    return (
+        f"stream {name} answers direct gets for {origin_stream} with 'not found' (a same-domain "
+        f"transformed mirror with mirror_direct on); delete it and recreate it with "
+        f"`natsobj bucket add {bucket_from_stream(str(name)) or name} --source "
+        f"{bucket_from_stream(origin_stream) or origin_stream}`"
+    )
+
+
 def replication_warnings(config: Mapping[str, Any]) -> list[str]:
     """What is wrong with a copy's config, each in one line that says what to do."""
     warnings = []
@@ -325,12 +406,7 @@ def replication_warnings(config: Mapping[str, Any]) -> list[str]:
             "allow_rollup_hdrs is off: replaced metas pile up instead of being rolled up"
         )
     mirror = config.get("mirror") or {}
-    if (
-        mirror
-        and config.get("mirror_direct")
-        and _api_of(mirror) is None
-        and mirror.get("subject_transforms")
-    ):
+    if mirror and breaks_direct_gets(config, str(mirror.get("name"))):
         origin = mirror.get("name")
         warnings.append(
             f"this same-domain transformed mirror has mirror_direct on: it answers direct gets "

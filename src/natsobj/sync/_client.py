@@ -19,6 +19,7 @@ def connect(
     context: str | None = None,
     timeout: float | None = None,
     transfer: TransferSettings | None = None,
+    domain: str | None = None,
     **options: Any,
 ) -> Client:
     """Connect to NATS; same arguments as natsobj.connect(). Use as a context manager.
@@ -27,7 +28,9 @@ def connect(
     embedded server.
     """
     aclient = run(
-        _aconnect(servers, context=context, timeout=timeout, transfer=transfer, **options)
+        _aconnect(
+            servers, context=context, timeout=timeout, transfer=transfer, domain=domain, **options
+        )
     )
     return Client(aclient)
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, BinaryIO, Literal, overload
 
-from .. import ObjectInfo, ObjectMeta, ObjectStoreStatus
+from .. import ObjectInfo, ObjectMeta, ObjectStoreStatus, OrphanChunks
 from .. import ObjectStore as _AsyncObjectStore
 from ._files import READ_AHEAD, WRITE_BUFFER, ObjectReader, ObjectWriter
 from ._loop import CALL_TIMEOUT, on_loop, run
@@ -56,7 +56,7 @@ class ObjectStore:
 
     @property
     def kind(self) -> str | None:
-        """"mirror", "replica", "aggregate", or None for a plain bucket."""
+        """ "mirror", "replica", "aggregate", or None for a plain bucket."""
         return self.aio.kind
 
     @property
@@ -310,17 +310,38 @@ class ObjectStore:
         return run(self.aio.seal(), CALL_TIMEOUT)
 
     def orphan_chunk_subjects(self, *, min_age: timedelta = timedelta(0)) -> dict[str, int]:
-        """Chunk subjects no meta points to, with their message counts.
+        """Chunk subjects no meta points to, with their message counts: those purge_orphans
+        would remove.
 
         Failed or interrupted puts leave these. A put still in progress has them too: pass
-        `min_age` to keep subjects whose newest chunk is younger than that.
+        `min_age` to keep subjects whose newest chunk is younger than that. In a copy (mirror,
+        replica, aggregate) only those its origins confirm they no longer have; see
+        orphan_chunks() for the ones kept and why.
         """
         return run(self.aio.orphan_chunk_subjects(min_age=min_age))
+
+    def orphan_chunks(self, *, min_age: timedelta = timedelta(0)) -> OrphanChunks:
+        """Every chunk subject no meta points to, sorted into removable ones and ones kept.
+
+        In a copy each is checked with the origins, asked through the copy's API prefix or
+        domain: removable once no origin has it (purges at an origin never reach a copy); kept
+        if an origin still has it (an upload in flight there) or cannot be asked. The age is
+        no evidence in a copy: chunks carry the origin's times.
+        """
+        return run(self.aio.orphan_chunks(min_age=min_age))
+
+    def read_hazards(self) -> list[str]:
+        """Streams in this JetStream that break reads of this bucket, each with what to do:
+        a same-domain mirror of it that renames its subjects and has mirror_direct on answers
+        some of its direct gets with 'not found'. [] when there are none."""
+        return run(self.aio.read_hazards())
 
     def purge_orphans(self, *, min_age: timedelta = timedelta(minutes=10)) -> int:
         """Purge orphan chunk subjects older than `min_age`; returns the messages removed.
 
-        The default age spares puts in progress (and resumable uploads being resumed).
+        The default age spares puts in progress (and resumable uploads being resumed). In a
+        copy, only the orphans its origins confirm gone are purged, whatever their age;
+        OriginUnreachableError (nothing purged) if an origin cannot be asked.
         """
         return run(self.aio.purge_orphans(min_age=min_age))
 
