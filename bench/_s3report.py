@@ -91,7 +91,7 @@ def complete_goal(report: Report, s: Series) -> tuple[bool | None, str]:
     return gw / copy <= 1.5, f"{gw / copy:.2f}× the copy's time"
 
 
-RSS_GOAL = "growth ≤ 64 MiB"
+RSS_GOAL = "≤ 64 MiB over a fresh gateway"
 ROWS = {
     "get": Row("GET {big} (curl, presigned URL; direct: store.open)", "MB/s", True,
                "≥ 80% direct, ≥ 1.3× rclone",
@@ -117,8 +117,8 @@ ROWS = {
                         RSS_GOAL, below(64.0001)),
     "rss-slow": Row("gateway RSS growth: a client reading {rss} at 20 MB/s", "MiB", False, RSS_GOAL,
                     below(64.0001)),
-    "list-warm": Row("ListObjectsV2, 1000 keys, warm", "ms", False, "< 50 ms", below(50)),
-    "list-cold": Row("ListObjectsV2, 1000 keys, first after a gateway restart", "ms", False,
+    "list-warm": Row("ListObjectsV2 page of 1000 keys (raw HTTP), warm", "ms", False, "< 50 ms", below(50)),
+    "list-cold": Row("the same page, first request after a gateway restart", "ms", False,
                      "< 1.5 s", below(1500)),
     "ls": Row("every key of the list bucket", "s", False, "< 10 s", below(10)),
 }  # fmt: skip
@@ -202,6 +202,11 @@ class Report:
             for k, v in self.extra.items()
             if k.startswith("rss-") and v.get(f"{GATEWAY}.rate")
         ]
+        boto = med(self.extra["list-warm"].get(f"{GATEWAY}.boto3"))
+        if boto is not None:
+            lines.append(
+                f"- the warm 1000-key page with boto3 (its XML parsing included): {boto:.0f} ms"
+            )
         if rates:
             lines.append("- RSS rows' transfer rates (all clients together): " + ", ".join(rates))
         return lines
