@@ -78,7 +78,7 @@ def range_goal(report: Report, s: Series) -> tuple[bool | None, str]:
 
 
 def upload_goal(report: Report, s: Series) -> tuple[bool | None, str]:
-    gw, direct = med(s.get(GATEWAY)), med(report.data["put"].get(DIRECT))
+    gw, direct = med(s.get(GATEWAY)), med(s.get(DIRECT))
     if gw is None or direct is None:
         return None, ""
     return gw / direct >= 0.6, f"{gw / direct:.2f}× direct put"
@@ -104,9 +104,10 @@ ROWS = {
     "range-mid": Row("1 MiB range in the middle", "ms", False, "< 30 ms, spread ≤ 2×",
                      range_goal),
     "range-end": Row("1 MiB range at the end", "ms", False, "< 30 ms, spread ≤ 2×", range_goal),
-    "upload": Row("boto3 upload_file {big} (8 MiB parts, 10 threads)", "MB/s", True,
+    "upload": Row("boto3 upload_file {big} (8 MiB parts, 10 threads; direct: store.put)",
+                  "MB/s", True,
                   "≥ 60% direct put", upload_goal),
-    "complete": Row("CompleteMultipartUpload vs direct store.copy", "ms", False,
+    "complete": Row("its CompleteMultipartUpload (direct: store.copy of {big})", "ms", False,
                     "≤ 1.5× copy", complete_goal),
     "small": Row("1 KiB PutObject, 16 boto3 threads", "obj/s", True, "≥ 1.5× rclone",
                  ratio_goal(RCLONE, 1.5)),
@@ -194,10 +195,15 @@ class Report:
         for row in ("get", "put"):
             for col in (GATEWAY, RCLONE, MOTO):
                 v = med(self.extra[row].get(f"{col}.cpu"))
-                if v is not None:
-                    cpu.append(f"{row.upper()} {COLUMN_NAMES[col]} {v:.0%}")
+                rate = med(self.data[row].get(col))
+                if v is not None and rate:
+                    cost = v / rate * 1000  # CPU-seconds per GB
+                    cpu.append(f"{row.upper()} {COLUMN_NAMES[col]} {v:.0%} ({cost:.1f} s/GB)")
         if cpu:
-            lines.append("- server CPU during the transfer (100% = one core): " + ", ".join(cpu))
+            lines.append(
+                "- server CPU during the transfer (100% = one core; CPU-seconds per GB moved): "
+                + ", ".join(cpu)
+            )
         rates = [
             f"{k[4:]} {med(v[f'{GATEWAY}.rate']):.0f} MB/s"
             for k, v in self.extra.items()
