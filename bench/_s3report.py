@@ -123,6 +123,8 @@ ROWS = {
     "list-cold": Row("the same page, first request after a gateway restart", "ms", False,
                      "< 1.5 s", below(1500)),
     "ls": Row("every key of the list bucket", "s", False, "< 10 s", below(10)),
+    "pages": Row("every page of it over raw HTTP (the server's share of the row above)", "s",
+                 False, "info", None),
 }  # fmt: skip
 
 
@@ -133,17 +135,24 @@ class Report:
         self.extra: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.notes: list[str] = []
         self.ls_client = "boto3"
+        self.failed: dict[str, str] = {}
 
     def add(self, row: str, column: str, value: float, **extra: float) -> None:
         self.data[row][column].append(value)
         for key, v in extra.items():
             self.extra[row][f"{column}.{key}"].append(v)
 
+    def fail(self, row: str, why: str) -> None:
+        """The row fails whatever its figures say (a transfer broke off)."""
+        self.failed[row] = why
+
     def note(self, text: str) -> None:
         self.notes.append(text)
 
     def verdict(self, key: str) -> tuple[str, str]:
         row = ROWS[key]
+        if key in self.failed:
+            return "**FAIL**", self.failed[key]
         if row.verdict is None:
             return "info", ""
         ok, text = row.verdict(self, self.data[key])

@@ -9,6 +9,7 @@ import asyncio
 import http.client
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -165,6 +166,31 @@ def w_ls(p: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "count": count, "client": "aws s3 ls" if aws else "boto3"}
 
 
+def w_pages(p: dict[str, Any]) -> dict[str, Any]:
+    """Every 1000-key page of the bucket over presigned URLs on one HTTP connection, raw (the
+    continuation token found with a regex, no XML parsing): the server's share of a full
+    listing."""
+    s3 = s3_client(p["endpoint"])
+    conn = http.client.HTTPConnection("127.0.0.1", int(p["endpoint"].rsplit(":", 1)[1]), 120)
+    params: dict[str, Any] = {"Bucket": p["bucket"], "MaxKeys": 1000}
+    count = pages = 0
+    t0 = time.perf_counter()
+    while pages < p["count"] // 1000 + 2:
+        url = urlsplit(s3.generate_presigned_url("list_objects_v2", Params=params))
+        conn.request("GET", f"{url.path}?{url.query}")
+        body = conn.getresponse().read()
+        count, pages = count + body.count(b"<Key>"), pages + 1
+        token = re.search(rb"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
+        if token is None:
+            break
+        params["ContinuationToken"] = token.group(1).decode()
+    seconds = time.perf_counter() - t0
+    conn.close()
+    if count != p["count"]:
+        raise RuntimeError(f"listed {count} keys over raw HTTP, expected {p['count']}")
+    return {"seconds": seconds, "count": count, "pages": pages}
+
+
 def w_upload(p: dict[str, Any]) -> dict[str, Any]:
     """boto3 upload_file (multipart: `part` bytes, `threads` in parallel); the total time and
     the CompleteMultipartUpload call's own."""
@@ -225,6 +251,7 @@ WORKERS = {
     "range": w_range,
     "list": w_list,
     "ls": w_ls,
+    "pages": w_pages,
     "upload": w_upload,
     "small": w_small,
 }
