@@ -341,7 +341,8 @@ async def complete(state: State, req: Request) -> Response:
         await staging_store.put(
             record_name(req.bucket, req.key, upload_id), json.dumps(done).encode()
         )
-        await _discard_parts(state, staging_store, upload_id, parts)
+        # the parts are not needed any more: deleting them is no part of the answer
+        state.background(_discard_parts(state, staging_store, upload_id, parts))
         return info
 
     task = asyncio.ensure_future(run())

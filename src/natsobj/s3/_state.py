@@ -3,11 +3,17 @@ listing indexes (one per bucket, live), and the settings every handler reads."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from .. import Client, ObjectStore
 from ._credentials import Credentials
 from ._index import BucketIndex
+
+log = logging.getLogger("natsobj.s3")
 
 
 class State:
@@ -22,6 +28,7 @@ class State:
         self.idle_timeout = idle_timeout
         self._stores: dict[str, ObjectStore] = {}
         self._indexes: dict[str, BucketIndex] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def store(self, bucket: str) -> ObjectStore:
         found = self._stores.get(bucket)
@@ -51,6 +58,21 @@ class State:
         if index is not None:
             await index.close()
 
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run clean-up that no answer waits for (close() waits for it, a failure is logged)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background clean-up failed: %s", task.exception())
+
     async def close(self) -> None:
+        if self._background:
+            with contextlib.suppress(asyncio.TimeoutError):
+                pending = asyncio.gather(*self._background, return_exceptions=True)
+                await asyncio.wait_for(pending, 30)
         for bucket in list(self._indexes):
             await self.forget(bucket)
