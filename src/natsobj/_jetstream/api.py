@@ -20,6 +20,7 @@ from .._wire.errors import (
 )
 from .errors import PERMISSION_RE, api_error, map_nats_error
 from .messages import StoredMsg, ack_sequence, parse_ack, stored_msg
+from .share import ReadShare
 
 
 def _expire(fut: asyncio.Future[Any]) -> None:
@@ -52,6 +53,12 @@ class JetStream:
         self._reply_prefix = ""
         self._reply_seq = 0
         self._reply_lock = asyncio.Lock()
+        self.reads = ReadShare()
+        """The reads in progress on this connection, which share what they may ask for."""
+
+    def reconnects(self) -> int:
+        """How many times the connection was re-established so far."""
+        return int(self.nc.stats.get("reconnects", 0))
 
     @property
     def single_server(self) -> bool:

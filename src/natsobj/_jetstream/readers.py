@@ -62,21 +62,35 @@ class DirectBatchReader:
         self._denied: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.last_pending: int | None = None
+        self._pending: int | None = None
+        """Nats-Num-Pending of the last message: each next one must have one less."""
+        self._broken = False
+        self._epoch = 0
+        self._counted = False
+        self._asked = 0
+        """What the request in flight may still bring, counted in the connection's share."""
 
     async def __aenter__(self) -> DirectBatchReader:
+        self._js.reads.batches += 1
+        self._counted = True
         self._inbox = self._js.nc.new_inbox()
         self._guard = contextlib.ExitStack()
         self._denied = self._guard.enter_context(self._js._watch_permission(self._api))
         try:
             self._sub = await self._js.conn.subscribe(self._inbox, self._on_msg)
             await self._request()
-        except ObjectStoreError:
-            raise
-        except Exception as exc:
+        except BaseException as exc:
+            await self.__aexit__()
+            if isinstance(exc, ObjectStoreError) or not isinstance(exc, Exception):
+                raise
             raise map_nats_error(exc, f"direct get {self._stream}") from exc
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._counted:
+            self._js.reads.batches -= 1
+            self._counted = False
+        self._settle()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -90,10 +104,13 @@ class DirectBatchReader:
     async def _request(self) -> None:
         self._outstanding = True
         self._wanted = False
+        self._epoch = self._js.reconnects()
         body: dict[str, Any] = {"seq": self._next_seq, "next_by_subj": self._subject}
         if not self._legacy:
+            self._settle()
+            self._asked = self._js.reads.ask(self._batch_bytes)
             body["batch"] = self._batch
-            body["max_bytes"] = self._batch_bytes
+            body["max_bytes"] = self._asked
         await self._js.nc.publish(self._api, json.dumps(body).encode(), reply=self._inbox)
 
     async def _ask_more(self) -> None:
@@ -114,11 +131,36 @@ class DirectBatchReader:
         self._tasks.add(task := asyncio.ensure_future(ask()))
         task.add_done_callback(self._tasks.discard)
 
+    def _lost(self, pending: int | None) -> bool:
+        """True if messages of this read were lost: the connection was cut since the request
+        went out (the server goes on answering the same inbox after the reconnect, so what
+        comes next may follow a gap), or the pending count skipped."""
+        now = self._js.reconnects()
+        if now != self._epoch:
+            self._js.reads.cut(now)
+            return True
+        last = self._pending
+        return pending is not None and last is not None and pending < last - 1
+
     def _on_msg(self, msg: RawMsg) -> None:
+        if self._broken:
+            return
         status = msg.status
+        pending = None
+        if status is None:
+            pending = int(msg.header("Nats-Num-Pending") or -1)
+        if self._lost(None if pending is None or pending < 0 else pending):
+            self._broken = True  # read again from the last message that came
+            self._queue.put(StoreTimeoutError(f"direct get {self._stream}: messages lost"))
+            return
         if status is None:
             stored = stored_msg(msg)
+            self._pending = stored.num_pending
             self._next_seq = stored.seq + 1
+            if self._asked:
+                took = min(self._asked, len(stored.data))
+                self._asked -= took
+                self._js.reads.received(took)
             self._buffered += len(stored.data)
             self._queue.put(stored)
             if stored.num_pending is None:  # a server without batch support
@@ -127,6 +169,7 @@ class DirectBatchReader:
                 self._ask_more_soon()
             return
         self._outstanding = False
+        self._settle()  # the batch is over (or failed): what it did not bring is not coming
         headers = msg.headers or {}
         if status == "204":
             pending = int(headers.get("Nats-Num-Pending") or 0)
@@ -143,6 +186,11 @@ class DirectBatchReader:
         else:
             desc = headers.get("Description", "")
             self._queue.put(JetStreamAPIError(int(status), 0, desc, f"direct get {self._stream}"))
+
+    def _settle(self) -> None:
+        if self._asked:
+            self._js.reads.received(self._asked)
+            self._asked = 0
 
     async def next(self) -> StoredMsg | None:
         """The next message, or None when the subject has no more."""
@@ -210,12 +258,16 @@ class ConsumerReader:
         self._expected_cseq = 1
         self._heartbeat = min(5.0, max(0.5, idle_timeout / 2))
         self._on_message = on_message
+        self._counted = False
 
     async def __aenter__(self) -> ConsumerReader:
+        self._js.reads.consumers += 1  # before any await: reads starting together see it
+        self._counted = True
         inbox = self._js.nc.new_inbox()
         try:
             self._sub = await self._js.conn.subscribe(inbox, self._on_msg)
         except Exception as exc:
+            await self.__aexit__()
             raise map_nats_error(exc, f"subscribe for {self._stream}") from exc
         config: dict[str, Any] = {
             "deliver_subject": inbox,
@@ -250,6 +302,9 @@ class ConsumerReader:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._counted:
+            self._js.reads.consumers -= 1
+            self._counted = False
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -386,9 +441,12 @@ async def _multi_last_once(
 
     prefix, sub = await js.subscribe_inbox(on_msg)
     body = {"multi_last": subjects, "batch": len(subjects)}
+    epoch = js.reconnects()
     try:
         await js.nc.publish(api, json.dumps(body).encode(), reply=f"{prefix}.1")
         more = await asyncio.wait_for(done, timeout)
+        if js.reconnects() != epoch:  # answers may have been lost in between
+            raise StoreTimeoutError(f"{context}: the connection was cut; ask again")
     except asyncio.TimeoutError:
         raise StoreTimeoutError(f"{context}: no answer in {timeout:g}s") from None
     except ObjectStoreError:

@@ -155,7 +155,7 @@ async def _open_reader(
     the server grants one, else batched direct gets."""
     stream = wire.stream_name(info.bucket)
     subject = wire.chunk_subject(info.bucket, info.nuid)
-    if consumer:
+    if consumer and js.reads.alone():  # side by side, reads share batched direct gets
         with contextlib.suppress(StoreTimeoutError, JetStreamAPIError, PermissionDeniedError):
             return await ConsumerReader(
                 js, stream, subject, start_seq=start_seq, idle_timeout=probe_timeout
