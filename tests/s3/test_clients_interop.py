@@ -89,7 +89,7 @@ async def test_what_nats_py_wrote_is_listed_and_served_by_the_gateway(
     )
     assert ranged["Body"].read() == bodies["n/mib"][CHUNK - 5 : CHUNK + 6]
     await nats_py.delete("n/one")
-    for _ in range(100):  # the gateway's index follows a live watch of the bucket
+    for _ in range(400):  # the gateway's index follows a live watch of the bucket (20 s)
         if "n/one" not in await asyncio.to_thread(listed):
             break
         await asyncio.sleep(0.05)
