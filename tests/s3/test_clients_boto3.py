@@ -5,6 +5,7 @@ ETag seen by HEAD, LIST and GET must be one value."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import time
@@ -127,3 +128,15 @@ def test_https_gateway_stops_at_once_while_a_client_keeps_an_idle_connection(
     started = time.monotonic()
     assert stop_gateway(gw) == 0
     assert time.monotonic() - started < 10
+
+
+def test_https_content_encoding_keeps_gzip_and_drops_aws_chunked(s3tls, bucket) -> None:
+    """botocore sends `Content-Encoding: gzip,aws-chunked`; the object's encoding is gzip."""
+    body = gzip.compress(b"hello " * 1000)
+    s3tls.put_object(Bucket=bucket, Key="gz", Body=body, ContentEncoding="gzip")
+    head = s3tls.head_object(Bucket=bucket, Key="gz")
+    assert head["ContentEncoding"] == "gzip" and head["ContentLength"] == len(body)
+    got = s3tls.get_object(Bucket=bucket, Key="gz")
+    assert got["ContentEncoding"] == "gzip" and got["Body"].read() == body
+    s3tls.put_object(Bucket=bucket, Key="plain", Body=b"x")
+    assert "ContentEncoding" not in s3tls.head_object(Bucket=bucket, Key="plain")
