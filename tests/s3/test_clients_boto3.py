@@ -140,3 +140,16 @@ def test_https_content_encoding_keeps_gzip_and_drops_aws_chunked(s3tls, bucket) 
     assert got["ContentEncoding"] == "gzip" and got["Body"].read() == body
     s3tls.put_object(Bucket=bucket, Key="plain", Body=b"x")
     assert "ContentEncoding" not in s3tls.head_object(Bucket=bucket, Key="plain")
+
+
+def test_https_crc64nvme_uploads_as_aws_cli_v2_sends_them(s3tls, bucket, tmp_path) -> None:
+    """aws-cli v2 (not on PyPI) uploads with CRC64NVME in the trailer: boto3 with awscrt does
+    the same; a GET with checksum mode gets it back and botocore checks the body against it."""
+    body = os.urandom(CHUNK * 3 + 7)
+    put = s3tls.put_object(Bucket=bucket, Key="v2", Body=body, ChecksumAlgorithm="CRC64NVME")
+    got = s3tls.get_object(Bucket=bucket, Key="v2", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC64NVME"] == put["ChecksumCRC64NVME"] and got["Body"].read() == body
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(8 * MIB + 1))
+    s3tls.upload_file(str(src), bucket, "v2-multi", ExtraArgs={"ChecksumAlgorithm": "CRC64NVME"})
+    assert s3tls.get_object(Bucket=bucket, Key="v2-multi")["Body"].read() == src.read_bytes()
