@@ -207,7 +207,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
         if not parts_of(info):
             sums.setdefault("SHA256", sha256_b64(info))
         headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
-        headers += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # of no checksum
+        headers += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # none kept, no type
     for param, header in _OVERRIDES.items():
         if param in req.query:
             headers = [(k, v) for k, v in headers if k != header] + [(header, req.query[param])]
