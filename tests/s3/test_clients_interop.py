@@ -89,7 +89,7 @@ async def test_what_nats_py_wrote_is_listed_and_served_by_the_gateway(
     )
     assert ranged["Body"].read() == bodies["n/mib"][CHUNK - 5 : CHUNK + 6]
     await nats_py.delete("n/one")
-    for _ in range(100):  # the gateway's index follows a live watch of the bucket
+    for _ in range(400):  # the gateway's index follows a live watch of the bucket (20 s)
         if "n/one" not in await asyncio.to_thread(listed):
             break
         await asyncio.sleep(0.05)
@@ -138,3 +138,30 @@ async def test_links_made_by_nats_clients_are_listed_as_what_get_serves(
     await asyncio.to_thread(s3.delete_object, Bucket=bucket, Key="target")
     # what is left lists as nothing, so the bucket is empty for S3 (the fixture deletes it)
     assert await asyncio.to_thread(listed) == {}
+
+
+async def test_copying_a_link_onto_itself_gives_the_key_its_own_object(
+    gateway: Gateway, bucket, client
+) -> None:
+    """rclone touch and `aws s3 cp --metadata-directive REPLACE` copy a key onto itself. For a
+    link this used to update the meta of the link's *target name* in this bucket: here another
+    object, "same", whose metadata changed while the link stayed as it was."""
+    s3 = gateway.client()
+    store = await client.object_store(bucket)
+    await store.put("same", b"this bucket's own object", metadata={"keep": "me"})
+    other_name = f"o{os.urandom(6).hex()}"
+    other = await client.create_object_store(other_name)
+    try:
+        target = await other.put("same", b"the bytes in the other bucket")
+        await store.add_link("via", target)
+        await asyncio.to_thread(
+            s3.copy_object, Bucket=bucket, Key="via", CopySource={"Bucket": bucket, "Key": "via"},
+            MetadataDirective="REPLACE", Metadata={"new": "1"},
+        )  # fmt: skip
+        via = await store.get_info("via")
+        assert not via.is_link and via.metadata == {"new": "1"}
+        assert await store.get("via") == b"the bytes in the other bucket"
+        assert (await store.get_info("same")).metadata == {"keep": "me"}
+        assert (await other.get_info("same")).metadata == {}
+    finally:
+        await client.delete_object_store(other_name)

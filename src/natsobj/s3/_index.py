@@ -25,7 +25,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import LinkError, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
+from .. import (
+    BadObjectMetaError,
+    LinkError,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectStore,
+    ObjectStoreError,
+)
 from . import _listing
 from ._rules import etag_of, last_modified
 
@@ -153,7 +160,8 @@ class BucketIndex:
 
     async def entries(self, names: Iterable[str]) -> dict[str, Entry]:
         """The entries of `names` as a listing shows them: links resolved to their targets
-        (together), dangling ones left out, as GET would answer NoSuchKey for them."""
+        (together); dangling or broken ones (a missing target, a chain too deep) left out,
+        as GET cannot serve them either."""
         found = {name: entry for name in names if (entry := self._entries.get(name)) is not None}
         links = [name for name, entry in found.items() if entry.link]
         targets = await asyncio.gather(
@@ -164,7 +172,7 @@ class BucketIndex:
                 found[name] = Entry(
                     target.size, etag_of(target), last_modified(target), target.revision
                 )
-            elif isinstance(target, (ObjectNotFoundError, LinkError)):
+            elif isinstance(target, (ObjectNotFoundError, LinkError, BadObjectMetaError)):
                 del found[name]
             else:
                 raise target

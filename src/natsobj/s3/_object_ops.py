@@ -207,7 +207,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
         if not parts_of(info):
             sums.setdefault("SHA256", sha256_b64(info))
         headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
-        headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        headers += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # none kept, no type
     for param, header in _OVERRIDES.items():
         if param in req.query:
             headers = [(k, v) for k, v in headers if k != header] + [(header, req.query[param])]
@@ -396,9 +396,12 @@ async def copy_object(state: State, req: Request) -> Response:
     src_bucket, src_key, reader, info = await open_copy_source(state, req)
     try:
         headers, metadata = copy_meta(req, info)
-        if (src_bucket, src_key) == (req.bucket, key):
-            stored = await _copy_onto_itself(store, req, info, headers, metadata)
-        else:
+        itself = (src_bucket, src_key) == (req.bucket, key)
+        if itself and req.headers.get("x-amz-metadata-directive", "COPY").upper() != "REPLACE":
+            raise S3Error("InvalidRequest", _ONTO_ITSELF)
+        if itself and (info.bucket, info.name) == (store.bucket, key):  # not through a link
+            stored = await _copy_onto_itself(store, info, headers, metadata)
+        else:  # another key, or a link onto itself (info is its target's): the bytes are copied
             stored = await _copy_streamed(store, req, key, reader, headers, metadata)
     finally:
         await reader.aclose()
@@ -407,20 +410,16 @@ async def copy_object(state: State, req: Request) -> Response:
     return xml_response("CopyObjectResult", result)
 
 
+_ONTO_ITSELF = (
+    "This copy request is illegal because it is trying to copy an object to itself without "
+    "changing the object's metadata, storage class, website redirect location or encryption "
+    "attributes."
+)
+
+
 async def _copy_onto_itself(
-    store: ObjectStore,
-    req: Request,
-    info: ObjectInfo,
-    headers: dict[str, list[str]],
-    metadata: dict[str, str],
+    store: ObjectStore, info: ObjectInfo, headers: dict[str, list[str]], metadata: dict[str, str]
 ) -> ObjectInfo:
-    if req.headers.get("x-amz-metadata-directive", "COPY").upper() != "REPLACE":
-        raise S3Error(
-            "InvalidRequest",
-            "This copy request is illegal because it is trying to copy an object to itself "
-            "without changing the object's metadata, storage class, website redirect location "
-            "or encryption attributes.",
-        )
     private = {k: list(v) for k, v in info.headers.items() if k.startswith(PRIVATE_PREFIX)}
     meta = ObjectMeta(
         name=info.name,

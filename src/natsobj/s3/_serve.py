@@ -61,14 +61,18 @@ class _Server(uvicorn.Server):
             transport = getattr(connection, "transport", None)
             cycle = getattr(connection, "cycle", None)
             idle = cycle is None or getattr(cycle, "response_complete", False)
-            if (
-                idle
-                and transport is not None
-                and transport.get_extra_info("sslcontext") is not None
-                and transport.get_write_buffer_size() == 0
-            ):
+            if idle and transport is not None and _tls_with_nothing_to_send(transport):
                 transport.abort()
         await super().shutdown(sockets)
+
+
+def _tls_with_nothing_to_send(transport: Any) -> bool:
+    """A TLS transport whose bytes all reached the socket: none left in the TLS layer, nor in
+    the TCP transport under it (asyncio's, when it can be seen), so an abort loses nothing."""
+    if transport.get_extra_info("sslcontext") is None or transport.get_write_buffer_size():
+        return False
+    below = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    return below is None or not below.get_write_buffer_size()
 
 
 def _quiet_signals() -> dict[int, Any]:
