@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -26,6 +26,18 @@ UNSIGNED = "UNSIGNED-PAYLOAD"
 
 def _credentials(key: int) -> Credentials:
     return Credentials(*KEYS[key])
+
+
+class _Signer(S3SigV4Auth):
+    """botocore's S3 signer, with the x-amz-content-sha256 it is told (botocore picks its own
+    from the body and the scheme)."""
+
+    def __init__(self, payload: str, key: int = 0) -> None:
+        super().__init__(_credentials(key), "s3", "us-east-1")
+        self._payload = payload
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload
 
 
 def _at(when: datetime | None) -> contextlib.AbstractContextManager[object]:
@@ -48,11 +60,9 @@ def sign(
 ) -> dict[str, str]:
     """The headers of `method target` signed with SigV4 (target = path?query, already
     URL-encoded); `payload` is the x-amz-content-sha256 (default: the body's SHA-256)."""
-    wanted = dict(headers or {})
-    wanted["x-amz-content-sha256"] = payload or hashlib.sha256(body).hexdigest()
-    request = AWSRequest(method=method, url=endpoint + target, data=body, headers=wanted)
+    request = AWSRequest(method=method, url=endpoint + target, data=body, headers=headers)
     with _at(when):
-        S3SigV4Auth(_credentials(key), "s3", "us-east-1").add_auth(request)
+        _Signer(payload or hashlib.sha256(body).hexdigest(), key).add_auth(request)
     out = {k: v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
     out["Host"] = urlsplit(endpoint).netloc
     return out
@@ -93,12 +103,37 @@ class Answer:
         return code, message
 
 
-def read_answer(sock: socket.socket, method: str = "GET") -> Answer:
-    response = http.client.HTTPResponse(sock, method=method)
-    response.begin()
-    body = response.read()
-    headers = {k.lower(): v for k, v in response.getheaders()}
-    return Answer(response.status, headers, body)
+def read_answer(source: socket.socket | BinaryIO, method: str = "GET") -> Answer:
+    """The next response on a connection. Pass the same `sock.makefile("rb")` to read several
+    (a buffered reader may already hold the next one)."""
+    fp = source.makefile("rb") if isinstance(source, socket.socket) else source
+    line = fp.readline()
+    if not line:
+        raise ConnectionError("the connection closed without an answer")
+    status = int(line.split(b" ", 2)[1])
+    headers: dict[str, str] = {}
+    while (line := fp.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if method == "HEAD" or status in (204, 304):
+        body = b""
+    elif "content-length" in headers:
+        body = fp.read(int(headers["content-length"]))
+    elif "chunked" in headers.get("transfer-encoding", ""):
+        body = _dechunk(fp)
+    else:
+        body = fp.read()
+    return Answer(status, headers, body)
+
+
+def _dechunk(fp: BinaryIO) -> bytes:
+    out = []
+    while size := int(fp.readline().split(b";")[0], 16):
+        out.append(fp.read(size))
+        fp.readline()
+    while fp.readline() not in (b"\r\n", b""):
+        pass
+    return b"".join(out)
 
 
 def request(

@@ -18,6 +18,7 @@ import uvicorn
 from .. import Client
 from ._app import create_app
 from ._credentials import Credentials
+from ._protocol import S3HttpProtocol
 
 GRACE_SECONDS = 30
 
@@ -83,7 +84,7 @@ async def serve(
         app,
         host=listen.host,
         port=listen.port,
-        http="httptools",
+        http=S3HttpProtocol,
         lifespan="on",
         log_config=None,
         access_log=False,
