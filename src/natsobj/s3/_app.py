@@ -86,7 +86,7 @@ class Gateway:
         response = await self._started(response, scope, request_id)
         if request is not None and request.body_unread:
             response.headers.append(("Connection", "close"))
-        sent = await self._send(send, response, request_id)
+        sent = await self._send(send, receive, response, request_id)
         elapsed = time.perf_counter() - started
         op = request.op if request is not None else "metrics"
         received = request.opened.received if request is not None and request.opened else 0
@@ -230,8 +230,10 @@ class Gateway:
         response.body = _prepend(first, body)
         return response
 
-    async def _send(self, send: Any, response: Response, request_id: str) -> int:
-        """Write the response; the body bytes sent."""
+    async def _send(self, send: Any, receive: Any, response: Response, request_id: str) -> int:
+        """Write the response; the body bytes sent. A streamed body stops when the client
+        leaves (the server drops what is sent to a closed connection, so the object would
+        otherwise be read from NATS to its end for nobody)."""
         sent = 0
         headers = [
             (k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers
@@ -252,8 +254,12 @@ class Gateway:
         if response.length is not None:
             headers.append((b"content-length", str(response.length).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        gone = asyncio.ensure_future(_disconnect(receive))
         try:
             async for piece in body:
+                if gone.done():
+                    log.info("request %s: the client left after %d bytes", request_id, sent)
+                    return sent
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 sent += len(piece)
             await send({"type": "http.response.body", "body": b""})
@@ -263,8 +269,15 @@ class Gateway:
             # Content-Length (or of the last chunk), which every client reports as an error.
             log.warning("request %s: body stopped after %d bytes: %s", request_id, sent, exc)
         finally:
+            gone.cancel()
             await _close(body)
         return sent
+
+
+async def _disconnect(receive: Any) -> None:
+    """Return once the client has gone (the request body, if any, is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _close(body: object) -> None:
