@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -38,6 +40,8 @@ from ._rules import (
 )
 from ._state import State
 from ._xml import Raw, element, fields
+
+log = logging.getLogger("natsobj.s3")
 
 STAGING = INTERNAL_PREFIX + "uploads"
 STAGING_TTL = timedelta(days=7)
@@ -457,6 +461,16 @@ async def _keepalive(
         ]
         return
     finally:
-        if not task.done():
-            task.cancel()
+        if not task.done():  # the client left: finish anyway, so its retry finds it done
+            task.add_done_callback(functools.partial(_finished_alone, req.request_id))
     yield f'<CompleteMultipartUploadResult xmlns="{_xml.NS}">{_result(req, etag)}</CompleteMultipartUploadResult>'.encode()  # noqa: E501
+
+
+def _finished_alone(request_id: str, task: asyncio.Future[ObjectInfo]) -> None:
+    """How a Complete whose client left ended (its retry answers from the record)."""
+    if task.cancelled():
+        log.warning("request %s: the upload's completion was cancelled", request_id)
+    elif task.exception() is not None:
+        log.warning("request %s: completing the upload failed: %s", request_id, task.exception())
+    else:
+        log.info("request %s: the upload completed after its client left", request_id)
