@@ -133,8 +133,11 @@ def wait_serving(gateway: Gateway, body: bytes) -> float:
 
 @pytest.mark.parametrize(
     ("sig", "down"),
-    [(signal.SIGTERM, SHORT), (signal.SIGKILL, LONG)],
-    ids=["term-3s", "kill-12s"],
+    [
+        pytest.param(signal.SIGKILL, SHORT, id="kill-3s"),
+        pytest.param(signal.SIGTERM, SHORT, id="term-3s", marks=pytest.mark.slow),
+        pytest.param(signal.SIGKILL, LONG, id="kill-12s", marks=pytest.mark.slow),
+    ],
 )
 def test_a_nats_restart_under_load_fails_cleanly_and_recovers(
     nats: Nats, tmp_path: Path, sig: signal.Signals, down: float
