@@ -79,6 +79,13 @@ async def test_a_client_gone_mid_put_leaves_no_object_and_no_orphans(
     sock.close()
     took = await eventually(lambda: left_nothing(store, "gone", baseline), SETTLE, "rollback")
     print(f"mid-PUT disconnect: chunks rolled back {took:.2f} s after the close")
+    etag = s3.put_object(Bucket=bucket, Key="kept", Body=b"old")["ETag"]  # type: ignore[attr-defined]
+    baseline = await messages(store)
+    sock = await send_part_of_a_body(gateway, store, f"/{bucket}/kept", baseline)
+    sock.close()
+    await eventually(lambda: left_nothing(store, "gone", baseline), SETTLE, "rollback")
+    kept = s3.get_object(Bucket=bucket, Key="kept")  # type: ignore[attr-defined]
+    assert kept["Body"].read() == b"old" and kept["ETag"] == etag
     assert gateway.process.poll() is None
     s3.put_object(Bucket=bucket, Key="after", Body=b"still serving")  # type: ignore[attr-defined]
     got = s3.get_object(Bucket=bucket, Key="after")  # type: ignore[attr-defined]
