@@ -147,6 +147,7 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "aws-chunked body longer than declared": (chunked_longer_than_declared, 400, "InvalidRequest"),
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),
     "key of 1025 bytes, multipart": (signed("POST", "/{b}/" + "%C3%A9" * 513 + "?uploads"), 400, "KeyTooLongError"),  # noqa: E501
+    "metadata over 2 KiB, multipart": (signed("POST", "/{b}/meta?uploads", {"x-amz-meta-a": "v" * 1100, "x-amz-meta-b": "v" * 1000}), 400, "MetadataTooLarge"),  # noqa: E501
     "metadata over 2 KiB": (signed("PUT", "/{b}/meta", {"x-amz-meta-big": "v" * 2100}, b"x"), 400, "MetadataTooLarge"),  # noqa: E501
     "part number 0": (part("0"), 400, "InvalidArgument"),
     "part number 10001": (part("10001"), 400, "InvalidArgument"),
