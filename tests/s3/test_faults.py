@@ -6,19 +6,23 @@ and the gateway goes on serving."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 import natsobj
+from natsobj.s3 import _multipart, create_app
 from natsobj.server import EmbeddedServer
 
 from ._raw import UNSIGNED, connect, head_bytes, read_answer, sign
-from .conftest import Gateway, start_gateway, stop_gateway
+from .conftest import KEYS, Gateway, start_gateway, stop_gateway
 
 MiB = 1 << 20
 DECLARED = 20 * MiB
@@ -146,3 +150,57 @@ async def test_a_short_body_then_an_idle_client_times_out_and_stores_nothing(
 def test_the_idle_timeout_must_be_positive(server: EmbeddedServer, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="idle-timeout"):
         start_gateway(server.url, tmp_path, "--idle-timeout", "0")
+
+
+async def test_a_complete_whose_client_leaves_still_completes(
+    client: natsobj.Client, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process, so the Complete can outlast its keep-alive beat: the client leaves while
+    the parts are assembled, and the object is stored all the same."""
+    monkeypatch.setattr(_multipart, "KEEPALIVE_EVERY", 0.001)
+    app = create_app(client, credentials=dict(KEYS))
+    endpoint = "http://testserver"
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=endpoint)
+
+    async def call(method: str, target: str, body: bytes = b"") -> httpx.Response:
+        headers = sign(endpoint, method, target, {"Content-Length": str(len(body))}, body)
+        return await http.request(method, target, headers=headers, content=body)
+
+    created = await call("POST", f"/{bucket}/m?uploads")
+    uid = re.search(r"<UploadId>(.+)</UploadId>", created.text).group(1)  # type: ignore[union-attr]
+    parts = [os.urandom(5 * MiB), b"tail"]
+    etags = []
+    for number, part in enumerate(parts, 1):
+        answer = await call("PUT", f"/{bucket}/m?partNumber={number}&uploadId={uid}", part)
+        etags.append(answer.headers["etag"])
+    await http.aclose()
+    xml = "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)
+    )
+    body = f"<CompleteMultipartUpload>{xml}</CompleteMultipartUpload>".encode()
+    target = f"/{bucket}/m?uploadId={uid}"
+    headers = sign(endpoint, "POST", target, {"Content-Length": str(len(body))}, body)
+    messages: list[dict[str, object]] = [{"type": "http.request", "body": body}]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}  # it left at once
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": f"/{bucket}/m",
+        "raw_path": f"/{bucket}/m".encode(), "query_string": f"uploadId={uid}".encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    await app(scope, receive, send)
+    assert not any(b"CompleteMultipartUploadResult" in m.get("body", b"") for m in sent)  # type: ignore[operator]
+    store = await client.object_store(bucket)
+
+    async def stored() -> bool:
+        return "m" in {info.name for info in await store.list()}
+
+    await eventually(stored, SETTLE, "the upload completed after its client left")
+    assert await store.get("m") == b"".join(parts)
