@@ -32,6 +32,8 @@ TOO_MANY = (
     b"<Delete>" + b"".join(b"<Object><Key>k%d</Key></Object>" % i for i in range(1001))
     + b"</Delete>"
 )  # fmt: skip
+NEW = "bad-input-never"
+"""A bucket the bad CreateBucket requests name: it must not come to exist."""
 LAUGHS = b'<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><Delete>&b;</Delete>'
 
 
@@ -61,6 +63,8 @@ def site(gateway: Gateway) -> Iterator[Site]:
     s3.abort_multipart_upload(Bucket=bucket, Key="m", UploadId=upload)  # type: ignore[attr-defined]
     listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])  # type: ignore[attr-defined]
     assert sorted(o["Key"] for o in listed) == ["empty", "k"], "a bad request stored something"
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}  # type: ignore[attr-defined]
+    assert NEW not in names, "a bad CreateBucket made its bucket"
     for key in ("k", "empty"):
         s3.delete_object(Bucket=bucket, Key=key)  # type: ignore[attr-defined]
     s3.delete_bucket(Bucket=bucket)  # type: ignore[attr-defined]
@@ -108,6 +112,13 @@ def chunked_longer_than_declared(site: Site) -> Answer:
     return request(site.endpoint, "PUT", target, signed_headers, body)
 
 
+def bad_http_chunking(site: Site) -> Answer:
+    """A PUT whose HTTP chunked framing breaks mid-body (the server's parser refuses it)."""
+    target = f"/{site.bucket}/framing"
+    headers = sign(site.endpoint, "PUT", target, {"Transfer-Encoding": "chunked"}, payload=UNSIGNED)
+    return request(site.endpoint, "PUT", target, headers, b"3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n")
+
+
 def skewed(minutes: int) -> Send:
     def send(site: Site) -> Answer:
         when = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(minutes=minutes)
@@ -138,6 +149,8 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "complete malformed": (signed("POST", "/{b}/m?uploadId={u}", body=b"<CompleteMultipartUpload><Part>"), 400, "MalformedXML"),  # noqa: E501
     "complete text part number": (signed("POST", "/{b}/m?uploadId={u}", body=b"<CompleteMultipartUpload><Part><PartNumber>one</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>"), 400, "MalformedXML"),  # noqa: E501
     "complete oversized": (signed("POST", "/{b}/m?uploadId={u}", body=OVERSIZED.replace(b"Delete", b"CompleteMultipartUpload"), payload=UNSIGNED), 400, "MaxMessageLengthExceeded"),  # noqa: E501
+    "create-bucket malformed": (signed("PUT", f"/{NEW}", body=b"<CreateBucketConfiguration><Loc"), 400, "MalformedXML"),  # noqa: E501
+    "create-bucket oversized": (signed("PUT", f"/{NEW}", body=OVERSIZED, payload=UNSIGNED), 400, "MaxMessageLengthExceeded"),  # noqa: E501
     "unknown subresource on a bucket": (signed("PUT", "/{b}?replication", body=b"<x/>"), 501, "NotImplemented"),  # noqa: E501
     "unknown subresource on an object": (signed("GET", "/{b}/k?torrent"), 501, "NotImplemented"),
     "select on an object": (signed("POST", "/{b}/k?select&select-type=2", body=b"<x/>"), 501, "NotImplemented"),  # noqa: E501
@@ -145,6 +158,7 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "a method S3 lacks": (signed("PATCH", "/{b}/k"), 405, "MethodNotAllowed"),
     "body longer than declared": (longer_than_declared, 400, "XAmzContentSHA256Mismatch"),
     "aws-chunked body longer than declared": (chunked_longer_than_declared, 400, "InvalidRequest"),
+    "broken HTTP chunking": (bad_http_chunking, 400, "InvalidRequest"),
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),
     "key of 1025 bytes, multipart": (signed("POST", "/{b}/" + "%C3%A9" * 513 + "?uploads"), 400, "KeyTooLongError"),  # noqa: E501
     "metadata over 2 KiB, multipart": (signed("POST", "/{b}/meta?uploads", {"x-amz-meta-a": "v" * 1100, "x-amz-meta-b": "v" * 1000}), 400, "MetadataTooLarge"),  # noqa: E501
