@@ -152,6 +152,31 @@ def test_the_idle_timeout_must_be_positive(server: EmbeddedServer, tmp_path: Pat
         start_gateway(server.url, tmp_path, "--idle-timeout", "0")
 
 
+ENDPOINT = "http://testserver"
+
+
+async def staged_upload(app: object, bucket: str) -> tuple[str, bytes, list[bytes]]:
+    """An upload of two parts through the in-process app: (its Complete's target, the
+    Complete's body, the parts)."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=ENDPOINT)  # type: ignore[arg-type]
+
+    async def call(method: str, target: str, body: bytes = b"") -> httpx.Response:
+        headers = sign(ENDPOINT, method, target, {"Content-Length": str(len(body))}, body)
+        return await http.request(method, target, headers=headers, content=body)
+
+    created = await call("POST", f"/{bucket}/m?uploads")
+    uid = re.search(r"<UploadId>(.+)</UploadId>", created.text).group(1)  # type: ignore[union-attr]
+    parts = [os.urandom(5 * MiB), b"tail"]
+    xml = ""
+    for number, part in enumerate(parts, 1):
+        answer = await call("PUT", f"/{bucket}/m?partNumber={number}&uploadId={uid}", part)
+        etag = answer.headers["etag"]
+        xml += f"<Part><PartNumber>{number}</PartNumber><ETag>{etag}</ETag></Part>"
+    await http.aclose()
+    body = f"<CompleteMultipartUpload>{xml}</CompleteMultipartUpload>".encode()
+    return f"/{bucket}/m?uploadId={uid}", body, parts
+
+
 async def test_a_complete_whose_client_leaves_still_completes(
     client: natsobj.Client, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,27 +184,8 @@ async def test_a_complete_whose_client_leaves_still_completes(
     the parts are assembled, and the object is stored all the same."""
     monkeypatch.setattr(_multipart, "KEEPALIVE_EVERY", 0.001)
     app = create_app(client, credentials=dict(KEYS))
-    endpoint = "http://testserver"
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=endpoint)
-
-    async def call(method: str, target: str, body: bytes = b"") -> httpx.Response:
-        headers = sign(endpoint, method, target, {"Content-Length": str(len(body))}, body)
-        return await http.request(method, target, headers=headers, content=body)
-
-    created = await call("POST", f"/{bucket}/m?uploads")
-    uid = re.search(r"<UploadId>(.+)</UploadId>", created.text).group(1)  # type: ignore[union-attr]
-    parts = [os.urandom(5 * MiB), b"tail"]
-    etags = []
-    for number, part in enumerate(parts, 1):
-        answer = await call("PUT", f"/{bucket}/m?partNumber={number}&uploadId={uid}", part)
-        etags.append(answer.headers["etag"])
-    await http.aclose()
-    xml = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)
-    )
-    body = f"<CompleteMultipartUpload>{xml}</CompleteMultipartUpload>".encode()
-    target = f"/{bucket}/m?uploadId={uid}"
-    headers = sign(endpoint, "POST", target, {"Content-Length": str(len(body))}, body)
+    target, body, parts = await staged_upload(app, bucket)
+    headers = sign(ENDPOINT, "POST", target, {"Content-Length": str(len(body))}, body)
     messages: list[dict[str, object]] = [{"type": "http.request", "body": body}]
 
     async def receive() -> dict[str, object]:
@@ -190,9 +196,10 @@ async def test_a_complete_whose_client_leaves_still_completes(
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
+    path, _, query = target.partition("?")
     scope = {
-        "type": "http", "method": "POST", "path": f"/{bucket}/m",
-        "raw_path": f"/{bucket}/m".encode(), "query_string": f"uploadId={uid}".encode(),
+        "type": "http", "method": "POST", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }  # fmt: skip
     await app(scope, receive, send)
@@ -204,3 +211,22 @@ async def test_a_complete_whose_client_leaves_still_completes(
 
     await eventually(stored, SETTLE, "the upload completed after its client left")
     assert await store.get("m") == b"".join(parts)
+
+
+async def test_a_complete_failing_for_nats_answers_service_unavailable(
+    client: natsobj.Client, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Complete has answered 200 before it assembles: a store error then must still say
+    what it was (ServiceUnavailable, which SDKs retry), not InternalError."""
+
+    async def stalled(*args: object) -> natsobj.ObjectInfo:
+        raise natsobj.StoreTimeoutError("no ack from the stream for 30 s")
+
+    app = create_app(client, credentials=dict(KEYS))
+    target, body, _ = await staged_upload(app, bucket)
+    monkeypatch.setattr(_multipart, "_assemble", stalled)
+    headers = sign(ENDPOINT, "POST", target, {"Content-Length": str(len(body))}, body)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=ENDPOINT) as http:
+        answer = await http.post(target, headers=headers, content=body)
+    assert answer.status_code == 200  # the status line went out before the assembly
+    assert "<Code>ServiceUnavailable</Code>" in answer.text, answer.text
