@@ -131,8 +131,11 @@ def test_any_request_gets_a_valid_answer(
 def test_the_gateway_survives_the_fuzz_with_no_traceback(fuzzed: Gateway) -> None:
     """Runs after the fuzz (pytest keeps the file's order)."""
     s3 = fuzzed.client()
-    s3.put_object(Bucket=BUCKET, Key="after", Body=b"alive")  # type: ignore[attr-defined]
-    assert s3.get_object(Bucket=BUCKET, Key="after")["Body"].read() == b"alive"  # type: ignore[attr-defined]
+    # a bucket of its own: the fuzz may have emptied and deleted BUCKET
+    s3.create_bucket(Bucket="fuzz-survivor")  # type: ignore[attr-defined]
+    s3.put_object(Bucket="fuzz-survivor", Key="after", Body=b"alive")  # type: ignore[attr-defined]
+    got = s3.get_object(Bucket="fuzz-survivor", Key="after")  # type: ignore[attr-defined]
+    assert got["Body"].read() == b"alive"
     assert fuzzed.process.poll() is None
     log = fuzzed.log_text()
     assert "Traceback" not in log and "Exception in ASGI application" not in log
