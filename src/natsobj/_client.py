@@ -59,6 +59,14 @@ class Client:
         """The largest message the server accepts (bytes)."""
         return self.store_context.max_payload
 
+    @property
+    def is_connected(self) -> bool:
+        """Whether the NATS connection is up now (False while it reconnects, or once closed).
+
+        A call made while it is down waits for the reconnect, up to the transfer settings'
+        timeouts; a server (such as the S3 gateway) can answer "retry later" at once instead."""
+        return bool(self.nc.is_connected)
+
     async def close(self) -> None:
         """Finish the purges of replaced versions, then close the connection if natsobj
         opened it."""

@@ -55,8 +55,7 @@ class Gateway:
             config=Config(
                 s3={"addressing_style": "path"},
                 signature_version="s3v4",
-                retries={"max_attempts": 1, "mode": "standard"},
-                **config,  # type: ignore[arg-type]
+                **{"retries": {"max_attempts": 1, "mode": "standard"}, **config},  # type: ignore[arg-type]
             ),
         )
 

@@ -42,6 +42,10 @@ def s3() -> None:
 @click.option(
     "--domain", metavar="DOMAIN", help="Also answer virtual-host requests: BUCKET.DOMAIN."
 )
+@click.option(
+    "--idle-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS", help="Fail a request whose body stalls this long (frees its connection).",
+)  # fmt: skip
 @click.pass_obj
 def serve_command(
     app: App,
@@ -52,6 +56,7 @@ def serve_command(
     tls_key: str | None,
     region: str,
     domain: str | None,
+    idle_timeout: float,
 ) -> None:
     """Serve the S3 API over NATS until Ctrl-C (or SIGTERM).
 
@@ -98,7 +103,7 @@ def serve_command(
         try:
             await gateway.serve(
                 client, listen=where, credentials=credentials, region=region, domain=domain,
-                tls_cert=tls_cert, tls_key=tls_key, started=started,
+                tls_cert=tls_cert, tls_key=tls_key, idle_timeout=idle_timeout, started=started,
             )  # fmt: skip
         except OSError as exc:
             raise CliError(f"cannot serve on {listen}: {exc.strerror or exc}") from exc

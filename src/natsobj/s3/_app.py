@@ -13,7 +13,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -24,7 +24,7 @@ from ._body import ClientGone
 from ._checksums import ChecksumError
 from ._credentials import Credentials, Identity
 from ._dispatch import route
-from ._errors import S3Error, from_store_error
+from ._errors import S3Error, from_store_error, unavailable
 from ._http import Request, Response
 from ._sigv4 import AuthError, verify
 from ._state import State
@@ -83,9 +83,10 @@ class Gateway:
             response = self._error(err, scope, request_id)
         finally:
             self.inflight -= 1
+        response = await self._started(response, scope, request_id)
         if request is not None and request.body_unread:
             response.headers.append(("Connection", "close"))
-        sent = await self._send(send, response, request_id)
+        sent = await self._send(send, receive, response, request_id)
         elapsed = time.perf_counter() - started
         op = request.op if request is not None else "metrics"
         received = request.opened.received if request is not None and request.opened else 0
@@ -157,6 +158,10 @@ class Gateway:
     async def _handle(self, request: Request) -> Response:
         request.op, handler, writes = route(request)  # raises NotImplemented / MethodNotAllowed
         self._authenticate(request, writes)
+        if not self.state.client.is_connected:
+            # NATS is away: say so now rather than hold the request for the store's timeouts
+            # (requests already running ride out a short outage)
+            raise unavailable()
         try:
             return await handler(self.state, request)
         except S3Error:
@@ -208,8 +213,27 @@ class Gateway:
             return Response(err.status, headers, b"", length=len(body))
         return Response(err.status, headers, body)
 
-    async def _send(self, send: Any, response: Response, request_id: str) -> int:
-        """Write the response; the body bytes sent."""
+    async def _started(
+        self, response: Response, scope: dict[str, Any], request_id: str
+    ) -> Response:
+        """A streamed response with its first piece read, so that a store failing before the
+        first byte is answered with its S3 error (503 when NATS is away), not a cut-off 200."""
+        body = response.body
+        if isinstance(body, bytes):
+            return response
+        try:
+            first = await anext(aiter(body), None)
+        except ObjectStoreError as exc:
+            await _close(body)
+            log.warning("request %s: no body to send: %s", request_id, exc)
+            return self._error(from_store_error(exc), scope, request_id)
+        response.body = _prepend(first, body)
+        return response
+
+    async def _send(self, send: Any, receive: Any, response: Response, request_id: str) -> int:
+        """Write the response; the body bytes sent. A streamed body stops when the client
+        leaves (the server drops what is sent to a closed connection, so the object would
+        otherwise be read from NATS to its end for nobody)."""
         sent = 0
         headers = [
             (k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers
@@ -230,20 +254,46 @@ class Gateway:
         if response.length is not None:
             headers.append((b"content-length", str(response.length).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        gone = asyncio.ensure_future(_disconnect(receive))
         try:
             async for piece in body:
+                if gone.done():
+                    log.info("request %s: the client left after %d bytes", request_id, sent)
+                    return sent
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 sent += len(piece)
             await send({"type": "http.response.body", "body": b""})
         except (ObjectStoreError, OSError) as exc:
-            # the headers are out: all the client can be told is an incomplete body
+            # The status line is out: all the client can be told is an incomplete body. The
+            # response stays unfinished, so the server closes the connection short of its
+            # Content-Length (or of the last chunk), which every client reports as an error.
             log.warning("request %s: body stopped after %d bytes: %s", request_id, sent, exc)
-            raise
         finally:
-            closer = getattr(body, "aclose", None)
-            if closer is not None:
-                await closer()
+            gone.cancel()
+            await _close(body)
         return sent
+
+
+async def _disconnect(receive: Any) -> None:
+    """Return once the client has gone (the request body, if any, is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _close(body: object) -> None:
+    closer = getattr(body, "aclose", None)
+    if closer is not None:
+        await closer()
+
+
+async def _prepend(first: bytes | None, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        if first is not None:
+            yield first
+        async for piece in rest:
+            yield piece
+    finally:
+        await _close(rest)
 
 
 def create_app(

@@ -126,12 +126,14 @@ class Body:
         self._pending.clear()
 
     async def read_all(self, limit: int) -> bytes:
-        """The whole (small) body; MalformedXML-sized bodies above `limit` are refused."""
+        """The whole (small) body; one above `limit` bytes is refused as S3 refuses it."""
+        if self.declared is not None and self.declared > limit:
+            raise S3Error("MaxMessageLengthExceeded", f"the request body is over {limit} bytes")
         parts = []
         async for piece in self:
             parts.append(piece)
             if self.received > limit:
-                raise S3Error("InvalidRequest", f"the request body is over {limit} bytes")
+                raise S3Error("MaxMessageLengthExceeded", f"the request body is over {limit} bytes")
         return b"".join(parts)
 
     @property

@@ -66,6 +66,7 @@ CODES: dict[str, tuple[int, str]] = {
         "The XML you provided was not well-formed or did not validate against our published "
         "schema.",
     ),
+    "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
@@ -165,7 +166,12 @@ def from_store_error(exc: ObjectStoreError, *, bucket: str = "", key: str = "") 
     if isinstance(exc, IntegrityError):
         return S3Error("InternalError", f"the stored object is damaged: {exc}", **fields)
     if isinstance(exc, (StoreTimeoutError, ConnectionLostError)):
-        err = S3Error("ServiceUnavailable", str(exc), **fields)
-        err.headers["Retry-After"] = "1"
-        return err
+        return unavailable(str(exc), **fields)
     return S3Error("InternalError", str(exc), **fields)
+
+
+def unavailable(message: str | None = None, **fields: str) -> S3Error:
+    """503 ServiceUnavailable with Retry-After: NATS is away or did not answer in time."""
+    err = S3Error("ServiceUnavailable", message, **fields)
+    err.headers["Retry-After"] = "1"
+    return err

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
-from .. import BucketNotFoundError, ObjectInfo, ObjectNotFoundError, ObjectStore
+from .. import BucketNotFoundError, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
 from . import _xml
-from ._errors import S3Error
+from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._object_ops import open_copy_source, put_object_verified
 from ._rules import (
@@ -38,6 +40,8 @@ from ._rules import (
 )
 from ._state import State
 from ._xml import Raw, element, fields
+
+log = logging.getLogger("natsobj.s3")
 
 STAGING = INTERNAL_PREFIX + "uploads"
 STAGING_TTL = timedelta(days=7)
@@ -449,18 +453,39 @@ async def _keepalive(
                 break
             yield b" "
         task.result()
-    except S3Error as err:
-        yield _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
-            len(_xml.HEAD) :
-        ]
+    except (S3Error, ObjectStoreError) as exc:
+        yield _late_error(req, _as_s3_error(exc, req))
         return
     except Exception as exc:
-        err = S3Error("InternalError", f"completing the upload failed: {exc}")
-        yield _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
-            len(_xml.HEAD) :
-        ]
+        log.exception("request %s: completing the upload failed", req.request_id)
+        yield _late_error(req, S3Error("InternalError", f"completing the upload failed: {exc}"))
         return
     finally:
-        if not task.done():
-            task.cancel()
+        if not task.done():  # the client left: finish anyway, so its retry finds it done
+            task.add_done_callback(functools.partial(_finished_alone, req.request_id))
     yield f'<CompleteMultipartUploadResult xmlns="{_xml.NS}">{_result(req, etag)}</CompleteMultipartUploadResult>'.encode()  # noqa: E501
+
+
+def _as_s3_error(exc: S3Error | ObjectStoreError, req: Request) -> S3Error:
+    """The S3 error of a failed assembly (a store error as the gateway maps it: NATS away or
+    slow is ServiceUnavailable, which SDKs retry)."""
+    if isinstance(exc, S3Error):
+        return exc
+    return from_store_error(exc, bucket=req.bucket, key=req.key)
+
+
+def _late_error(req: Request, err: S3Error) -> bytes:
+    """An <Error> document to follow the XML declaration already sent."""
+    return _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
+        len(_xml.HEAD) :
+    ]
+
+
+def _finished_alone(request_id: str, task: asyncio.Future[ObjectInfo]) -> None:
+    """How a Complete whose client left ended (its retry answers from the record)."""
+    if task.cancelled():
+        log.warning("request %s: the upload's completion was cancelled", request_id)
+    elif task.exception() is not None:
+        log.warning("request %s: completing the upload failed: %s", request_id, task.exception())
+    else:
+        log.info("request %s: the upload completed after its client left", request_id)

@@ -18,6 +18,7 @@ import uvicorn
 from .. import Client
 from ._app import create_app
 from ._credentials import Credentials
+from ._protocol import S3HttpProtocol
 
 GRACE_SECONDS = 30
 
@@ -97,15 +98,20 @@ async def serve(
     domain: str | None = None,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    idle_timeout: float = 60.0,
     started: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the gateway until SIGINT/SIGTERM; `started(endpoint)` once it listens."""
-    app = create_app(client, credentials=credentials, region=region, domain=domain)
+    """Serve the gateway until SIGINT/SIGTERM; `started(endpoint)` once it listens.
+
+    `idle_timeout`: seconds a request body may stall before the request fails."""
+    app = create_app(
+        client, credentials=credentials, region=region, domain=domain, idle_timeout=idle_timeout
+    )
     config = uvicorn.Config(
         app,
         host=listen.host,
         port=listen.port,
-        http="httptools",
+        http=S3HttpProtocol,
         lifespan="on",
         log_config=None,
         access_log=False,

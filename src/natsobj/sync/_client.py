@@ -52,6 +52,14 @@ class Client:
         return self.aio.max_payload
 
     @property
+    def is_connected(self) -> bool:
+        """Whether the NATS connection is up now (False while it reconnects, or once closed).
+
+        A call made while it is down waits for the reconnect, up to the transfer settings'
+        timeouts; a server (such as the S3 gateway) can answer "retry later" at once instead."""
+        return self.aio.is_connected
+
+    @property
     def is_closed(self) -> bool:
         return bool(self.aio.nc.is_closed)
 
