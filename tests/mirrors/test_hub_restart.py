@@ -1,0 +1,250 @@
+"""The hub restarts while the edge writes (shared/spec/mirrors.md §7.8 test 6): the mirror
+resyncs, lists and reads like the edge, and its status says stale until the hub has heard
+from the edge again, then fresh. Once with SIGTERM, once with kill -9.
+
+Its own hub + leaf pair: restarting the session's hub would pull it from under other tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+import natsobj
+from natsobj import Origin
+from natsobj.testing.leaf import LeafPair
+
+from .conftest import unique
+
+WRITES = 300  # edge operations per phase: puts, overwrites and deletes
+RESYNC = 150.0  # seconds: the server's reconnect backoff reaches 2 min (spec §7.8 markers)
+POLL = 0.1  # seconds between status reads after the restart
+UNREACHABLE = 3.0  # seconds the restarted hub runs with the leaf paused (kill -9 phase)
+
+
+@pytest.fixture(scope="module")
+def own_pair() -> Iterator[LeafPair]:
+    p = LeafPair(hub_domain="hub", leaf_domain="leaf")
+    p.start()
+    try:
+        yield p
+    finally:
+        p.shutdown()
+        p.remove_data()
+
+
+@dataclass
+class Edge:
+    """The edge's writes and what they leave: name -> bytes of every live object."""
+
+    store: natsobj.ObjectStore
+    rng: random.Random
+    live: dict[str, bytes] = field(default_factory=dict)
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("put", "over", "del", "multi"), 0)
+    )
+
+    async def write_one(self, i: int) -> None:
+        roll = self.rng.random()
+        names = sorted(self.live)
+        if names and roll < 0.1:
+            name = self.rng.choice(names)
+            await self.store.delete(name)
+            del self.live[name]
+            self.counts["del"] += 1
+            return
+        if names and roll < 0.3:
+            name, kind = self.rng.choice(names), "over"
+        else:
+            name, kind = f"obj-{i:04d}/{self.rng.randrange(1 << 30):x}", "put"
+        if roll > 0.95:  # a few multi-chunk ones
+            data, chunk = self.rng.randbytes(self.rng.randrange(2049, 9000)), 1024
+            kind = "multi"
+        else:
+            data, chunk = self.rng.randbytes(self.rng.choice((0, 1, 17, 500, 1024, 4000))), None
+        await self.store.put(name, data, chunk_size=chunk)
+        self.live[name] = data
+        self.counts[kind] += 1
+
+
+@dataclass
+class Seen:
+    """One status read on the hub after its restart, and whether the link was up after it."""
+
+    at: float
+    stale: bool
+    last_contact: float | None
+    lag: int
+    error: str | None
+    linked: bool
+
+    def unreachable(self) -> bool:
+        """The hub could not have heard from the edge: no link even after this read."""
+        return not self.linked
+
+
+async def read_status(pair: LeafPair, mirror: natsobj.ObjectStore, since: float) -> Seen | None:
+    """The mirror's status, or None while the restarting hub cannot answer yet."""
+    try:
+        rep = (await mirror.status()).replication
+    except natsobj.ObjectStoreError:
+        return None
+    linked = await asyncio.to_thread(pair.leaf_linked)
+    assert rep is not None
+    (state,) = rep.origins
+    contact = state.last_contact
+    return Seen(
+        time.monotonic() - since,
+        rep.stale,
+        None if contact is None else contact.total_seconds(),
+        state.lag,
+        state.error,
+        linked,
+    )
+
+
+async def statuses(
+    pair: LeafPair, mirror: natsobj.ObjectStore, since: float, until: float | None = None
+) -> list[Seen]:
+    """Status reads every POLL s: for `until` s after `since`, or else until one says fresh."""
+    seen: list[Seen] = []
+    while (now := time.monotonic() - since) < (until if until is not None else RESYNC):
+        got = await read_status(pair, mirror, since)
+        if got is not None:
+            seen.append(got)
+            if until is None and not got.stale:
+                return seen
+        await asyncio.sleep(POLL)
+    if until is None:
+        raise AssertionError(f"still stale {now:.0f}s after the hub's restart: {seen[-3:]}")
+    return seen
+
+
+@dataclass(frozen=True)
+class Phase:
+    how: str
+    kill: bool  # kill -9, else SIGTERM
+    pause: bool  # the leaf paused for UNREACHABLE s as the hub comes back
+
+
+PHASES = (
+    Phase("SIGTERM", kill=False, pause=False),
+    Phase("kill -9", kill=True, pause=False),
+    Phase("kill -9, leaf paused", kill=True, pause=True),
+)
+
+
+async def restart_while_writing(
+    pair: LeafPair, mirror: natsobj.ObjectStore, edge: Edge, first: int, phase: Phase
+) -> tuple[float, list[Seen]]:
+    """WRITES ops at the edge: a third with the hub up, a third with it down, a third while
+    it restarts, as the hub's status is read. With `pause` the leaf is also paused for
+    UNREACHABLE s once the hub is up: it cannot relink, so the hub surely has no contact.
+    Returns when the restart began and the status reads until the first fresh one."""
+    third = WRITES // 3
+    for i in range(first, first + third):
+        await edge.write_one(i)
+    await asyncio.to_thread(pair.kill_hub if phase.kill else pair.stop_hub)
+    assert pair.pid("hub") is None
+    for i in range(first + third, first + 2 * third):
+        await edge.write_one(i)
+    seen: list[Seen] = []
+    restarted = time.monotonic()
+    starting = None
+    if phase.pause:
+        pair.pause_leaf()
+        try:
+            await asyncio.to_thread(pair.start_hub, linked=False)
+            up = time.monotonic() - restarted
+            seen = await statuses(pair, mirror, restarted, up + UNREACHABLE)
+        finally:
+            pair.resume_leaf()
+    else:
+        starting = asyncio.create_task(asyncio.to_thread(pair.start_hub, linked=False))
+
+    async def write_rest() -> None:
+        for i in range(first + 2 * third, first + WRITES):
+            await edge.write_one(i)
+
+    writing = asyncio.create_task(write_rest())
+    seen += await statuses(pair, mirror, restarted)
+    await writing
+    if starting is not None:
+        await starting
+    return restarted, seen
+
+
+def check_statuses(phase: Phase, seen: list[Seen]) -> None:
+    """Stale from the restart until the first fresh read, for the right reason, and never
+    fresh while the hub had no link to the edge."""
+    stale = [s for s in seen if s.stale]
+    blind = [s for s in seen if s.unreachable()]
+    print(f"{phase.how}: first status {seen[0]}\n{phase.how}: first fresh {seen[-1]}")
+    print(
+        f"{phase.how}: {len(seen)} reads, {len(stale)} stale ({len(blind)} with no link), "
+        f"stale until {seen[-1].at:.1f}s after the restart began"
+    )
+    assert seen[:-1] == stale  # stale until the first fresh read
+    for s in stale:  # why: no contact yet (never since the restart), or none for over 10 s
+        assert s.last_contact is None or s.last_contact > 10, s
+    for s in blind:  # the hub could not reach the edge: it must not say fresh
+        assert s.stale and s.last_contact is None, s
+    if phase.pause:  # the paused leaf could not relink: those reads had no link
+        assert len(blind) >= UNREACHABLE / POLL / 3, seen
+    fresh = seen[-1]
+    assert fresh.linked and not fresh.error
+    assert fresh.last_contact is not None and fresh.last_contact <= 10
+
+
+async def assert_hub_like_edge(mirror: natsobj.ObjectStore, edge: Edge) -> None:
+    here = {i.name: (i.size, i.digest) for i in await mirror.list()}
+    there = {i.name: (i.size, i.digest) for i in await edge.store.list()}
+    assert here == there
+    assert sorted(here) == sorted(edge.live)  # deleted ones absent on both
+    for name, data in edge.live.items():
+        got = await mirror.get(name)  # the reader checks size, chunks and digest
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), name
+        assert here[name][0] == len(data)
+
+
+@pytest.fixture
+async def clients(own_pair: LeafPair) -> AsyncIterator[tuple[natsobj.Client, natsobj.Client]]:
+    hub = await natsobj.connect(own_pair.hub_url)
+    leaf = await natsobj.connect(own_pair.leaf_url)
+    try:
+        yield hub, leaf
+    finally:
+        await hub.close()
+        await leaf.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(len(PHASES) * RESYNC + 120)  # each restart may wait out the backoff
+async def test_hub_restarts_while_the_edge_writes_and_the_mirror_resyncs(
+    own_pair: LeafPair, clients: tuple[natsobj.Client, natsobj.Client]
+) -> None:
+    hub, leaf = clients
+    pair = own_pair
+    origin = await leaf.create_object_store(unique("o"))
+    edge = Edge(origin, random.Random(20261206))
+    name = unique("m")
+    mirror = await hub.create_object_store(name, mirror=Origin(origin.bucket, domain="leaf"))
+    await origin.put("before", b"put before any restart")
+    edge.live["before"] = b"put before any restart"
+    await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream)
+    for n, phase in enumerate(PHASES):
+        restarted, seen = await restart_while_writing(pair, mirror, edge, n * WRITES, phase)
+        check_statuses(phase, seen)
+        await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream, RESYNC)
+        took = time.monotonic() - restarted
+        print(f"{phase.how}: resynced {took:.1f}s after the restart began; edge {edge.counts}")
+        await assert_hub_like_edge(mirror, edge)
+        rep = (await mirror.status()).replication
+        assert rep is not None and not rep.stale
+        assert rep.origins[0].lag == 0 and rep.origins[0].error is None
