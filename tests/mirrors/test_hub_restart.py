@@ -25,6 +25,7 @@ from .conftest import unique
 WRITES = 300  # edge operations per phase: puts, overwrites and deletes
 RESYNC = 150.0  # seconds: the server's reconnect backoff reaches 2 min (spec §7.8 markers)
 POLL = 0.1  # seconds between status reads after the restart
+WATCH_CATCHUP = 30.0  # seconds a watch open across the restart may take once the mirror resynced
 UNREACHABLE = 3.0  # seconds the restarted hub runs with the leaf paused (kill -9 phase)
 
 
@@ -202,6 +203,37 @@ def check_statuses(phase: Phase, seen: list[Seen]) -> None:
     assert fresh.last_contact is not None and fresh.last_contact <= 10
 
 
+@dataclass
+class Watched:
+    """The last info of each name a watch on the mirror gave, the watch open across every
+    restart (nats-py's ordered consumer re-creates itself once heartbeats stop)."""
+
+    last: dict[str, natsobj.ObjectInfo] = field(default_factory=dict)
+    markers: int = 0
+
+    async def follow(self, watcher: natsobj.ObjectWatcher) -> None:
+        async for info in watcher:
+            if info is None:
+                self.markers += 1
+            else:
+                self.last[info.name] = info
+
+    def live(self) -> dict[str, tuple[int, str | None]]:
+        return {n: (i.size, i.digest) for n, i in self.last.items() if not i.deleted}
+
+
+async def watch_catches_up(watched: Watched, edge: Edge, task: asyncio.Task[None]) -> float:
+    """Seconds until the watch shows the edge's objects (fails after WATCH_CATCHUP)."""
+    want = {i.name: (i.size, i.digest) for i in await edge.store.list()}
+    start = time.monotonic()
+    while watched.live() != want:
+        assert not task.done(), task  # the watch must not end, nor raise, over a restart
+        assert time.monotonic() - start < WATCH_CATCHUP, (len(watched.live()), len(want))
+        await asyncio.sleep(POLL)
+    assert watched.markers == 1
+    return time.monotonic() - start
+
+
 async def assert_hub_like_edge(mirror: natsobj.ObjectStore, edge: Edge) -> None:
     here = {i.name: (i.size, i.digest) for i in await mirror.list()}
     there = {i.name: (i.size, i.digest) for i in await edge.store.list()}
@@ -238,6 +270,24 @@ async def test_hub_restarts_while_the_edge_writes_and_the_mirror_resyncs(
     await origin.put("before", b"put before any restart")
     edge.live["before"] = b"put before any restart"
     await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream)
+    watched = Watched()
+    async with mirror.watch() as watcher:
+        following = asyncio.create_task(watched.follow(watcher))
+        try:
+            await edge_writes_through_restarts(pair, mirror, edge, name, watched, following)
+        finally:
+            following.cancel()
+
+
+async def edge_writes_through_restarts(
+    pair: LeafPair,
+    mirror: natsobj.ObjectStore,
+    edge: Edge,
+    name: str,
+    watched: Watched,
+    following: asyncio.Task[None],
+) -> None:
+    origin = edge.store
     for n, phase in enumerate(PHASES):
         restarted, seen = await restart_while_writing(pair, mirror, edge, n * WRITES, phase)
         check_statuses(phase, seen)
@@ -248,3 +298,5 @@ async def test_hub_restarts_while_the_edge_writes_and_the_mirror_resyncs(
         rep = (await mirror.status()).replication
         assert rep is not None and not rep.stale
         assert rep.origins[0].lag == 0 and rep.origins[0].error is None
+        late = await watch_catches_up(watched, edge, following)
+        print(f"{phase.how}: the watch showed the edge's objects {late:.1f}s after the resync")
