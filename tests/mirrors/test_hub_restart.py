@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ import natsobj
 from natsobj import Origin
 from natsobj.testing.leaf import LeafPair
 
+from ..test_cli import clean_env, error_lines, run
 from .conftest import unique
 
 WRITES = 300  # edge operations per phase: puts, overwrites and deletes
@@ -145,8 +147,23 @@ PHASES = (
 )
 
 
+def verify_fails_naming_no_contact(pair: LeafPair, mirror: natsobj.ObjectStore, tmp: Path) -> str:
+    """`natsobj verify` on the restarted hub, before any contact: exit 1, and its error says
+    there was none since the restart (not "for over 10s"). Returns the error line."""
+    out = run("verify", mirror.bucket, "--no-progress", env=clean_env(tmp, NATS_URL=pair.hub_url))
+    assert out.returncode == 1, out
+    (line,) = [line for line in error_lines(out) if "is stale" in line]
+    assert "@leaf none since the server started" in line, line
+    return line
+
+
 async def restart_while_writing(
-    pair: LeafPair, mirror: natsobj.ObjectStore, edge: Edge, first: int, phase: Phase
+    pair: LeafPair,
+    mirror: natsobj.ObjectStore,
+    edge: Edge,
+    first: int,
+    phase: Phase,
+    tmp: Path,
 ) -> tuple[float, list[Seen]]:
     """WRITES ops at the edge: a third with the hub up, a third with it down, a third while
     it restarts, as the hub's status is read. With `pause` the leaf is also paused for
@@ -168,6 +185,7 @@ async def restart_while_writing(
             await asyncio.to_thread(pair.start_hub, linked=False)
             seen = await statuses(pair, mirror, restarted, UNREACHABLE)
             assert await mirror.get("before") == BEFORE  # reads go on while it is stale
+            print(await asyncio.to_thread(verify_fails_naming_no_contact, pair, mirror, tmp))
         finally:
             pair.resume_leaf()
     else:
@@ -226,7 +244,7 @@ class Watched:
         return {n: (i.size, i.digest) for n, i in self.last.items() if not i.deleted}
 
 
-async def watch_catches_up(watched: Watched, edge: Edge, task: asyncio.Task[None]) -> float:
+async def watch_catches_up(watched: Watched, task: asyncio.Task[None], edge: Edge) -> float:
     """Seconds until the watch shows the edge's objects (fails after WATCH_CATCHUP)."""
     want = {i.name: (i.size, i.digest) for i in await edge.store.list()}
     start = time.monotonic()
@@ -263,7 +281,7 @@ async def clients(own_pair: LeafPair) -> AsyncIterator[tuple[natsobj.Client, nat
 @pytest.mark.slow
 @pytest.mark.timeout(len(PHASES) * RESYNC + 120)  # each restart may wait out the backoff
 async def test_hub_restarts_while_the_edge_writes_and_the_mirror_resyncs(
-    own_pair: LeafPair, clients: tuple[natsobj.Client, natsobj.Client]
+    own_pair: LeafPair, clients: tuple[natsobj.Client, natsobj.Client], tmp_path: Path
 ) -> None:
     hub, leaf = clients
     pair = own_pair
@@ -278,7 +296,9 @@ async def test_hub_restarts_while_the_edge_writes_and_the_mirror_resyncs(
     async with mirror.watch() as watcher:
         following = asyncio.create_task(watched.follow(watcher))
         try:
-            await edge_writes_through_restarts(pair, mirror, edge, name, watched, following)
+            await edge_writes_through_restarts(
+                pair, mirror, edge, name, (watched, following), tmp_path
+            )
         finally:
             following.cancel()
 
@@ -288,12 +308,12 @@ async def edge_writes_through_restarts(
     mirror: natsobj.ObjectStore,
     edge: Edge,
     name: str,
-    watched: Watched,
-    following: asyncio.Task[None],
+    watch: tuple[Watched, asyncio.Task[None]],
+    tmp: Path,
 ) -> None:
     origin = edge.store
     for n, phase in enumerate(PHASES):
-        restarted, seen = await restart_while_writing(pair, mirror, edge, n * WRITES, phase)
+        restarted, seen = await restart_while_writing(pair, mirror, edge, n * WRITES, phase, tmp)
         check_statuses(phase, seen)
         await asyncio.to_thread(pair.wait_synced, f"OBJ_{name}", origin.stream, RESYNC)
         took = time.monotonic() - restarted
@@ -302,5 +322,5 @@ async def edge_writes_through_restarts(
         rep = (await mirror.status()).replication
         assert rep is not None and not rep.stale
         assert rep.origins[0].lag == 0 and rep.origins[0].error is None
-        late = await watch_catches_up(watched, edge, following)
+        late = await watch_catches_up(*watch, edge)
         print(f"{phase.how}: the watch showed the edge's objects {late:.1f}s after the resync")
