@@ -183,10 +183,11 @@ class LeafPair:
 
     # ---- introspection ----------------------------------------------------------------------
 
-    def leaf_linked(self) -> bool:
-        """True if the hub's monitor shows the leaf's link (False if the hub does not answer)."""
+    def leaf_linked(self) -> bool | None:
+        """True if the hub's monitor shows the leaf's link, False if it shows none, None if the
+        monitor does not answer."""
         body = self._get_json("hub", "/leafz")
-        return bool(body and body.get("leafnodes"))
+        return None if body is None else bool(body.get("leafnodes"))
 
     def stream_state(self, role: str, stream: str) -> dict[str, Any] | None:
         """The state (messages, bytes, last_seq, ...) of `stream` on the hub or the leaf, read
@@ -288,7 +289,7 @@ class LeafPair:
         return body is not None and body.get("status") == "ok"
 
     def _linked(self) -> bool:
-        return self._healthy("leaf") and self.leaf_linked()
+        return self._healthy("leaf") and self.leaf_linked() is True
 
     def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
         wait_until(cond, timeout, what, self._tails)
