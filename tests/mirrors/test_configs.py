@@ -9,6 +9,7 @@ import pytest
 
 from natsobj import InvalidReplicationError, ObjectStoreConfig, Origin
 from natsobj import _wire as wire
+from natsobj.cli._render import stale_origins
 
 COMMON = {
     "max_age": 0,
@@ -207,6 +208,22 @@ def test_status_reports_stale_origins_and_warnings() -> None:
     never = {**info, "config": cfg, "mirror": {**info["mirror"], "active": -1}}
     rep = wire.status_from_stream("AH", never).replication
     assert rep is not None and rep.stale and rep.origins[0].last_contact is None
+    assert stale_origins(rep) == "A@edge none since the server started"  # verify's error
+
+
+def test_verify_names_each_stale_origin_and_its_last_contact() -> None:
+    cfg = wire.stream_config(
+        ObjectStoreConfig(
+            "ALL", sources=(Origin("S1", domain="e1"), Origin("S2", domain="e2")), writable=False
+        )
+    )
+    sources = [
+        {"name": "OBJ_S1", "external": {"api": "$JS.e1.API"}, "active": 61_000_000_000},
+        {"name": "OBJ_S2", "external": {"api": "$JS.e2.API"}, "active": 300_000_000},
+    ]
+    rep = wire.status_from_stream("ALL", {"config": cfg, "sources": sources}).replication
+    assert rep is not None and rep.stale
+    assert stale_origins(rep) == "S1@e1 61.0s ago"  # the fresh one is not named
 
 
 def test_same_domain_transformed_mirror_with_mirror_direct_is_warned_about() -> None:

@@ -103,7 +103,8 @@ class Replication:
 
     @property
     def stale(self) -> bool:
-        """True if any origin has not been heard from for longer than STALE_AFTER."""
+        """True if any origin has not been heard from for longer than STALE_AFTER, or not at
+        all since the copy's server started (as right after it restarts)."""
         return any(o.stale for o in self.origins)
 
 

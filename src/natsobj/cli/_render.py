@@ -204,12 +204,20 @@ def kind_label(status: ObjectStoreStatus) -> str:
     return f"{rep.kind} of {first}"
 
 
-def _contact(state: natsobj.OriginStatus) -> str:
+def _seen(state: natsobj.OriginStatus) -> str:
     if state.last_contact is None:
-        seen = "none since the server started"
-    else:
-        seen = f"{state.last_contact.total_seconds():.1f}s ago"
-    return f"{seen} - STALE" if state.stale else seen
+        return "none since the server started"
+    return f"{state.last_contact.total_seconds():.1f}s ago"
+
+
+def _contact(state: natsobj.OriginStatus) -> str:
+    return f"{_seen(state)} - STALE" if state.stale else _seen(state)
+
+
+def stale_origins(rep: natsobj.Replication) -> str:
+    """Each stale origin and its last contact: 'A@edge none since the server started' (right
+    after the copy's server restarts) or 'A@edge 61.0s ago'."""
+    return ", ".join(f"{o.origin.describe()} {_seen(o)}" for o in rep.origins if o.stale)
 
 
 def replication_rows(rep: natsobj.Replication | None) -> list[tuple[str, str | None]]:

@@ -22,6 +22,7 @@ from ._render import (
     link_target,
     replication_json,
     replication_rows,
+    stale_origins,
 )
 
 
@@ -93,7 +94,8 @@ async def _read_through(store: natsobj.ObjectStore, name: str, bar: Transfer) ->
 @click.option(
     "--allow-stale",
     is_flag=True,
-    help="Do not fail a copy whose origin has not been heard from for over 10s.",
+    help="Do not fail a copy whose origin has not been heard from for over 10s (or at all "
+    "since the copy's server started).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -113,12 +115,13 @@ def verify(
     the bucket's reads (a same-domain transformed mirror with mirror_direct on).
 
     Exit code 1 if any object fails or a stream breaks reads, or if the bucket is a copy
-    whose origin has not been heard from for over 10s (unless --allow-stale: what was read
-    may be behind the origin). Orphans alone do not fail the check. --purge-orphans removes
-    only orphans older than --older-than (10m), so uploads in progress are spared. In a
-    mirror, replica or aggregate it removes, whatever their age, only the orphans the origins
-    confirm they no longer have (left by purges there, which never replicate), and purges
-    nothing (exit 1) if an origin cannot be asked.
+    whose origin has not been heard from for over 10s, or at all since the copy's server
+    started (unless --allow-stale: what was read may be behind the origin). Orphans alone
+    do not fail the check. --purge-orphans removes only orphans older than --older-than
+    (10m), so uploads in progress are spared. In a mirror, replica or aggregate it removes,
+    whatever their age, only the orphans the origins confirm they no longer have (left by
+    purges there, which never replicate), and purges nothing (exit 1) if an origin cannot be
+    asked.
 
     \b
     Examples:
@@ -170,8 +173,9 @@ def verify(
         click.echo(f"natsobj: error: {report.refused}", err=True)
     if stale:
         click.echo(
-            f"natsobj: error: bucket {bucket!r} is stale: an origin has not been heard from for "
-            "over 10s, so what was read may be behind it (--allow-stale accepts that)",
+            f"natsobj: error: bucket {bucket!r} is stale (last contact with origin "
+            f"{stale_origins(rep)}), so what was read may be behind it (--allow-stale accepts "
+            "that)",
             err=True,
         )
     if failed or report.hazards or report.refused or stale:

@@ -3,7 +3,8 @@
 The hub has JetStream domain ``hub`` and a leafnode listener; the leaf has domain ``leaf`` and
 connects to it (one account, no auth, as in shared/spec/mirrors.md §4). Each server also has an
 HTTP monitor, which is how readiness and the link are observed. Every signal goes to a PID we
-spawned; ``stop_leaf()``/``start_leaf()`` make the origin of a hub mirror unreachable and back.
+spawned; ``stop_leaf()``/``start_leaf()`` make the origin of a hub mirror unreachable and back,
+``stop_hub()``/``kill_hub()``/``start_hub()`` take the copies' side away and back.
 """
 
 from __future__ import annotations
@@ -132,6 +133,33 @@ class LeafPair:
         self._spawn("leaf")
         self._wait(self._linked, timeout, "leaf healthy and linked to the hub")
 
+    def pause_leaf(self) -> None:
+        """SIGSTOP the leaf: it keeps its sockets but answers nothing and cannot relink, so a
+        restarted hub cannot reach it (until ``resume_leaf()``)."""
+        self._signal("leaf", signal.SIGSTOP)
+
+    def resume_leaf(self) -> None:
+        """SIGCONT the leaf after ``pause_leaf()``."""
+        self._signal("leaf", signal.SIGCONT)
+
+    def stop_hub(self) -> None:
+        """SIGTERM the hub and wait for it (SIGKILL after 10 s): the leaf loses its link."""
+        self._stop("hub")
+
+    def kill_hub(self) -> None:
+        """SIGKILL the hub (kill -9): no clean shutdown, so it recovers its streams on start."""
+        self._stop("hub", signal.SIGKILL)
+
+    def start_hub(self, timeout: float = READY_TIMEOUT, *, linked: bool = True) -> None:
+        """Start the hub (same ports, same data) and wait until it is healthy, and, if `linked`,
+        until the leaf has reconnected to it."""
+        if self.pid("hub") is not None:
+            raise ClusterError("the hub is already running; stop_hub() first")
+        self._spawn("hub")
+        self._wait(lambda: self._healthy("hub"), timeout, "hub healthy")
+        if linked:
+            self._wait(self._linked, timeout, "leaf linked to the restarted hub")
+
     def shutdown(self) -> None:
         """Stop both servers, leaf first."""
         self._stop("leaf")
@@ -154,6 +182,12 @@ class LeafPair:
         self.shutdown()
 
     # ---- introspection ----------------------------------------------------------------------
+
+    def leaf_linked(self) -> bool | None:
+        """True if the hub's monitor shows the leaf's link, False if it shows none, None if the
+        monitor does not answer."""
+        body = self._get_json("hub", "/leafz")
+        return None if body is None else bool(body.get("leafnodes"))
 
     def stream_state(self, role: str, stream: str) -> dict[str, Any] | None:
         """The state (messages, bytes, last_seq, ...) of `stream` on the hub or the leaf, read
@@ -216,13 +250,20 @@ class LeafPair:
                 stderr=subprocess.STDOUT,
             )
 
-    def _stop(self, role: str) -> None:
+    def _signal(self, role: str, sig: signal.Signals) -> None:
+        p = self._procs[role]
+        if p is None or p.poll() is not None:
+            raise ClusterError(f"{role} is not running")
+        p.send_signal(sig)
+
+    def _stop(self, role: str, sig: signal.Signals = signal.SIGTERM) -> None:
         p = self._procs[role]
         if p is None:
             return
         if p.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                p.send_signal(signal.SIGTERM)
+                p.send_signal(sig)
+                p.send_signal(signal.SIGCONT)  # a paused process acts on it only once resumed
         try:
             p.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -248,10 +289,7 @@ class LeafPair:
         return body is not None and body.get("status") == "ok"
 
     def _linked(self) -> bool:
-        if not self._healthy("leaf"):
-            return False
-        body = self._get_json("hub", "/leafz")
-        return bool(body and body.get("leafnodes"))
+        return self._healthy("leaf") and self.leaf_linked() is True
 
     def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
         wait_until(cond, timeout, what, self._tails)
