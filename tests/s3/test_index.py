@@ -12,6 +12,30 @@ from natsobj.s3._index import BucketIndex
 STEP = 10.0
 
 
+class HeldReads:
+    """Holds the index's meta reads of `store` once they have read, until released: a
+    change can then land between a read and its use."""
+
+    def __init__(self, store: natsobj.ObjectStore) -> None:
+        self.store = store
+        self.read_done = asyncio.Event()
+        self.release = asyncio.Event()
+        self._real = store.get_infos
+
+    async def _held(self, names: list[str], **kwargs: bool) -> dict[str, natsobj.ObjectInfo]:
+        found = await self._real(names, **kwargs)
+        self.read_done.set()
+        await self.release.wait()
+        return found
+
+    def __enter__(self) -> HeldReads:
+        self.store.get_infos = self._held  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.__dict__.pop("get_infos", None)
+
+
 async def _index(store: natsobj.ObjectStore, **kwargs: int) -> BucketIndex:
     index = BucketIndex(store, **kwargs)
     await asyncio.wait_for(index.ready(), STEP)
@@ -99,28 +123,19 @@ async def test_a_change_during_a_meta_read_wins_over_the_read(
 ) -> None:
     await store.put("k", b"v1")
     index = await _index(store)
-    read_started = asyncio.Event()
-    release = asyncio.Event()
-    real = store.get_infos
-
-    async def held(names: list[str], **kwargs: bool) -> dict[str, natsobj.ObjectInfo]:
-        found = await real(names, **kwargs)  # read before the delete lands
-        read_started.set()
-        await release.wait()
-        return found
-
-    store.get_infos = held  # type: ignore[method-assign]
     try:
-        paging = asyncio.create_task(index.page(prefix="", delimiter="", after="", max_keys=10))
-        await asyncio.wait_for(read_started.wait(), STEP)
-        index.applied(await store.delete("k"))
-        release.set()
-        page = await asyncio.wait_for(paging, STEP)
+        with HeldReads(store) as held:
+            paging = asyncio.create_task(
+                index.page(prefix="", delimiter="", after="", max_keys=10)
+            )
+            await asyncio.wait_for(held.read_done.wait(), STEP)
+            index.applied(await store.delete("k"))
+            held.release.set()
+            page = await asyncio.wait_for(paging, STEP)
         assert index.entry("k") is None  # the stale read did not bring "k" back
         assert "k" not in (await index.page(prefix="", after="", max_keys=10)).keys
         assert page.keys in ([], ["k"])  # a page that raced the delete may still name it
     finally:
-        del store.get_infos
         await index.close()
 
 
@@ -149,28 +164,18 @@ async def test_a_put_during_a_meta_read_that_found_nothing_stays_listed(
     await store.put("k", b"v1")
     await store.delete("k")  # a delete marker: a name, but no live object
     index = await _index(store)
-    read_done = asyncio.Event()
-    release = asyncio.Event()
-    real = store.get_infos
-
-    async def held(names: list[str], **kwargs: bool) -> dict[str, natsobj.ObjectInfo]:
-        found = await real(names, **kwargs)
-        read_done.set()
-        await release.wait()
-        return found
-
-    store.get_infos = held  # type: ignore[method-assign]
     try:
-        paging = asyncio.create_task(index.page(prefix="", delimiter="", after="", max_keys=10))
-        await asyncio.wait_for(read_done.wait(), STEP)
-        index.applied(await store.put("k", b"v2"))  # lands after the read found nothing
-        release.set()
-        await asyncio.wait_for(paging, STEP)
-        del store.get_infos
+        with HeldReads(store) as held:
+            paging = asyncio.create_task(
+                index.page(prefix="", delimiter="", after="", max_keys=10)
+            )
+            await asyncio.wait_for(held.read_done.wait(), STEP)
+            index.applied(await store.put("k", b"v2"))  # lands after the read found nothing
+            held.release.set()
+            await asyncio.wait_for(paging, STEP)
         page = await index.page(prefix="", delimiter="", after="", max_keys=10)
         assert page.keys == ["k"]
         entry = index.entry("k")
         assert entry is not None and entry.size == 2
     finally:
-        store.__dict__.pop("get_infos", None)
         await index.close()
