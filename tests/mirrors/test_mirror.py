@@ -102,6 +102,11 @@ async def test_same_name_mirror_across_a_domain_reads_like_the_origin(
     (state,) = status.replication.origins
     assert state.origin == Origin(origin.bucket, domain="leaf")
     assert not state.stale and state.error is None
+    leaf_state = pair.stream_state("leaf", origin.stream)
+    assert leaf_state is not None
+    origin_seq = leaf_state["last_seq"]
+    assert state.origin_last_seq == origin_seq  # asked through the leaf's domain
+    assert status.stream_info["state"]["last_seq"] == origin_seq  # same name: same sequences
 
 
 async def test_renamed_mirror_reads_like_the_origin_links_included(

@@ -85,6 +85,7 @@ async def test_an_upload_in_flight_through_an_outage_survives_gc_and_reads_after
         assert rep is not None and rep.stale
         (state,) = rep.origins
         assert state.stale and state.lag == 0  # lag says nothing while disconnected
+        assert state.origin_last_seq is None  # the edge cannot be asked
         print(f"after {time.monotonic() - stopped:.1f}s down: last contact {state.last_contact}")
         assert state.last_contact is None or state.last_contact.total_seconds() >= 10
         assert await mirror.get("x") == b"before the outage"  # reads go on

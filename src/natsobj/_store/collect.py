@@ -108,6 +108,24 @@ async def origin_nuids(
     return frozenset(held & set(nuids))
 
 
+async def origin_last_seq(bucket: Bucket, origin: wire.Origin) -> int | None:
+    """The origin stream's last sequence, asked through its API; None if it cannot be asked
+    within a second (an edge that is away must not hold up a status)."""
+    try:
+        info = await bucket.js.api(
+            f"STREAM.INFO.{origin.stream}", bucket=origin.bucket, prefix=origin.api, timeout=1.0
+        )
+    except (
+        StoreTimeoutError,
+        ConnectionLostError,
+        BucketNotFoundError,
+        PermissionDeniedError,
+        JetStreamAPIError,
+    ):
+        return None
+    return int((info.get("state") or {}).get("last_seq") or 0)
+
+
 async def orphan_chunks(bucket: Bucket, *, min_age: timedelta = timedelta(0)) -> OrphanChunks:
     """The bucket's orphan chunk subjects, classified (see the module's text).
 

@@ -7,6 +7,7 @@ and links to `changes`, many objects at once to `many`. The rules live there, ea
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -336,7 +337,13 @@ class ObjectStore:
         info = await self._js.stream_info(
             self.stream, bucket=self.bucket, subjects_filter=wire.all_meta_subject(self.bucket)
         )
-        return wire.status_from_stream(self.bucket, info)
+        status = wire.status_from_stream(self.bucket, info)
+        if status.replication is None:
+            return status
+        seqs = await asyncio.gather(
+            *(collect.origin_last_seq(self._bucket, o.origin) for o in status.replication.origins)
+        )
+        return replace(status, replication=wire.with_origin_seqs(status.replication, list(seqs)))
 
     @_writes
     async def seal(self) -> ObjectStoreStatus:

@@ -57,6 +57,7 @@ from .replication import (
     origins_of,
     read_only_reason,
     replication_from_info,
+    with_origin_seqs,
 )
 
 __all__ = [
@@ -111,4 +112,5 @@ __all__ = [
     "stream_name",
     "validate_bucket_name",
     "validate_object_name",
+    "with_origin_seqs",
 ]

@@ -13,7 +13,7 @@ its own (so nothing can be written into it) unless an aggregate is asked to be w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +89,9 @@ class OriginStatus:
     error: str | None
     stale: bool
     """No contact for longer than STALE_AFTER (or none at all)."""
+    origin_last_seq: int | None = None
+    """The origin stream's last sequence, asked through its API by status(); None if it could
+    not be asked (unreachable) or was not."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,15 @@ def replication_from_info(info: Mapping[str, Any]) -> Replication | None:
         read_only=is_read_only(config),
         warnings=tuple(replication_warnings(config)),
     )
+
+
+def with_origin_seqs(replication: Replication, seqs: list[int | None]) -> Replication:
+    """`replication` with each origin's last sequence (in the order of its origins)."""
+    origins = tuple(
+        replace(state, origin_last_seq=seq)
+        for state, seq in zip(replication.origins, seqs, strict=True)
+    )
+    return replace(replication, origins=origins)
 
 
 # ---------------------------------------------------------------------------------------------

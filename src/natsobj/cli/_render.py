@@ -186,6 +186,7 @@ def replication_json(rep: natsobj.Replication | None) -> dict[str, Any] | None:
                 ),
                 "stale": o.stale,
                 "error": o.error,
+                "origin_last_seq": o.origin_last_seq,
             }
             for o in rep.origins
         ],
@@ -214,6 +215,12 @@ def _contact(state: natsobj.OriginStatus) -> str:
     return f"{_seen(state)} - STALE" if state.stale else _seen(state)
 
 
+def _origin_seq(state: natsobj.OriginStatus) -> str:
+    if state.origin_last_seq is None:
+        return "unknown (the origin did not answer)"
+    return str(state.origin_last_seq)
+
+
 def stale_origins(rep: natsobj.Replication) -> str:
     """Each stale origin and its last contact: 'A@edge none since the server started' (right
     after the copy's server restarts) or 'A@edge 61.0s ago'."""
@@ -234,6 +241,7 @@ def replication_rows(rep: natsobj.Replication | None) -> list[tuple[str, str | N
             ("Replication", f"{rep.kind} of {origin.bucket}{where}{api}, {access}"),
             ("Last contact", _contact(state)),
             ("Lag", f"{state.lag} messages" + (" (unknown while disconnected)" * state.stale)),
+            ("Origin last seq", _origin_seq(state)),
             ("Error", state.error or "-"),
         ]
     if not rep.origins:
