@@ -62,6 +62,10 @@ class Body:
         self.received = 0
         self.trailers: dict[str, str] = {}
         self.finished = False
+        self.started = False
+        """Reading the body has begun."""
+        self.ended = False
+        """The last message of the body has been received (whether or not it was good)."""
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._pieces()
@@ -91,6 +95,7 @@ class Body:
         self.finished = True
 
     async def _raw(self) -> AsyncIterator[bytes]:
+        self.started = True
         while True:
             try:
                 message = await asyncio.wait_for(self._receive(), self._idle)
@@ -99,9 +104,11 @@ class Body:
             if message["type"] == "http.disconnect":
                 raise ClientGone("the client closed the connection during the request body")
             data = message.get("body", b"")
+            if not message.get("more_body", False):
+                self.ended = True
             if data:
                 yield data
-            if not message.get("more_body", False):
+            if self.ended:
                 return
 
     async def _hash(self, piece: bytes) -> None:
