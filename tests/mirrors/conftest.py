@@ -51,16 +51,23 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture
-async def origin(leaf: natsobj.Client) -> AsyncIterator[natsobj.ObjectStore]:
-    """A fresh bucket at the leaf (the edge), deleted after the test."""
+@contextlib.asynccontextmanager
+async def fresh_bucket(client: natsobj.Client) -> AsyncIterator[natsobj.ObjectStore]:
+    """A bucket with a new name on `client`'s JetStream, deleted afterwards."""
     name = unique("o")
-    store = await leaf.create_object_store(name)
+    store = await client.create_object_store(name)
     try:
         yield store
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
-            await leaf.delete_object_store(name)
+            await client.delete_object_store(name)
+
+
+@pytest.fixture
+async def origin(leaf: natsobj.Client) -> AsyncIterator[natsobj.ObjectStore]:
+    """A fresh bucket at the leaf (the edge), deleted after the test."""
+    async with fresh_bucket(leaf) as store:
+        yield store
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ one meta per name remains, everything left reads, and the leftovers are sorted p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -15,19 +14,14 @@ import pytest
 import natsobj
 from natsobj import Origin
 
-from .conftest import unique
+from .conftest import fresh_bucket, unique
 from .test_gc import arrives_as, hub_subject
 
 
 @pytest.fixture
 async def second(leaf: natsobj.Client) -> AsyncIterator[natsobj.ObjectStore]:
-    name = unique("o")
-    store = await leaf.create_object_store(name)
-    try:
+    async with fresh_bucket(leaf) as store:
         yield store
-    finally:
-        with contextlib.suppress(natsobj.ObjectStoreError):
-            await leaf.delete_object_store(name)
 
 
 async def test_aggregate_of_two_edges_later_arrival_wins_and_leftovers_sorted_per_origin(

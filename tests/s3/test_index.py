@@ -4,9 +4,11 @@ changes from other writers, and metas that arrive out of order."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import natsobj
+from natsobj.s3 import _listing
 from natsobj.s3._index import BucketIndex
 
 STEP = 10.0
@@ -34,6 +36,18 @@ class HeldReads:
 
     def __exit__(self, *exc: object) -> None:
         self.store.__dict__.pop("get_infos", None)
+
+
+async def page_racing(
+    index: BucketIndex, store: natsobj.ObjectStore, change: Callable[[], Awaitable[object]]
+) -> _listing.Page:
+    """A first page whose meta read is held until `change` (applied to the index) is done."""
+    with HeldReads(store) as held:
+        paging = asyncio.create_task(index.page(prefix="", delimiter="", after="", max_keys=10))
+        await asyncio.wait_for(held.read_done.wait(), STEP)
+        index.applied(await change())  # type: ignore[arg-type]
+        held.release.set()
+        return await asyncio.wait_for(paging, STEP)
 
 
 async def _index(store: natsobj.ObjectStore, **kwargs: int) -> BucketIndex:
@@ -124,14 +138,7 @@ async def test_a_change_during_a_meta_read_wins_over_the_read(
     await store.put("k", b"v1")
     index = await _index(store)
     try:
-        with HeldReads(store) as held:
-            paging = asyncio.create_task(
-                index.page(prefix="", delimiter="", after="", max_keys=10)
-            )
-            await asyncio.wait_for(held.read_done.wait(), STEP)
-            index.applied(await store.delete("k"))
-            held.release.set()
-            page = await asyncio.wait_for(paging, STEP)
+        page = await page_racing(index, store, lambda: store.delete("k"))
         assert index.entry("k") is None  # the stale read did not bring "k" back
         assert "k" not in (await index.page(prefix="", after="", max_keys=10)).keys
         assert page.keys in ([], ["k"])  # a page that raced the delete may still name it
@@ -165,14 +172,8 @@ async def test_a_put_during_a_meta_read_that_found_nothing_stays_listed(
     await store.delete("k")  # a delete marker: a name, but no live object
     index = await _index(store)
     try:
-        with HeldReads(store) as held:
-            paging = asyncio.create_task(
-                index.page(prefix="", delimiter="", after="", max_keys=10)
-            )
-            await asyncio.wait_for(held.read_done.wait(), STEP)
-            index.applied(await store.put("k", b"v2"))  # lands after the read found nothing
-            held.release.set()
-            await asyncio.wait_for(paging, STEP)
+        # the put lands after the read found nothing
+        await page_racing(index, store, lambda: store.put("k", b"v2"))
         page = await index.page(prefix="", delimiter="", after="", max_keys=10)
         assert page.keys == ["k"]
         entry = index.entry("k")

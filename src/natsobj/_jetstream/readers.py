@@ -146,15 +146,12 @@ class DirectBatchReader:
         if self._broken:
             return
         status = msg.status
-        pending = None
-        if status is None:
-            pending = int(msg.header("Nats-Num-Pending") or -1)
-        if self._lost(None if pending is None or pending < 0 else pending):
+        stored = stored_msg(msg) if status is None else None
+        if self._lost(stored.num_pending if stored is not None else None):
             self._broken = True  # read again from the last message that came
             self._queue.put(StoreTimeoutError(f"direct get {self._stream}: messages lost"))
             return
-        if status is None:
-            stored = stored_msg(msg)
+        if stored is not None:
             self._pending = stored.num_pending
             self._next_seq = stored.seq + 1
             if self._asked:

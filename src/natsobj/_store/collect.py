@@ -70,6 +70,15 @@ async def _by_age(
     return old, young
 
 
+UNANSWERED = (
+    StoreTimeoutError,
+    ConnectionLostError,
+    BucketNotFoundError,  # a copy of a deleted bucket may hold the only data left
+    PermissionDeniedError,
+    JetStreamAPIError,
+)
+"""What makes an origin one that cannot be asked (unreachable, gone, or refusing)."""
+
 ASK_EACH_UP_TO = 256
 """Up to this many orphans, the origin is asked about each chunk subject (one small STREAM.INFO
 each); above it, for its whole list of chunk subjects at once (paged, but as long as the
@@ -97,13 +106,7 @@ async def origin_nuids(
                 prefix=origin.api,
             )
             held.update(wire.chunk_nuid(s) for s in info.get("state", {}).get("subjects") or {})
-    except (
-        StoreTimeoutError,
-        ConnectionLostError,
-        BucketNotFoundError,  # a copy of a deleted bucket may hold the only data left
-        PermissionDeniedError,
-        JetStreamAPIError,
-    ):
+    except UNANSWERED:
         return None
     return frozenset(held & set(nuids))
 
@@ -115,13 +118,7 @@ async def origin_last_seq(bucket: Bucket, origin: wire.Origin) -> int | None:
         info = await bucket.js.api(
             f"STREAM.INFO.{origin.stream}", bucket=origin.bucket, prefix=origin.api, timeout=1.0
         )
-    except (
-        StoreTimeoutError,
-        ConnectionLostError,
-        BucketNotFoundError,
-        PermissionDeniedError,
-        JetStreamAPIError,
-    ):
+    except UNANSWERED:
         return None
     return int((info.get("state") or {}).get("last_seq") or 0)
 

@@ -123,8 +123,7 @@ class BucketIndex:
         if info.revision and info.revision < newest:
             return  # an older meta than one already applied
         raw = name.encode()
-        at = bisect_left(self._keys, raw)
-        listed = at < len(self._keys) and self._keys[at] == raw
+        at, listed = self._find(raw)
         link = info.link
         if info.deleted or (link is not None and link.is_bucket_link):  # nothing to list
             self._entries.pop(name, None)
@@ -217,23 +216,23 @@ class BucketIndex:
         dropped = 0
         for name in names:
             raw = name.encode()
-            at = bisect_left(self._keys, raw)
-            listed = at < len(self._keys) and self._keys[at] == raw
+            at, listed = self._find(raw)
             if name in touched and (name in self._entries or not listed):
                 continue  # changed while the read was out: what was applied is newer
             info = infos.get(name)
             if info is not None:
                 self._take(info)  # a link to a bucket is dropped there
-                if listed and not self._listed(raw):
+                if listed and not self._find(raw)[1]:
                     dropped += 1
             elif listed:
                 del self._keys[at]
                 dropped += 1
         return dropped
 
-    def _listed(self, raw: bytes) -> bool:
+    def _find(self, raw: bytes) -> tuple[int, bool]:
+        """Where `raw` is, or would go, among the keys, and whether it is there."""
         at = bisect_left(self._keys, raw)
-        return at < len(self._keys) and self._keys[at] == raw
+        return at, at < len(self._keys) and self._keys[at] == raw
 
     def __len__(self) -> int:
         """Names with a meta, live or not (see is_empty)."""
