@@ -851,6 +851,30 @@ async def test_cancelled_small_puts_leave_no_orphans(
         assert len(await store.get(info.name)) == 1000
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+async def test_a_put_cancelled_while_its_meta_is_on_the_way_ends_as_the_server_decided(
+    client: natsobj.Client, store: natsobj.ObjectStore, overwrite: bool
+) -> None:
+    """Cancelled right as its meta goes out (the first moment it waits after sending it):
+    the put still ends as the server decided, stored whole, the old version's chunks purged,
+    and only then is the cancellation raised."""
+    if overwrite:
+        await store.put("m", b"old" * 500)
+    data = os.urandom(3000)
+
+    async def cancel_on_send(info: natsobj.ObjectInfo) -> dict[str, str]:
+        asyncio.get_running_loop().call_soon(task.cancel)  # lands on the first wait after
+        return {}
+
+    task = asyncio.ensure_future(store.put("m", data, before_commit=cancel_on_send))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    info = await store.get_info("m")
+    assert await store.get("m") == data
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {wire.chunk_subject(store.bucket, info.nuid): 1}
+
+
 async def test_cancelled_chunked_puts_leave_no_orphans(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:

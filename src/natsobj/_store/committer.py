@@ -55,6 +55,21 @@ async def commit(
         first, cancelled = await _start(bucket, subject, payload, guard)
     except ObjectStoreError:
         first = None  # nothing went out: the commit's own attempts send it
+    if first is not None and not cancelled:
+        # The common case in the caller's own task: the first copy's ack, stored (a task per
+        # commit cost 64 concurrent small puts 10-15% more CPU each, measured against
+        # 370c782). Anything else, a cancellation included, goes on below with that copy.
+        try:
+            seq = await asyncio.shield(first)
+        except asyncio.CancelledError:
+            cancelled = True
+        except ObjectStoreError:
+            pass
+        else:
+            stored = _stored(bucket, subject, info, seq, guard)
+            if purge_replaced and guard.replaces is not None:
+                await run_to_end(bucket.purge_replaced(guard.replaces, info.nuid))
+            return stored
     committed = await run_to_end(
         _commit(
             bucket,
@@ -108,7 +123,7 @@ async def _commit(
         step = decide(outcome, identifiable=identifiable)
         if step is Step.STORED:
             assert outcome.seq is not None
-            return await _stored(bucket, subject, info, outcome.seq, guard, purge_replaced)
+            return await _stored_purging(bucket, subject, info, outcome.seq, guard, purge_replaced)
         if guard.after_msg_id is not None:
             await _or_roll_back(settle_chunks, rollback)  # the chunk it was to follow
             guard = guard.without_chunk_check()
@@ -118,7 +133,9 @@ async def _commit(
         found = await bucket.replaced_by_put(info.name)  # REGUARD and READ_BACK both look
         if identifiable and landed(found, info):
             assert found is not None
-            return await _stored(bucket, subject, info, found.revision, guard, purge_replaced)
+            return await _stored_purging(
+                bucket, subject, info, found.revision, guard, purge_replaced
+            )
         if step is Step.READ_BACK or bucket.js.nc.is_closed or deadline_in(0) > until:
             await _or_roll_back(rollback, None)
             raise _error(outcome, info)
@@ -163,13 +180,19 @@ async def _send(
         return MetaOutcome(error=exc)
 
 
-async def _stored(
-    bucket: Bucket, subject: str, info: ObjectInfo, seq: int, guard: Guard, purge: bool
-) -> ObjectInfo:
+def _stored(bucket: Bucket, subject: str, info: ObjectInfo, seq: int, guard: Guard) -> ObjectInfo:
+    """Record the meta stored at `seq`; its info."""
     stored = info.with_revision(seq)
     bucket.known.remember(subject, Known.of(stored))
     if guard.last_seq is not None:
         bucket.names_new = guard.last_seq == 0  # the next put guards to a new name unlooked
+    return stored
+
+
+async def _stored_purging(
+    bucket: Bucket, subject: str, info: ObjectInfo, seq: int, guard: Guard, purge: bool
+) -> ObjectInfo:
+    stored = _stored(bucket, subject, info, seq, guard)
     if purge:
         await bucket.purge_replaced(guard.replaces, info.nuid)
     return stored
