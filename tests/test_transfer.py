@@ -105,6 +105,7 @@ class _FakeJetStream:
 
     def __init__(self) -> None:
         self.nc = SimpleNamespace(is_connected=True)
+        self.permissions = self
         self.sent: list[int] = []
 
     async def subscribe_inbox(self, handler: object) -> tuple[str, None]:

@@ -260,7 +260,7 @@ async def _open(kwargs: dict[str, Any], timeout: float, client_box: list[Client]
     server_count = max(1, len(kwargs.get("servers") or []))
 
     async def on_error(exc: Exception) -> None:
-        if client_box and client_box[0].js.on_async_error(exc):
+        if client_box and client_box[0].js.permissions.on_async_error(exc):
             return
         if not client_box:  # still connecting: give up once every server has failed
             connect_errors.append(exc)

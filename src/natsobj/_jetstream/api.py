@@ -6,20 +6,19 @@ No nats-py exception passes this layer: errors.map_nats_error and errors.api_err
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .._natspy import Connection, Handler, RawMsg
 from .._wire.errors import (
     JetStreamAPIError,
     ObjectStoreError,
-    PermissionDeniedError,
     StoreTimeoutError,
 )
-from .errors import PERMISSION_RE, api_error, map_nats_error
+from .errors import api_error, map_nats_error
 from .messages import StoredMsg, ack_sequence, parse_ack, stored_msg
+from .permissions import PermissionWatch
 from .share import ReadShare
 
 
@@ -48,7 +47,7 @@ class JetStream:
             self.prefix = api_prefix.rstrip(".")
         else:
             self.prefix = "$JS.API"
-        self._watchers: dict[str, set[asyncio.Future[Any]]] = {}
+        self.permissions = PermissionWatch()
         self._replies: dict[str, asyncio.Future[RawMsg]] = {}
         self._reply_prefix = ""
         self._reply_seq = 0
@@ -70,71 +69,6 @@ class JetStream:
         """
         info = self.conn.server_info
         return bool(info.get("jetstream")) and not info.get("cluster") and self.prefix == "$JS.API"
-
-    # -- permission violations arrive through nats-py's error callback, not as replies
-
-    def on_async_error(self, exc: BaseException) -> bool:
-        """Fail the requests a permission violation names. True if it was one."""
-        match = PERMISSION_RE.search(str(exc))
-        if not match:
-            return False
-        kind, subject = match.groups()
-        error = PermissionDeniedError(
-            f"permission denied: the server refused {kind.lower()} to {subject!r}; "
-            "ask the account owner for access to this bucket"
-        )
-        for pattern, futures in list(self._watchers.items()):
-            if _subject_matches(subject, pattern):
-                for fut in futures:
-                    if not fut.done():
-                        fut.set_exception(error)
-        return True
-
-    def _watch(self, subject: str, fut: asyncio.Future[Any]) -> Callable[[], None]:
-        """Fail `fut` with PermissionDeniedError if the server refuses `subject`; returns the
-        undo (call it once `fut` no longer matters)."""
-        watchers = self._watchers.setdefault(subject, set())
-        watchers.add(fut)
-
-        def undo() -> None:
-            watchers.discard(fut)
-            if not watchers and self._watchers.get(subject) is watchers:
-                del self._watchers[subject]
-
-        return undo
-
-    def on_permission_denied(
-        self, subject: str, callback: Callable[[BaseException], None]
-    ) -> Callable[[], None]:
-        """Call `callback` with the error if the server refuses `subject`; returns an undo."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        unwatch = self._watch(subject, fut)
-
-        def fired(done: asyncio.Future[None]) -> None:
-            if not done.cancelled() and done.exception() is not None:
-                callback(done.exception())  # type: ignore[arg-type]
-
-        fut.add_done_callback(fired)
-
-        def undo() -> None:
-            unwatch()
-            if not fut.done():
-                fut.cancel()
-
-        return undo
-
-    @contextlib.contextmanager
-    def _watch_permission(self, subject: str) -> Iterator[asyncio.Future[None]]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        unwatch = self._watch(subject, fut)
-        try:
-            yield fut
-        finally:
-            unwatch()
-            if fut.done() and not fut.cancelled():
-                fut.exception()  # mark retrieved
-            else:
-                fut.cancel()
 
     async def _reply_inbox(self) -> str:
         """The prefix of this connection's reply subjects (one subscription for all requests)."""
@@ -170,7 +104,7 @@ class JetStream:
         reply = f"{prefix}.{self._reply_seq}"
         fut: asyncio.Future[RawMsg] = loop.create_future()
         self._replies[reply] = fut
-        unwatch = self._watch(subject, fut)
+        unwatch = self.permissions.watch(subject, fut)
         timer = loop.call_later(timeout or self.timeout, _expire, fut)
 
         def finished(_: object) -> None:
@@ -194,6 +128,16 @@ class JetStream:
         reply, fut = await self.expect_reply(subject, timeout=timeout, context=context)
         try:
             await self.nc.publish(subject, payload, reply=reply, headers=headers)
+        except BaseException as exc:
+            fut.cancel()
+            if isinstance(exc, Exception) and not isinstance(exc, ObjectStoreError):
+                raise map_nats_error(exc, context or subject) from exc
+            raise
+        return await self._reply(fut, subject, context)
+
+    async def _reply(self, fut: asyncio.Future[RawMsg], subject: str, context: str) -> RawMsg:
+        """The reply `fut` brings, with natsobj errors (a 503: no responders)."""
+        try:
             msg = await fut
         except ObjectStoreError:
             raise
@@ -297,10 +241,38 @@ class JetStream:
 
         `prefix` sends it to another JetStream API (e.g. a mirror's origin, `$JS.<domain>.API`)
         over the same connection."""
+        answer = await self.start_api(endpoint, body, bucket=bucket, timeout=timeout, prefix=prefix)
+        return await answer
+
+    async def start_api(
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None = None,
+        *,
+        bucket: str | None = None,
+        timeout: float | None = None,
+        prefix: str | None = None,
+    ) -> Awaitable[dict[str, Any]]:
+        """Send an `api` request now, queued on the connection before this returns, and give
+        its answer to await (as `api` returns it): a background request that goes out with
+        whatever is written next (the janitor's purges, in the same write as the next put)."""
         subject = f"{prefix or self.prefix}.{endpoint}"
         payload = json.dumps(body).encode() if body is not None else b""
-        msg = await self.request_msg(subject, payload, timeout=timeout, context=endpoint)
-        try:  # request_msg already turned a 503 (no responders) into StoreTimeoutError
+        reply, fut = await self.expect_reply(subject, timeout=timeout, context=endpoint)
+        try:
+            await self.send(subject, payload, reply)
+        except BaseException as exc:
+            fut.cancel()
+            if isinstance(exc, Exception):
+                raise map_nats_error(exc, endpoint) from exc
+            raise
+        return self._api_answer(fut, subject, endpoint, bucket)
+
+    async def _api_answer(
+        self, fut: asyncio.Future[RawMsg], subject: str, endpoint: str, bucket: str | None
+    ) -> dict[str, Any]:
+        msg = await self._reply(fut, subject, endpoint)
+        try:  # _reply already turned a 503 (no responders) into StoreTimeoutError
             doc = json.loads(msg.data)
         except ValueError as exc:
             raise ObjectStoreError(f"{endpoint}: unreadable JetStream reply {msg.data!r}") from exc
@@ -354,10 +326,18 @@ class JetStream:
     async def stream_purge(
         self, stream: str, subject: str, *, bucket: str, timeout: float | None = None
     ) -> int:
-        doc = await self.api(
+        """Purge `subject` from `stream`; the number of messages removed."""
+        purge = await self.start_stream_purge(stream, subject, bucket=bucket, timeout=timeout)
+        return await purge
+
+    async def start_stream_purge(
+        self, stream: str, subject: str, *, bucket: str, timeout: float | None = None
+    ) -> Awaitable[int]:
+        """`stream_purge`, sent now (see `start_api`); the count removed to await."""
+        answer = await self.start_api(
             f"STREAM.PURGE.{stream}", {"filter": subject}, bucket=bucket, timeout=timeout
         )
-        return int(doc.get("purged") or 0)
+        return _purged(answer)
 
     async def _paged(self, endpoint: str, subject: str | None) -> list[Any]:
         """Every item of a paged STREAM.NAMES / STREAM.LIST answer."""
@@ -465,20 +445,5 @@ class JetStream:
             raise map_nats_error(exc, f"watch {subject}") from exc
 
 
-def _subject_matches(subject: str, pattern: str) -> bool:
-    """True if a concrete subject matches a subject pattern with * and > wildcards, or equal.
-
-    Case-insensitive: the violation text we match against arrives lower-cased.
-    """
-    subject = subject.lower()
-    pattern = pattern.lower()
-    if subject == pattern:
-        return True
-    s_tokens = subject.split(".")
-    p_tokens = pattern.split(".")
-    for i, tok in enumerate(p_tokens):
-        if tok == ">":
-            return len(s_tokens) > i
-        if i >= len(s_tokens) or (tok != "*" and tok != s_tokens[i]):
-            return False
-    return len(s_tokens) == len(p_tokens)
+async def _purged(answer: Awaitable[dict[str, Any]]) -> int:
+    return int((await answer).get("purged") or 0)

@@ -75,7 +75,7 @@ class DirectBatchReader:
         self._counted = True
         self._inbox = self._js.nc.new_inbox()
         self._guard = contextlib.ExitStack()
-        self._denied = self._guard.enter_context(self._js._watch_permission(self._api))
+        self._denied = self._guard.enter_context(self._js.permissions.watching(self._api))
         try:
             self._sub = await self._js.conn.subscribe(self._inbox, self._on_msg)
             await self._request()

@@ -221,9 +221,10 @@ def publish_now(
     copy of the payload into one command, or a future per call. While nats-py reconnects, the
     message waits in the same buffer as its own publishes do.
 
-    With `direct`, a message goes straight to the socket when nats-py has nothing waiting to
-    be written (one send now, instead of one when its flusher next runs): for a latency-bound
-    caller that sends one message at a time.
+    With `direct`, the message goes straight to the socket now, behind whatever nats-py has
+    waiting to be written, in one send (as nats-py writes inline when its flusher is gone),
+    instead of one when its flusher next runs: for a latency-bound caller, e.g. a put alone
+    whose chunk and meta (and a background purge queued meanwhile) then share one syscall.
     """
     if nc.is_closed:
         raise nats.errors.ConnectionClosedError
@@ -244,8 +245,11 @@ def publish_now(
     stats["out_msgs"] += 1
     stats["out_bytes"] += size
     pending = nc._pending
-    if not pending and nc.is_connected and direct:
-        # Nothing of nats-py's waits to be written: straight to the socket, in order.
+    if direct and nc.is_connected:
+        if pending:  # in order: what waits first, in the same write
+            parts = [*pending, *parts]
+            nc._pending = []
+            nc._pending_data_size = 0
         nc._transport.writelines(parts)
         return False
     pending.extend(parts)

@@ -67,8 +67,8 @@ async def commit(
             pass
         else:
             stored = _stored(bucket, subject, info, seq, guard)
-            if purge_replaced and guard.replaces is not None:
-                await run_to_end(bucket.purge_replaced(guard.replaces, info.nuid))
+            if purge_replaced:  # handed to the janitor at once, even if cancelled meanwhile
+                await bucket.purge_replaced(guard.replaces, info.nuid)
             return stored
     committed = await run_to_end(
         _commit(

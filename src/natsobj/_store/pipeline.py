@@ -92,7 +92,7 @@ class SmallPutPipeline:
         inbox, sub = await self._js.subscribe_inbox(self._on_ack)
         self._inbox = inbox + "."
         # a refused publish gets no ack: the server's -ERR fails the whole run at once
-        undo_watch = self._js.on_permission_denied(
+        undo_watch = self._js.permissions.on_permission_denied(
             wire.bucket_subjects(self._bucket.name), self._fail
         )
         try:

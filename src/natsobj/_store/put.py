@@ -160,7 +160,8 @@ async def put_object(
     lookup = None if plan.guard else asyncio.ensure_future(bucket.replaced_by_put(request.name))
     try:
         async with upload:  # rolls the chunks back on any error, until the commit takes over
-            await upload.send(progress, direct=plan.pipelined)
+            # alone: the chunk straight out, unless the meta follows at once and takes it along
+            await upload.send(progress, direct=bucket.puts_running == 1 and not plan.pipelined)
             if not plan.pipelined:
                 await upload.flush()
             guard = plan.guard or guard_for(request, bucket.name, await lookup)  # type: ignore[misc]

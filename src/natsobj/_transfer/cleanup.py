@@ -26,9 +26,22 @@ async def run_to_end(work: Awaitable[Any]) -> Any:
         raise
 
 
-async def purge_subject(js: JetStream, bucket: str, subject: str, *, deadline: float = 30.0) -> int:
-    """Purge `subject` from the bucket's stream, retrying across a leader election."""
+async def purge_subject(
+    js: JetStream,
+    bucket: str,
+    subject: str,
+    *,
+    deadline: float = 30.0,
+    sent: Awaitable[int] | None = None,
+) -> int:
+    """Purge `subject` from the bucket's stream, retrying across a leader election (`sent`:
+    the first attempt, already sent by `JetStream.start_stream_purge`)."""
     stream = wire.stream_name(bucket)
-    return await retrying(
-        lambda: js.stream_purge(stream, subject, bucket=bucket, timeout=2.0), within=deadline
-    )
+    first = [sent] if sent is not None else []
+
+    async def attempt() -> int:
+        if first:
+            return await first.pop()
+        return await js.stream_purge(stream, subject, bucket=bucket, timeout=2.0)
+
+    return await retrying(attempt, within=deadline)

@@ -279,7 +279,7 @@ class ChunkPublisher:
         self._unsettled = not self.js.nc.is_connected  # sent while down: land after a re-send
         self._subject = subject
         if self._undo_watch is None:  # a refused publish fails the put at once, not by timeout
-            self._undo_watch = self.js.on_permission_denied(subject, self._fail)
+            self._undo_watch = self.js.permissions.on_permission_denied(subject, self._fail)
         entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
         self._pending[index] = entry
         self._next_index = index + 1
