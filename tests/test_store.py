@@ -748,6 +748,30 @@ async def test_an_overwrite_of_a_name_this_store_knows_costs_the_caller_chunk_an
     assert await store.orphan_chunk_subjects() == {}
 
 
+async def test_a_purge_handed_to_a_full_janitor_runs_even_if_its_caller_is_cancelled(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    """A caller that waits for room in the janitor and is cancelled meanwhile (a put over a
+    name, cancelled after its meta was stored) still leaves the replaced chunks purged."""
+    from natsobj._store.janitor import Janitor
+
+    first = await store.put("a", b"first")
+    second = await store.put("b", b"second")
+    janitor = Janitor(client.js, client.store_context.transfer, limit=1)
+    await janitor.purge_later(store.bucket, wire.chunk_subject(store.bucket, first.nuid))
+    waiting = asyncio.ensure_future(
+        janitor.purge_later(store.bucket, wire.chunk_subject(store.bucket, second.nuid))
+    )
+    await asyncio.sleep(0)
+    assert not waiting.done()  # no room: the first purge is still running
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await janitor.settle()
+    counts = await subject_counts(client, store.bucket, wire.all_chunks_subject(store.bucket))
+    assert counts == {}
+
+
 async def test_a_meta_follows_its_chunk_unacked_only_on_a_single_server(
     client: natsobj.Client, store: natsobj.ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
