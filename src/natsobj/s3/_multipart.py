@@ -24,7 +24,7 @@ import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
-from .. import ChunkRun, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
+from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
 from . import _placement, _xml
 from ._assembly import assemble, discard_run
 from ._errors import S3Error, from_store_error
@@ -96,11 +96,11 @@ async def upload_part(state: State, req: Request) -> Response:
     if placement is None:
         return await _upload_part(state, req, number, None)
     placement.arrived(number)
-    placed: list[ChunkRun] = []
+    turn = _placement.Turn()
     try:
-        return await _upload_part(state, req, number, placement, placed)
+        return await _upload_part(state, req, number, placement, turn)
     finally:
-        placement.left(number, placed[0] if placed else None)
+        placement.left(number, turn)
 
 
 async def _upload_part(
@@ -108,9 +108,9 @@ async def _upload_part(
     req: Request,
     number: int,
     placement: _placement.Placement | None,
-    placed: list[ChunkRun] | None = None,
+    turn: _placement.Turn | None = None,
 ) -> Response:
-    """Stage the part, or place it if it is its turn (appending the longer run to `placed`)."""
+    """Stage the part, or place it if it is its turn (the longer run in `turn`)."""
     store, _ = await upload_record(state, req)
     declared = (
         req.headers.get("content-length")
@@ -120,10 +120,9 @@ async def _upload_part(
     if declared and declared.isdigit() and int(declared) > MAX_PART:
         raise S3Error("EntityTooLarge", f"a part is at most {MAX_PART} bytes")
     name = part_name(req.query["uploadId"], number)
-    if placement is not None and placed is not None and await placement.turn(number):
+    if placement is not None and turn is not None and await placement.turn(number, turn):
         target = await state.store(bucket_for(req.bucket))
-        run, md5 = await _placement.place_part(state, req, placement, target, store, name)
-        placed.append(run)
+        turn.run, md5 = await _placement.place_part(state, req, placement, target, store, name)
         return Response(200, [("ETag", f'"{md5}"')])
     info = await put_object_verified(state, req, store, name)
     return Response(200, [("ETag", etag_of(info))])

@@ -72,6 +72,16 @@ def part_size(info: ObjectInfo) -> int:
 
 
 @dataclass
+class Turn:
+    """One UploadPart's dealings with its upload's placement."""
+
+    held: bool = False
+    """It was its turn: it is (or was) the part being placed."""
+    run: ChunkRun | None = None
+    """The longer run, once the part is placed."""
+
+
+@dataclass
 class Placement:
     """One upload's placement state in this process."""
 
@@ -89,18 +99,20 @@ class Placement:
         """Part `number` came in (counted until `left`)."""
         self.in_flight[number] = self.in_flight.get(number, 0) + 1
 
-    def left(self, number: int, run: ChunkRun | None = None) -> None:
-        """Part `number` is done: placed (the longer `run`), staged, or failed."""
+    def left(self, number: int, turn: Turn) -> None:
+        """Part `number` is done: placed (`turn.run`), staged, or failed (which stops
+        placement: nothing after a part that is not placed can be)."""
         count = self.in_flight.get(number, 1) - 1
         if count:
             self.in_flight[number] = count
         else:
             self.in_flight.pop(number, None)
-        if run is not None:
-            self.run, self.next = run, number + 1
-        elif number >= self.next or self.busy:
+        if turn.held:
+            self.busy = False
+        if turn.run is not None:
+            self.run, self.next = turn.run, number + 1
+        elif number >= self.next:
             self.stopped = True
-        self.busy = False
         self._wake()
 
     def stop(self) -> None:
@@ -111,9 +123,9 @@ class Placement:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def turn(self, number: int) -> bool:
-        """Wait for part `number`'s turn to be placed: True (and busy) if it came, False if
-        the part is to be staged (placement stops unless the part was placed before)."""
+    async def turn(self, number: int, turn: Turn) -> bool:
+        """Wait for part `number`'s turn to be placed: True (`turn.held`) if it came, False
+        if the part is to be staged (and placement stops)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TURN_WAIT
         grace = loop.time() + ARRIVAL_GRACE
@@ -122,7 +134,7 @@ class Placement:
                 self.stopped = True
                 return False
             if number == self.next and not self.busy:
-                self.busy = True
+                self.busy = turn.held = True
                 return True
             missing = any(n not in self.in_flight for n in range(self.next, number))
             until = min(deadline, grace) if missing else deadline
