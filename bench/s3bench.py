@@ -106,6 +106,8 @@ class Bench:
         self.clients: dict[str, Any] = {}
         self.big_file = data / "big.bin"
         self.rss_file = data / "rss.bin"
+        self.rows: set[str] = set()
+        """Only these rows (all if empty)."""
 
     def log(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
@@ -359,10 +361,14 @@ class Bench:
             ("upload_file", self.upload),
             ("small puts", self.small),
         ]
+        if self.rows:
+            steps = [(label, step) for label, step in steps if label in self.rows]
         for run in range(self.plan.runs):
             for label, step in steps:
                 self.log(f"run {run + 1}/{self.plan.runs}: {label}")
                 self.guarded(label, lambda step=step, run=run: step(run))
+        if self.rows:
+            return
         self.log("gateway RSS")
         self.guarded("rss", self.rss)
         for run in range(self.plan.runs):
@@ -382,6 +388,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 run: under 2 minutes")
     ap.add_argument("--runs", type=int, default=0, help="runs per row (default 3; --quick 1)")
     ap.add_argument("--json", help="write every measurement and verdict to this file")
+    ap.add_argument(
+        "--rows",
+        default="",
+        help="only these rows, comma-separated (GET, PUT, range, upload_file, small puts);\n"
+        "no RSS and listing rows. upload_file's goal needs the PUT row's direct put",
+    )
+    ap.add_argument("--big-mib", type=int, default=0, help="size of the big object in MiB")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -392,11 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("curl") is None:
         raise SystemExit("s3bench needs curl")
     plan = Plan.make(args.quick, args.runs)
+    if args.big_mib:
+        plan.big = args.big_mib * MiB
     with (
         tempfile.TemporaryDirectory(prefix="s3bench-") as tmpname,
         tempfile.TemporaryDirectory(prefix="s3bench-data-", dir=data_dir()) as dataname,
     ):
         bench = Bench(plan, Path(tmpname), Path(dataname))
+        bench.rows = {r.strip() for r in args.rows.split(",") if r.strip()}
         try:
             bench.start()
             bench.prepare()

@@ -8,7 +8,7 @@ async with await natsobj.connect() as client:
 """
 
 from ._client import Client, TransferSettings, connect
-from ._store import ObjectReader, ObjectStore, ObjectWatcher
+from ._store import ChunkRun, ChunkRuns, ObjectReader, ObjectStore, ObjectWatcher
 from ._wire.errors import (
     BadObjectMetaError,
     BucketExistsError,
@@ -62,6 +62,8 @@ __all__ = [
     "BucketReadOnlyError",
     "BucketSealedError",
     "ChunkMismatchError",
+    "ChunkRun",
+    "ChunkRuns",
     "ChunkTooLargeError",
     "Client",
     "ConnectionLostError",

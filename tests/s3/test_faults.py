@@ -97,17 +97,20 @@ async def test_a_client_gone_mid_put_leaves_no_object_and_no_orphans(
     assert "Traceback" not in gateway.log_text()
 
 
+@pytest.mark.parametrize("number", [1, 2], ids=["placed", "staged"])
 async def test_a_client_gone_mid_upload_part_leaves_no_part_and_no_orphans(
-    gateway: Gateway, s3: object, bucket: str, client: natsobj.Client
+    gateway: Gateway, s3: object, bucket: str, client: natsobj.Client, number: int
 ) -> None:
+    """Part 1, first to come, is placed straight into the target bucket's chunks; part 2,
+    with no part 1 before it, is staged: either way nothing is left."""
     upload = s3.create_multipart_upload(Bucket=bucket, Key="big")  # type: ignore[attr-defined]
     uid = upload["UploadId"]
-    staging = await client.object_store(STAGING)
+    staging = await client.object_store(STAGING if number == 2 else bucket)
     baseline = await messages(staging)
-    target = f"/{bucket}/big?partNumber=1&uploadId={uid}"
+    target = f"/{bucket}/big?partNumber={number}&uploadId={uid}"
     sock = await send_part_of_a_body(gateway, staging, target, baseline)
     sock.close()
-    part = f"p/{uid}/00001"
+    part = f"p/{uid}/{number:05d}"
     took = await eventually(lambda: left_nothing(staging, part, baseline), SETTLE, "rollback")
     print(f"mid-UploadPart disconnect: chunks rolled back {took:.2f} s after the close")
     listed = s3.list_parts(Bucket=bucket, Key="big", UploadId=uid)  # type: ignore[attr-defined]

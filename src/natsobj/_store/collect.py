@@ -53,17 +53,22 @@ async def _unreferenced(bucket: Bucket) -> tuple[dict[str, int], Mapping[str, An
 async def _by_age(
     bucket: Bucket, orphans: Mapping[str, int], min_age: timedelta
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """The orphans whose newest chunk is older than `min_age`, and those younger."""
+    """The orphans whose newest chunk is older than `min_age`, and those younger (or held:
+    a newest chunk whose CHUNK_HOLD_HEADER names a time still to come)."""
     if min_age <= timedelta(0):
         return dict(orphans), {}
-    cutoff = datetime.now(timezone.utc) - min_age
+    now = datetime.now(timezone.utc)
+    cutoff = now - min_age
     old, young = {}, {}
     for subject, count in orphans.items():
         last = await bucket.js.direct_get_last(bucket.stream, subject)
         if last is None:
             continue  # purged meanwhile
         written = wire.parse_time(last.time)
-        if written is None or written <= cutoff:
+        held = wire.parse_time(last.headers.get(wire.CHUNK_HOLD_HEADER))
+        if held is not None and held > now:
+            young[subject] = count
+        elif written is None or written <= cutoff:
             old[subject] = count
         else:
             young[subject] = count

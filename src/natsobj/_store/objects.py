@@ -23,6 +23,7 @@ from .._wire.replication import OrphanChunks
 from . import changes, collect, listing, many, reading
 from . import names as _names
 from .bucket import Bucket
+from .compose import ChunkRuns
 from .context import StoreContext
 from .listing import ObjectWatcher
 from .put import BeforeCommit, OneChunk, PutRequest, Streamed, put_object
@@ -69,6 +70,13 @@ class ObjectStore:
         """True for a mirror, a replica or a read-only aggregate: every write API raises
         BucketReadOnlyError at once."""
         return self._bucket.read_only_reason is not None
+
+    @property
+    def runs(self) -> ChunkRuns:
+        """Objects written in pieces at different times, then committed once (see ChunkRuns).
+        Writes through it are refused on a bucket that copies another, as any write."""
+        self._bucket.refuse_writes()
+        return ChunkRuns(self._bucket)
 
     @property
     def kind(self) -> str | None:

@@ -11,7 +11,7 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,8 +263,16 @@ class ChunkPublisher:
         entry.sent_at = time.monotonic()
         await self.js.send(entry.subject, entry.payload, f"{self._reply}{index}", entry.headers)
 
-    async def publish(self, subject: str, payload: bytes, index: int, msg_id: str) -> None:
-        """Queue chunk `index` for publishing; waits while the window is full."""
+    async def publish(
+        self,
+        subject: str,
+        payload: bytes,
+        index: int,
+        msg_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue chunk `index` for publishing (with `headers` besides its Nats-Msg-Id); waits
+        while the window is full."""
         while self._error is None and (
             self._in_flight >= self.window_bytes or (self._unsettled and self._pending)
         ):
@@ -280,7 +288,7 @@ class ChunkPublisher:
         self._subject = subject
         if self._undo_watch is None:  # a refused publish fails the put at once, not by timeout
             self._undo_watch = self.js.permissions.on_permission_denied(subject, self._fail)
-        entry = _Pending(subject, payload, {wire.MSG_ID_HEADER: msg_id}, 0.0)
+        entry = _Pending(subject, payload, {**(headers or {}), wire.MSG_ID_HEADER: msg_id}, 0.0)
         self._pending[index] = entry
         self._next_index = index + 1
         self._in_flight += len(payload)

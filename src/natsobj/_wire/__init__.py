@@ -9,6 +9,7 @@ shared/spec/object-store-wire.md). Imports nothing of natsobj's above it.
 from .config import config_from_stream, status_from_stream, stream_config
 from .digest import DIGEST_PREFIX, digest_hex, format_digest, parse_digest
 from .meta import (
+    CHUNK_HOLD_HEADER,
     EXPECTED_LAST_MSG_ID_HEADER,
     EXPECTED_LAST_SUBJECT_SEQ_HEADER,
     MSG_ID_HEADER,
@@ -62,6 +63,7 @@ from .replication import (
 
 __all__ = [
     "ALL_BUCKETS_CHUNKS",
+    "CHUNK_HOLD_HEADER",
     "DEFAULT_CHUNK_SIZE",
     "DIGEST_PREFIX",
     "EXPECTED_LAST_MSG_ID_HEADER",

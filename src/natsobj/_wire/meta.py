@@ -23,6 +23,10 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 EXPECTED_LAST_MSG_ID_HEADER = "Nats-Expected-Last-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQ_HEADER = "Nats-Expected-Last-Subject-Sequence"
 ZERO_TIME = "0001-01-01T00:00:00Z"
+CHUNK_HOLD_HEADER = "Natsobj-Hold-Until"
+"""On a chunk of a version that has no meta yet but is still wanted (an S3 multipart upload's
+placed parts): an RFC 3339 time before which `purge_orphans` does not collect its subject.
+Readers ignore chunk headers, so other clients are unaffected."""
 
 try:  # orjson parses metas about four times faster; the standard library is the fallback
     from orjson import loads as _json_loads

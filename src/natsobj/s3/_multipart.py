@@ -1,13 +1,15 @@
 """Multipart uploads, kept in NATS so any gateway process can carry on one another started.
 
 An object's chunks must lie in order on one subject and JetStream cannot concatenate on the
-server, so parts are staged as ordinary objects in a hidden bucket (`STAGING`, with a TTL that
-expires abandoned uploads): the upload's record at `u/<bucket>/<key>/<id>` (its Content-Type,
-headers, metadata, owner), each part at `p/<id>/<number>`. Complete streams the parts in order
-into the target, computing the SHA-256 on the way and storing S3's multipart ETag
-(md5 of the part MD5s, "-N") and the part sizes; a long Complete answers 200 at once and sends
-spaces until its XML, as S3 does. The record stays, marked done, so a retried Complete answers
-the same again.
+server. The upload's record lives in a hidden bucket (`STAGING`, with a TTL that expires
+abandoned uploads) at `u/<bucket>/<key>/<id>` (its Content-Type, headers, metadata, owner, and
+the nuid reserved for the object), each part's record at `p/<id>/<number>`. Parts that arrive
+in order at the process that created the upload are written straight into the reserved nuid's
+chunks (`_placement`); the others are staged there as ordinary objects. Complete appends what
+is staged after the placed parts, or copies every part when they cannot be used as they lie
+(`_assembly`), storing S3's multipart ETag (md5 of the part MD5s, "-N") and the part sizes; a
+long Complete answers 200 at once and sends spaces until its XML, as S3 does. The record stays,
+marked done, so a retried Complete answers the same again.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from .. import BucketNotFoundError, ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
-from . import _xml
+from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
+from . import _placement, _xml
+from ._assembly import assemble, discard_run
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._object_ops import open_copy_source, put_object_verified
+from ._placement import part_size
 from ._rules import (
     ETAG_HEADER,
-    INTERNAL_PREFIX,
-    PARTS_HEADER,
     bucket_for,
     check_key,
     etag_of,
@@ -39,60 +41,24 @@ from ._rules import (
     stored_meta,
 )
 from ._state import State
-from ._xml import Raw, element, fields
+from ._upload_lists import list_parts, list_uploads
+from ._uploads import (
+    MAX_PART,
+    MIN_PART,
+    STAGING,
+    part_name,
+    part_number,
+    record_name,
+    staging,
+    upload_record,
+)
+from ._xml import fields
+
+__all__ = ["abort", "complete", "create", "list_parts", "list_uploads", "upload_part"]
 
 log = logging.getLogger("natsobj.s3")
 
-STAGING = INTERNAL_PREFIX + "uploads"
-STAGING_TTL = timedelta(days=7)
-MIN_PART = 5 * 1024 * 1024
-MAX_PART = 5 * 1024 * 1024 * 1024
 KEEPALIVE_EVERY = 5.0
-
-
-async def staging(state: State) -> ObjectStore:
-    try:
-        return await state.store(STAGING)
-    except BucketNotFoundError:
-        await state.client.create_or_update_object_store(
-            STAGING,
-            description="natsobj S3 gateway: multipart uploads in progress",
-            ttl=STAGING_TTL,
-        )
-        return await state.store(STAGING)
-
-
-def record_name(bucket: str, key: str, upload_id: str) -> str:
-    return f"u/{bucket}/{key}/{upload_id}"
-
-
-def part_name(upload_id: str, number: int) -> str:
-    return f"p/{upload_id}/{number:05d}"
-
-
-async def _record(state: State, req: Request) -> tuple[ObjectStore, dict[str, object]]:
-    upload_id = req.query.get("uploadId", "")
-    if not upload_id or "/" in upload_id:
-        raise S3Error("NoSuchUpload", UploadId=upload_id)
-    store = await staging(state)
-    try:
-        data = await store.get(record_name(req.bucket, req.key, upload_id))
-    except ObjectNotFoundError:
-        raise S3Error("NoSuchUpload", UploadId=upload_id) from None
-    return store, json.loads(data)
-
-
-def _part_number(req: Request) -> int:
-    try:
-        number = int(req.query.get("partNumber", ""))
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 10_000:
-        raise S3Error(
-            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
-        )
-    return number
-
 
 # ---------------------------------------------------------------------------------------------
 # create, upload, list, abort
@@ -100,7 +66,6 @@ def _part_number(req: Request) -> int:
 
 async def create(state: State, req: Request) -> Response:
     key = check_key(req.key)
-    await state.store(bucket_for(req.bucket))  # NoSuchBucket first
     headers, metadata = stored_meta(req.headers)
     upload_id = secrets.token_urlsafe(24)
     assert req.identity is not None
@@ -113,15 +78,40 @@ async def create(state: State, req: Request) -> Response:
         "initiated": datetime.now(timezone.utc).isoformat(),
         "checksum": req.headers.get("x-amz-checksum-algorithm", "").upper() or None,
     }
+    target = await state.store(bucket_for(req.bucket))
+    run = None if target.read_only else target.runs.start()
+    if run is not None:
+        record.update(nuid=run.nuid, chunk_size=run.chunk_size)
     store = await staging(state)
     await store.put(record_name(req.bucket, key, upload_id), json.dumps(record).encode())
+    if run is not None:
+        _placement.reserve(state, upload_id, req.bucket, key, run)
     body = fields({"Bucket": req.bucket, "Key": key, "UploadId": upload_id})
     return xml_response("InitiateMultipartUploadResult", body)
 
 
 async def upload_part(state: State, req: Request) -> Response:
-    number = _part_number(req)
-    store, _ = await _record(state, req)
+    number = part_number(req)
+    placement = _placement.placement_for(state, req)
+    if placement is None:
+        return await _upload_part(state, req, number, None)
+    placement.arrived(number)
+    turn = _placement.Turn()
+    try:
+        return await _upload_part(state, req, number, placement, turn)
+    finally:
+        placement.left(number, turn)
+
+
+async def _upload_part(
+    state: State,
+    req: Request,
+    number: int,
+    placement: _placement.Placement | None,
+    turn: _placement.Turn | None = None,
+) -> Response:
+    """Stage the part, or place it if it is its turn (the longer run in `turn`)."""
+    store, _ = await upload_record(state, req)
     declared = (
         req.headers.get("content-length")
         if "x-amz-decoded-content-length" not in req.headers
@@ -129,13 +119,21 @@ async def upload_part(state: State, req: Request) -> Response:
     )
     if declared and declared.isdigit() and int(declared) > MAX_PART:
         raise S3Error("EntityTooLarge", f"a part is at most {MAX_PART} bytes")
-    info = await put_object_verified(state, req, store, part_name(req.query["uploadId"], number))
+    name = part_name(req.query["uploadId"], number)
+    if placement is not None and turn is not None and await placement.turn(number, turn):
+        target = await state.store(bucket_for(req.bucket))
+        turn.run, md5 = await _placement.place_part(state, req, placement, target, store, name)
+        return Response(200, [("ETag", f'"{md5}"')])
+    info = await put_object_verified(state, req, store, name)
     return Response(200, [("ETag", etag_of(info))])
 
 
 async def upload_part_copy(state: State, req: Request) -> Response:
-    number = _part_number(req)
-    store, _ = await _record(state, req)
+    number = part_number(req)
+    store, _ = await upload_record(state, req)
+    placement = _placement.placement_for(state, req)
+    if placement is not None:
+        placement.stop()  # a copied part is staged, so nothing after it can be placed
     _, _, reader, info = await open_copy_source(state, req)
     try:
         first, length = 0, info.size
@@ -173,119 +171,15 @@ async def upload_part_copy(state: State, req: Request) -> Response:
     return xml_response("CopyPartResult", body)
 
 
-async def list_parts(state: State, req: Request) -> Response:
-    _, record = await _record(state, req)
-    upload_id = req.query["uploadId"]
-    try:
-        marker = int(req.query.get("part-number-marker") or 0)
-        max_parts = min(int(req.query.get("max-parts") or 1000), 1000)
-    except ValueError:
-        raise S3Error(
-            "InvalidArgument", "part-number-marker and max-parts must be integers"
-        ) from None
-    index = await state.index(STAGING)
-    prefix = f"p/{upload_id}/"
-    page = await index.page(
-        prefix=prefix, after=part_name(upload_id, marker) if marker else "", max_keys=max_parts
-    )
-    parts = []
-    last = 0
-    for name in page.keys:
-        entry = index.entry(name)
-        if entry is None:
-            continue
-        last = int(name[len(prefix) :])
-        values = {
-            "PartNumber": last,
-            "LastModified": entry.modified,
-            "ETag": entry.etag,
-            "Size": entry.size,
-        }
-        parts.append(f"<Part>{fields(values)}</Part>")
-    owner = Raw(
-        fields(
-            {
-                "ID": hashlib.sha256(str(record["owner"]).encode()).hexdigest(),
-                "DisplayName": record["owner"],
-            }
-        )
-    )
-    head = {
-        "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
-        "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
-        "PartNumberMarker": marker, "NextPartNumberMarker": last if page.truncated else None,
-        "MaxParts": max_parts, "IsTruncated": page.truncated,
-    }  # fmt: skip
-    return xml_response("ListPartsResult", fields(head) + "".join(parts))
-
-
-async def list_uploads(state: State, req: Request) -> Response:
-    await state.store(bucket_for(req.bucket))
-    q = req.query
-    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
-    max_uploads = (
-        min(int(q.get("max-uploads") or 1000), 1000)
-        if (q.get("max-uploads") or "1").isdigit()
-        else 1000
-    )
-    base = f"u/{req.bucket}/"
-    try:
-        index = await state.index(STAGING)
-    except BucketNotFoundError:  # no upload was ever started through this NATS
-        found = []
-    else:
-        found = (await index.page(prefix=base + prefix, max_keys=100_000)).keys
-    uploads = []
-    prefixes: list[str] = []
-    key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    for name in found:
-        key, _, upload_id = name[len(base) :].rpartition("/")
-        if key_marker and _listed_before(key, upload_id, key_marker, id_marker):
-            continue
-        if delimiter and delimiter in key[len(prefix) :]:
-            common = key[: key.index(delimiter, len(prefix)) + len(delimiter)]
-            if common not in prefixes:
-                prefixes.append(common)
-            continue
-        entry = index.entry(name)
-        uploads.append((key, upload_id, entry.modified if entry else None))
-    truncated = len(uploads) > max_uploads
-    uploads = uploads[:max_uploads]
-    body = fields({
-        "Bucket": req.bucket, "KeyMarker": key_marker, "UploadIdMarker": id_marker,
-        "NextKeyMarker": uploads[-1][0] if truncated else None,
-        "NextUploadIdMarker": uploads[-1][1] if truncated else None,
-        "Prefix": prefix, "Delimiter": delimiter or None, "MaxUploads": max_uploads,
-        "IsTruncated": truncated,
-    })  # fmt: skip
-    for key, upload_id, initiated in uploads:
-        body += (
-            "<Upload>"
-            + fields(
-                {
-                    "Key": key,
-                    "UploadId": upload_id,
-                    "StorageClass": "STANDARD",
-                    "Initiated": initiated,
-                }
-            )
-            + "</Upload>"
-        )
-    body += "".join(f"<CommonPrefixes>{element('Prefix', p)}</CommonPrefixes>" for p in prefixes)
-    return xml_response("ListMultipartUploadsResult", body)
-
-
-def _listed_before(key: str, upload_id: str, key_marker: str, id_marker: str) -> bool:
-    """On an earlier page: keys up to key-marker (with upload-id-marker, that key's uploads
-    up to it)."""
-    if id_marker:
-        return (key.encode(), upload_id) <= (key_marker.encode(), id_marker)
-    return key.encode() <= key_marker.encode()
-
 
 async def abort(state: State, req: Request) -> Response:
-    store, _ = await _record(state, req)
+    store, record = await upload_record(state, req)
+    placement = state.placements.pop(req.query["uploadId"], None)
+    if placement is not None:
+        await placement.settled()
     await _discard(state, store, req.bucket, req.key, req.query["uploadId"])
+    if record.get("nuid"):
+        await discard_run(await state.store(bucket_for(req.bucket)), str(record["nuid"]))
     return Response(204)
 
 
@@ -339,7 +233,7 @@ async def complete(state: State, req: Request) -> Response:
     parts = await _checked_parts(staging_store, upload_id, asked)
 
     async def run() -> ObjectInfo:
-        info = await _assemble(target, staging_store, req.key, record, parts, etag)
+        info = await _assemble(state, target, staging_store, upload_id, record, parts, etag)
         state.applied(target.bucket, info)
         done = {**record, "done": True, "etag": etag}
         await staging_store.put(
@@ -395,10 +289,10 @@ async def _checked_parts(
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(info)
     for number_info, info in zip(asked[:-1], parts[:-1], strict=True):
-        if info.size < MIN_PART:
+        if part_size(info) < MIN_PART:
             raise S3Error(
                 "EntityTooSmall",
-                ProposedSize=str(info.size),
+                ProposedSize=str(part_size(info)),
                 MinSizeAllowed=str(MIN_PART),
                 PartNumber=str(number_info[0]),
             )
@@ -406,25 +300,16 @@ async def _checked_parts(
 
 
 async def _assemble(
+    state: State,
     target: ObjectStore,
     staging_store: ObjectStore,
-    key: str,
+    upload_id: str,
     record: dict[str, object],
     parts: list[ObjectInfo],
     etag: str,
 ) -> ObjectInfo:
-    async def chunks() -> AsyncIterator[bytes]:
-        for part in parts:
-            async with staging_store.open(part.name) as reader:
-                async for chunk in reader:
-                    yield chunk
-
-    async def tag(_: ObjectInfo) -> dict[str, str]:
-        return {ETAG_HEADER: etag, PARTS_HEADER: ",".join(str(p.size) for p in parts)}
-
-    headers = dict(record.get("headers") or {})  # type: ignore[call-overload]
-    metadata = dict(record.get("metadata") or {})  # type: ignore[call-overload]
-    return await target.put(key, chunks(), headers=headers, metadata=metadata, before_commit=tag)
+    """The object from its parts (see _assembly)."""
+    return await assemble(state, target, staging_store, upload_id, record, parts, etag)
 
 
 async def _discard_parts(

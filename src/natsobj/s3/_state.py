@@ -29,6 +29,8 @@ class State:
         self._stores: dict[str, ObjectStore] = {}
         self._indexes: dict[str, BucketIndex] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.placements: dict[str, Any] = {}
+        """Multipart uploads this process places parts of (by upload id; see _placement)."""
 
     async def store(self, bucket: str) -> ObjectStore:
         found = self._stores.get(bucket)
