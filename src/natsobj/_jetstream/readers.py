@@ -65,7 +65,7 @@ class DirectBatchReader:
         self._pending: int | None = None
         """Nats-Num-Pending of the last message: each next one must have one less."""
         self._broken = False
-        self._epoch = 0
+        self._epoch: int | None = None  # the reconnect count when the last batch was asked
         self._counted = False
         self._asked = 0
         """What the request in flight may still bring, counted in the connection's share."""
@@ -104,7 +104,10 @@ class DirectBatchReader:
     async def _request(self) -> None:
         self._outstanding = True
         self._wanted = False
-        self._epoch = self._js.reconnects()
+        now = self._js.reconnects()
+        if self._epoch is not None and now != self._epoch:
+            self._js.reads.cut(now)  # cut while a batch was on its way: none of it came back
+        self._epoch = now
         body: dict[str, Any] = {"seq": self._next_seq, "next_by_subj": self._subject}
         if not self._legacy:
             self._settle()
