@@ -249,7 +249,10 @@ class Report:
                 per_page = cpu / max(1, self.plan.list_count / 1000) * 1000
                 ls.append(f"{COLUMN_NAMES[col]} {cpu:.1f} s ({per_page:.0f} ms per 1000-key page)")
         if ls:
-            lines.append(f"- {self.ls_client}: the client's own CPU-seconds: " + ", ".join(ls))
+            lines.append(
+                f"- {self.ls_client}: the client's own CPU-seconds (its start-up included): "
+                + ", ".join(ls)
+            )
         return lines
 
     def to_json(self) -> dict[str, Any]:
