@@ -218,6 +218,7 @@ class Report:
             for k, v in self.extra.items()
             if k.startswith("rss-") and v.get(f"{GATEWAY}.rate")
         ]
+        lines += self.client_lines()
         boto = med(self.extra["list-warm"].get(f"{GATEWAY}.boto3"))
         if boto is not None:
             lines.append(
@@ -225,6 +226,33 @@ class Report:
             )
         if rates:
             lines.append("- RSS rows' transfer rates (all clients together): " + ", ".join(rates))
+        return lines
+
+    def client_lines(self) -> list[str]:
+        """The clients' own CPU beside the servers': small puts and the full listing."""
+        lines = []
+        small = []
+        for col in (GATEWAY, RCLONE, MOTO):
+            client = med(self.extra["small"].get(f"{col}.client_ms"))
+            server = med(self.extra["small"].get(f"{col}.server_ms"))
+            if client is not None and server is not None:
+                small.append(f"{COLUMN_NAMES[col]} {client:.2f} + {server:.2f}")
+        if small:
+            lines.append(
+                "- small puts, CPU-ms per put, the boto3 client + the server (the gateway: its "
+                "process and nats-server's): " + ", ".join(small)
+            )
+        ls = []
+        for col in (GATEWAY, RCLONE):
+            cpu = med(self.extra["ls"].get(f"{col}.client_cpu"))
+            if cpu is not None:
+                per_page = cpu / max(1, self.plan.list_count / 1000) * 1000
+                ls.append(f"{COLUMN_NAMES[col]} {cpu:.1f} s ({per_page:.0f} ms per 1000-key page)")
+        if ls:
+            lines.append(
+                f"- {self.ls_client}: the client's own CPU-seconds (its start-up included): "
+                + ", ".join(ls)
+            )
         return lines
 
     def to_json(self) -> dict[str, Any]:

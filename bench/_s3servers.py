@@ -103,11 +103,16 @@ def rclone(tmp: Path) -> Target | None:
     binary = tool("rclone")
     if binary is None:
         return None
-    root = tmp / "rclone-root"
+    root = rclone_root(tmp)
     root.mkdir(exist_ok=True)
     args = [binary, "serve", "s3", "--addr", "127.0.0.1:{port}", "--auth-key"]
     args += [f"{ACCESS},{SECRET}", "--config", "/dev/null", str(root)]
     return Target(RCLONE, args, tmp / "rclone.log")
+
+
+def rclone_root(tmp: Path) -> Path:
+    """The directory rclone serves: each directory in it is a bucket."""
+    return tmp / "rclone-root"
 
 
 def moto(tmp: Path) -> Target | None:

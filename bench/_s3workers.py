@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _s3servers import ACCESS, SECRET, s3_client, tool
+from _s3servers import ACCESS, SECRET, cpu_seconds, s3_client, tool
 
 # ---------------------------------------------------------------------------------------------
 # natsobj, directly (no S3)
@@ -81,13 +82,32 @@ async def _fill(p: dict[str, Any]) -> dict[str, Any]:
         if have:
             return {"seconds": 0.0, "count": 0, "existing": True}
         payload = os.urandom(p["size"])
-        width = len(str(p["count"]))
-        items = [(f"dir{i % 100:02d}/obj-{i:0{width}d}", payload) for i in range(p["count"])]
+        items = [(key, payload) for key in list_keys(p["count"])]
         t0 = time.perf_counter()
         await store.put_many(items, concurrency=64)
         return {"seconds": time.perf_counter() - t0, "count": len(items)}
     finally:
         await client.close()
+
+
+def list_keys(count: int) -> list[str]:
+    """The keys of the list bucket: 100 directories, `count` keys in all."""
+    width = len(str(count))
+    return [f"dir{i % 100:02d}/obj-{i:0{width}d}" for i in range(count)]
+
+
+def fill_dir(root: Path, count: int, size: int) -> int:
+    """The list bucket as files under `root` (rclone serve s3 serves a directory as a bucket):
+    the same keys as the gateway's, `size` random bytes each."""
+    payload = os.urandom(size)
+    made = 0
+    for key in list_keys(count):
+        path = root / key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(payload)
+            made += 1
+    return made
 
 
 def w_direct(p: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +169,7 @@ def w_ls(p: dict[str, Any]) -> dict[str, Any]:
     paginator."""
     aws = tool("aws")
     t0 = time.perf_counter()
+    cpu0 = _cpu(resource.RUSAGE_CHILDREN if aws else resource.RUSAGE_SELF)
     if aws:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
         env["AWS_DEFAULT_REGION"] = "us-east-1"
@@ -161,9 +182,18 @@ def w_ls(p: dict[str, Any]) -> dict[str, Any]:
         pages = s3_client(p["endpoint"]).get_paginator("list_objects_v2")
         count = sum(page["KeyCount"] for page in pages.paginate(Bucket=p["bucket"]))
     seconds = time.perf_counter() - t0
+    cpu = _cpu(resource.RUSAGE_CHILDREN if aws else resource.RUSAGE_SELF) - cpu0
     if count != p["count"]:
         raise RuntimeError(f"listed {count} keys, expected {p['count']}")
-    return {"seconds": seconds, "count": count, "client": "aws s3 ls" if aws else "boto3"}
+    client = "aws s3 ls" if aws else "boto3"
+    return {"seconds": seconds, "count": count, "client": client, "client_cpu": cpu}
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU-seconds of this process (RUSAGE_SELF, all its threads) or of its
+    children that have ended (RUSAGE_CHILDREN)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def w_pages(p: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +250,8 @@ def w_upload(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def w_small(p: dict[str, Any]) -> dict[str, Any]:
-    """`count` PutObjects of `size` bytes from `threads` threads sharing one boto3 client."""
+    """`count` PutObjects of `size` bytes from `threads` threads sharing one boto3 client; with
+    the CPU-seconds of this client and of the server's processes (`pids`) while they ran."""
     s3 = s3_client(p["endpoint"], p["threads"])
     payload = os.urandom(p["size"])
     keys = [f"{p['prefix']}/k{i:06d}" for i in range(p["count"])]
@@ -234,16 +265,26 @@ def w_small(p: dict[str, Any]) -> dict[str, Any]:
             with lock:
                 errors.append(repr(exc))
 
+    pids = p.get("pids", [])
+    server0, client0 = sum(cpu_seconds(pid) for pid in pids), _cpu(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(p["threads"]) as pool:
         list(pool.map(put, keys))
     seconds = time.perf_counter() - t0
+    client = _cpu(resource.RUSAGE_SELF) - client0
+    server = sum(cpu_seconds(pid) for pid in pids) - server0
     for start in range(0, len(keys) + 1, 1000):  # clean up, untimed
         batch = [*keys, f"{p['prefix']}/warm"][start : start + 1000]
         s3.delete_objects(Bucket=p["bucket"], Delete={"Objects": [{"Key": k} for k in batch]})
     if errors:
         raise RuntimeError(f"{len(errors)} puts failed, e.g. {errors[0]}")
-    return {"seconds": seconds, "count": len(keys), "rate": len(keys) / seconds}
+    return {
+        "seconds": seconds,
+        "count": len(keys),
+        "rate": len(keys) / seconds,
+        "client_cpu": client,
+        "server_cpu": server,
+    }
 
 
 WORKERS = {

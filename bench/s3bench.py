@@ -34,11 +34,13 @@ if str(HERE) not in sys.path:
 import _s3servers as servers  # noqa: E402
 from _s3report import Report  # noqa: E402
 from _s3servers import GATEWAY, MOTO, RCLONE, Target  # noqa: E402
-from _s3workers import worker_main  # noqa: E402
+from _s3workers import fill_dir, worker_main  # noqa: E402
 
 MiB, GiB, MB = 1 << 20, 1 << 30, 1e6
 BUCKET, LIST_BUCKET = "s3bench", "s3benchlist"
 DIRECT = "direct"
+ROWS = ("get", "put", "range", "upload", "small", "rss", "listing")
+"""What --rows may name (all by default)."""
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Plan:
     small_count: int
     small_threads: int
     small_size: int
+    rows: tuple[str, ...] = ROWS
 
     @classmethod
     def make(cls, quick: bool, runs: int) -> Plan:
@@ -106,8 +109,6 @@ class Bench:
         self.clients: dict[str, Any] = {}
         self.big_file = data / "big.bin"
         self.rss_file = data / "rss.bin"
-        self.rows: set[str] = set()
-        """Only these rows (all if empty)."""
 
     def log(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
@@ -154,6 +155,11 @@ class Bench:
             servers.rclone(self.tmp),
             servers.moto(self.tmp),
         ]
+        if made[1] is not None and "listing" in self.plan.rows:
+            # the list bucket's keys as files, before rclone starts (it caches directories)
+            root = servers.rclone_root(self.tmp) / LIST_BUCKET
+            files = fill_dir(root, self.plan.list_count, 64)
+            self.log(f"filled {LIST_BUCKET} for rclone: {files} files")
         for target in made:
             if target is None:
                 continue
@@ -180,13 +186,17 @@ class Bench:
 
     def prepare(self) -> None:
         p = self.plan
-        write_random(self.big_file, p.big)
-        write_random(self.rss_file, p.rss_big)
-        self.log(f"test files in {self.data}: {p.big >> 20} MiB, {p.rss_big >> 20} MiB")
-        for name, client in self.clients.items():
+        for client in self.clients.values():
             client.create_bucket(Bucket=BUCKET)
-            self.curl(self.url(name, "PUT", "src"), "-T", str(self.big_file))
-        self.log("seeded the GET object on every server")
+        if {"get", "put", "range", "upload", "rss"} & set(p.rows):
+            write_random(self.big_file, p.big)
+            write_random(self.rss_file, p.rss_big)
+            self.log(f"test files in {self.data}: {p.big >> 20} MiB, {p.rss_big >> 20} MiB")
+            for name in self.clients:
+                self.curl(self.url(name, "PUT", "src"), "-T", str(self.big_file))
+            self.log("seeded the GET object on every server")
+        if "listing" not in p.rows:
+            return
         res = self.worker(
             "direct",
             {"op": "fill", "url": self.nats_url, "bucket": LIST_BUCKET, "count": p.list_count,
@@ -255,14 +265,24 @@ class Bench:
             self.report.add("complete", which, res["complete"] * 1000)
 
     def small(self, run: int) -> None:
+        """Many small PutObjects; with the client's and the server's CPU per put (the
+        gateway's: its own and nats-server's)."""
         p = self.plan
         for name in self.order(run, list(self.targets)):
+            pids = [self.targets[name].pid]
+            if name == GATEWAY and self.nats.pid is not None:
+                pids.append(self.nats.pid)
             res = self.worker(
                 "small",
                 {"endpoint": self.targets[name].endpoint, "bucket": BUCKET, "count": p.small_count,
-                 "size": p.small_size, "threads": p.small_threads, "prefix": f"small-{run}"},
+                 "size": p.small_size, "threads": p.small_threads, "prefix": f"small-{run}",
+                 "pids": pids},
             )  # fmt: skip
-            self.report.add("small", name, res["rate"])
+            per_put = 1000 / res["count"]  # CPU-seconds in all → CPU-ms per put
+            self.report.add(
+                "small", name, res["rate"], client_ms=res["client_cpu"] * per_put,
+                server_ms=res["server_cpu"] * per_put,
+            )  # fmt: skip
 
     def listing(self, run: int) -> None:
         """A restarted gateway's first 1000-key page (cold), then warm pages, then every key."""
@@ -272,11 +292,16 @@ class Bench:
         res = self.worker("list", {**params, "warm_reads": self.plan.list_warm})
         self.report.add("list-cold", GATEWAY, res["first_ms"])
         self.report.add("list-warm", GATEWAY, res["warm_ms"], boto3=res["boto3_ms"])
-        res = self.worker("ls", params)
-        self.report.add("ls", GATEWAY, res["seconds"])
-        self.report.ls_client = res["client"]
-        res = self.worker("pages", params)
-        self.report.add("pages", GATEWAY, res["seconds"])
+        # every key, through the gateway and through rclone over the same keys: the same
+        # client on both tells what the client itself costs
+        names = [n for n in (GATEWAY, RCLONE) if n in self.targets]
+        for name in self.order(run, names):
+            params["endpoint"] = self.targets[name].endpoint
+            res = self.worker("ls", params)
+            self.report.add("ls", name, res["seconds"], client_cpu=res["client_cpu"])
+            self.report.ls_client = res["client"]
+            res = self.worker("pages", params)
+            self.report.add("pages", name, res["seconds"])
 
     # -- gateway memory ---------------------------------------------------------------------
 
@@ -354,24 +379,23 @@ class Bench:
     # -- the whole run ----------------------------------------------------------------------
 
     def run_all(self) -> None:
+        rows = self.plan.rows
         steps = [
-            ("GET", lambda r: self.transfer(r, "GET")),
-            ("PUT", lambda r: self.transfer(r, "PUT")),
-            ("range", self.ranges),
-            ("upload_file", self.upload),
-            ("small puts", self.small),
+            ("get", "GET", lambda r: self.transfer(r, "GET")),
+            ("put", "PUT", lambda r: self.transfer(r, "PUT")),
+            ("range", "range", self.ranges),
+            ("upload", "upload_file", self.upload),
+            ("small", "small puts", self.small),
         ]
-        if self.rows:
-            steps = [(label, step) for label, step in steps if label in self.rows]
         for run in range(self.plan.runs):
-            for label, step in steps:
-                self.log(f"run {run + 1}/{self.plan.runs}: {label}")
-                self.guarded(label, lambda step=step, run=run: step(run))
-        if self.rows:
-            return
-        self.log("gateway RSS")
-        self.guarded("rss", self.rss)
-        for run in range(self.plan.runs):
+            for row, label, step in steps:
+                if row in rows:
+                    self.log(f"run {run + 1}/{self.plan.runs}: {label}")
+                    self.guarded(label, lambda step=step, run=run: step(run))
+        if "rss" in rows:
+            self.log("gateway RSS")
+            self.guarded("rss", self.rss)
+        for run in range(self.plan.runs if "listing" in rows else 0):
             self.log(f"run {run + 1}/{self.plan.runs}: listing")
             self.guarded("listing", lambda run=run: self.listing(run))
 
@@ -389,10 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=0, help="runs per row (default 3; --quick 1)")
     ap.add_argument("--json", help="write every measurement and verdict to this file")
     ap.add_argument(
-        "--rows",
-        default="",
-        help="only these rows, comma-separated (GET, PUT, range, upload_file, small puts);\n"
-        "no RSS and listing rows. upload_file's goal needs the PUT row's direct put",
+        "--rows", default=",".join(ROWS), help=f"only these rows, comma-separated: {','.join(ROWS)}"
     )
     ap.add_argument("--big-mib", type=int, default=0, help="size of the big object in MiB")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -404,15 +425,18 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--runs must be between 1 and 20")
     if shutil.which("curl") is None:
         raise SystemExit("s3bench needs curl")
+    rows = tuple(r.strip() for r in args.rows.split(",") if r.strip())
+    if not rows or set(rows) - set(ROWS):
+        raise SystemExit(f"--rows: name some of {', '.join(ROWS)}")
     plan = Plan.make(args.quick, args.runs)
     if args.big_mib:
         plan.big = args.big_mib * MiB
+    plan.rows = rows
     with (
         tempfile.TemporaryDirectory(prefix="s3bench-") as tmpname,
         tempfile.TemporaryDirectory(prefix="s3bench-data-", dir=data_dir()) as dataname,
     ):
         bench = Bench(plan, Path(tmpname), Path(dataname))
-        bench.rows = {r.strip() for r in args.rows.split(",") if r.strip()}
         try:
             bench.start()
             bench.prepare()

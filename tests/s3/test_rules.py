@@ -175,3 +175,18 @@ def test_xml_parsing_refuses_what_it_must() -> None:
         assert caught.value.code == "MalformedXML"
     assert _xml.text('a<&>"b') == "a&lt;&amp;&gt;&quot;b"
     assert _xml.iso_time(NOW) == "2026-12-02T12:00:00.500Z"
+
+
+def test_xml_text_and_url_encoding_fast_paths_match_the_general_ones() -> None:
+    from urllib.parse import quote
+
+    from natsobj.s3._bucket_ops import _url_encoded
+
+    table = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
+    samples = ["", "plain/key-1.txt", "~_.-/", "a b+c", "&&<<>>", '"q"', "x\r\ny", "é/ü?=#%"]
+    for value in [*samples, "a&amp;"]:
+        assert _xml.text(value) == value.translate(table)
+        assert _url_encoded(value) == quote(value, safe="/")
+    assert _xml.text(12) == "12" and _xml.text(False) == "false"
+    later = datetime(2026, 12, 2, 13, 0, 0, 999_999, tzinfo=timezone(timedelta(hours=1)))
+    assert _xml.iso_time(later) == "2026-12-02T12:00:00.999Z"

@@ -23,6 +23,7 @@ from ._body import Body, hashed
 from ._bucket_ops import acl_response
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
+from ._payload import payload_of
 from ._rules import (
     CHECKSUM_HEADER,
     ETAG_HEADER,
@@ -86,7 +87,7 @@ async def put_object_verified(
 
     return await store.put(
         name,
-        body,
+        await payload_of(body),
         headers=headers,
         metadata=metadata,
         if_revision=if_revision,

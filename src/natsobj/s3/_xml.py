@@ -8,6 +8,7 @@ any DOCTYPE and any body above `MAX_XML_BYTES`.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -19,7 +20,8 @@ NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_XML_BYTES = 2 << 20  # a DeleteObjects of 1000 keys of 1024 bytes fits
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
+_SPECIAL = re.compile('[&<>"\r]')
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("\r", "&#13;"))
 
 
 def text(value: Any) -> str:
@@ -28,13 +30,24 @@ def text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso_time(value)
-    return str(value).translate(_ESCAPES)
+    return escape(value if isinstance(value, str) else str(value))
+
+
+def escape(value: str) -> str:
+    """`value` with &, <, >, " and CR escaped (a listing escapes thousands of keys: most have
+    none of them, and str.replace is many times faster than str.translate)."""
+    if _SPECIAL.search(value) is None:
+        return value
+    for char, entity in _ESCAPES:
+        value = value.replace(char, entity)
+    return value
 
 
 def iso_time(moment: datetime) -> str:
     """S3's timestamp in XML: 2006-02-03T16:45:09.000Z (milliseconds, UTC)."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def element(tag: str, value: Any) -> str:
