@@ -220,3 +220,16 @@ async def test_a_placed_part_is_checked_against_its_sha256_before_its_record(
     s3.upload_part(Bucket=bucket, Key="ok", UploadId=uid, PartNumber=1, Body=body,
                    ChecksumSHA256=sha_b64)  # fmt: skip
     assert await part_sizes(client, uid, [1]) == [0], "the part was staged, not placed"
+
+
+async def test_a_part_that_waited_for_its_turn_and_is_staged_keeps_its_whole_body(
+    s3, bucket: str, client: natsobj.Client
+) -> None:
+    # part 2 comes alone: it reads the start of its body while it waits for part 1, which
+    # does not come within the grace, so it is staged, from its first byte
+    parts = {1: os.urandom(5 * MiB), 2: os.urandom(3 * MiB + 1)}
+    uid, etags = upload(s3, bucket, "late", parts, [2, 1])
+    assert await part_sizes(client, uid, [1, 2]) == [5 * MiB, 3 * MiB + 1]
+    complete(s3, bucket, "late", uid, etags)
+    store = await client.object_store(bucket)
+    assert await store.get("late") == parts[1] + parts[2]
