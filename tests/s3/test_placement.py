@@ -6,6 +6,8 @@ second gateway completing, Abort, and purge_orphans sparing a paused upload."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 from datetime import timedelta
@@ -17,6 +19,7 @@ import natsobj
 from natsobj import _wire as wire
 from natsobj.server import EmbeddedServer
 
+from ._raw import signed_request
 from .conftest import start_gateway, stop_gateway
 
 MiB = 1 << 20
@@ -190,3 +193,43 @@ async def test_upload_file_with_ten_threads_places_its_parts(
     info = await store.get_info("big")
     assert info.nuid == record["nuid"], "the parts were copied, not placed"
     assert await store.get("big") == src.read_bytes()
+
+
+async def test_a_placed_part_is_checked_against_its_sha256_before_its_record(
+    gateway, bucket: str, client: natsobj.Client
+) -> None:
+    s3 = gateway.client()
+    body = os.urandom(3 * MiB + 7)
+    sha_b64 = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    other_b64 = base64.b64encode(hashlib.sha256(body[1:]).digest()).decode()
+    wrong_payload = {"payload": hashlib.sha256(body + b"x").hexdigest()}
+    wrong_checksum = {"headers": {"x-amz-checksum-sha256": other_b64}}
+    for key, bad, code in [("p", wrong_payload, "XAmzContentSHA256Mismatch"),
+                           ("c", wrong_checksum, "BadDigest")]:  # fmt: skip
+        uid = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256")[
+            "UploadId"
+        ]
+        nuid = (await record_of(client, bucket, key, uid))["nuid"]
+        target = f"/{bucket}/{key}?partNumber=1&uploadId={uid}"
+        answer = signed_request(gateway.endpoint, "PUT", target, body=body, **bad)
+        assert (answer.status, answer.error()[0]) == (400, code)
+        assert await run_chunks(client, bucket, nuid) == 0, "a refused placed part left chunks"
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ok", ChecksumAlgorithm="SHA256")[
+        "UploadId"
+    ]
+    s3.upload_part(Bucket=bucket, Key="ok", UploadId=uid, PartNumber=1, Body=body,
+                   ChecksumSHA256=sha_b64)  # fmt: skip
+    assert await part_sizes(client, uid, [1]) == [0], "the part was staged, not placed"
+
+
+async def test_a_part_that_waited_for_its_turn_and_is_staged_keeps_its_whole_body(
+    s3, bucket: str, client: natsobj.Client
+) -> None:
+    # part 2 comes alone: it reads the start of its body while it waits for part 1, which
+    # does not come within the grace, so it is staged, from its first byte
+    parts = {1: os.urandom(5 * MiB), 2: os.urandom(3 * MiB + 1)}
+    uid, etags = upload(s3, bucket, "late", parts, [2, 1])
+    assert await part_sizes(client, uid, [1, 2]) == [5 * MiB, 3 * MiB + 1]
+    complete(s3, bucket, "late", uid, etags)
+    store = await client.object_store(bucket)
+    assert await store.get("late") == parts[1] + parts[2]

@@ -120,6 +120,8 @@ async def _upload_part(
     if declared and declared.isdigit() and int(declared) > MAX_PART:
         raise S3Error("EntityTooLarge", f"a part is at most {MAX_PART} bytes")
     name = part_name(req.query["uploadId"], number)
+    if placement is not None and turn is not None:
+        await _placement.body_early(req, placement, number)
     if placement is not None and turn is not None and await placement.turn(number, turn):
         target = await state.store(bucket_for(req.bucket))
         turn.run, md5 = await _placement.place_part(state, req, placement, target, store, name)

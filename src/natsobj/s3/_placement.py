@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-from collections.abc import AsyncIterator
+from base64 import b64decode
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from .. import ChunkRun, ObjectInfo, ObjectStore
 from .. import _wire as wire
 from . import _checksums
+from ._errors import S3Error
 from ._http import Request
 from ._object_ops import verified_headers
 from ._rules import PRIVATE_PREFIX
@@ -192,28 +193,43 @@ async def place_part(
     """Write the request's body after the upload's run, verified as a staged part is, and
     record it as `name`; the longer run and the part's ETag. All or nothing."""
     wanted = _checksums.requested(req.header_list)
-    body = req.body(algorithms=tuple(alg for alg in wanted if alg != "SHA256"))
     signed = req.verified.payload_sha256 if req.verified is not None else None
-    part_sha = hashlib.sha256() if signed is not None or "SHA256" in wanted else None
+    part_sha = signed is not None or "SHA256" in wanted
+    hashed = tuple(alg for alg in wanted if alg != "SHA256") + (("SHA256",) if part_sha else ())
+    body = req.body(algorithms=hashed)  # the part's SHA-256 with its MD5, off the event loop
     before = placement.run
-
-    async def source() -> AsyncIterator[bytes]:
-        async for piece in body:
-            if part_sha is not None:
-                part_sha.update(piece)
-            yield piece
 
     async def check(longer: ChunkRun) -> None:
         placed = Placed(
             longer.size - before.size, longer.chunks - before.chunks, before.last_seq,
             longer.last_seq,
         )  # fmt: skip
-        digest = wire.format_digest(part_sha.digest()) if part_sha is not None else None
+        digest = wire.format_digest(b64decode(body.checksum_b64("SHA256"))) if part_sha else None
         part = ObjectInfo(name, STAGING, longer.nuid, placed.size, placed.chunks, digest)
         headers = {**verified_headers(req, body, part, wanted), PLACED_HEADER: placed.header()}
         state.applied(STAGING, await staging_store.put(name, b"", headers=headers))
 
-    longer = await target.runs.append(
-        before, source(), hold_until=placement.hold_until, check=check
-    )
+    longer = await target.runs.append(before, body, hold_until=placement.hold_until, check=check)
     return longer, body.md5_hex
+
+
+async def body_early(req: Request, placement: Placement, number: int) -> None:
+    """Let the body of a part that must wait for its turn start coming now: read its first
+    message (which sends its 100 Continue) and hold it for the body. The client then sends on
+    while earlier parts are placed, up to what the connection's buffers hold (uvicorn stops
+    reading past 64 KiB), so the part's turn starts on bytes already here, not a round trip."""
+    if placement.stopped or number < placement.next:
+        return
+    if number == placement.next and not placement.busy:
+        return  # its turn now: nothing to wait for
+    receive = req.receive
+    try:
+        first = await asyncio.wait_for(receive(), req.idle_timeout)
+    except asyncio.TimeoutError:
+        raise S3Error("RequestTimeout", f"no request body for {req.idle_timeout:.0f} s") from None
+    held = [first]
+
+    async def replay() -> Any:
+        return held.pop() if held else await receive()
+
+    req.receive = replay
