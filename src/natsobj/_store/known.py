@@ -7,9 +7,8 @@ guards its meta with the recorded sequence instead of looking the name up first.
 entry is harmless: the server then refuses the meta (its guard names another sequence) and the
 name is looked up after all. Bounded: the oldest entries go first.
 
-Entries are kept as plain `(seq, nuid)` tuples, which the cyclic garbage collector stops
-tracking: ten thousand tracked `Known` objects made every collection walk them, and a run of
-many small puts 20% slower.
+Entries are kept as plain ints and strings, which the cyclic garbage collector does not track
+(ten thousand `Known` objects, or tuples, made it run and walk them more often).
 """
 
 from __future__ import annotations
@@ -41,30 +40,34 @@ class KnownMetas:
 
     def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
-        self._items: OrderedDict[str, tuple[int, str | None]] = OrderedDict()
+        self._seqs: OrderedDict[str, int] = OrderedDict()  # oldest first
+        self._nuids: dict[str, str | None] = {}
 
     def remember(self, subject: str, known: Known) -> None:
         """Record the meta at `subject`, unless an entry as new or newer is there."""
-        items = self._items
-        old = items.get(subject)
-        if old is not None and 0 < known.seq < old[0]:
+        seqs = self._seqs
+        old = seqs.get(subject)
+        if old is not None and 0 < known.seq < old:
             return
-        items[subject] = (known.seq, known.nuid)
-        items.move_to_end(subject)
-        while len(items) > self._limit:
-            items.popitem(last=False)
+        self._set(subject, known.seq, known.nuid)
 
     def removed(self, subject: str) -> None:
         """This client purged `subject`: reads must not return what a replica still holds."""
-        self._items[subject] = (REMOVED, None)
-        self._items.move_to_end(subject)
+        self._set(subject, REMOVED, None)
+
+    def _set(self, subject: str, seq: int, nuid: str | None) -> None:
+        seqs = self._seqs
+        seqs[subject] = seq
+        seqs.move_to_end(subject)
+        self._nuids[subject] = nuid
+        while len(seqs) > self._limit:
+            del self._nuids[seqs.popitem(last=False)[0]]
 
     def floor(self, subject: str) -> int:
         """The lowest sequence a read of `subject` may accept (0: any; REMOVED: none)."""
-        known = self._items.get(subject)
-        return known[0] if known is not None else 0
+        return self._seqs.get(subject, 0)
 
     def get(self, subject: str) -> Known | None:
         """The meta last seen at `subject`, if one is recorded (not a removal)."""
-        known = self._items.get(subject)
-        return Known(*known) if known is not None and known[0] > 0 else None
+        seq = self._seqs.get(subject, 0)
+        return Known(seq, self._nuids[subject]) if seq > 0 else None

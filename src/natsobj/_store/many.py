@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import _wire as wire
 from .._transfer import ProgressCallback, PutSource
 from .._wire.errors import InvalidObjectNameError
 from .._wire.models import ObjectInfo
@@ -52,7 +53,7 @@ async def put_many(
             and isinstance(data, (bytes, bytearray, memoryview))
             and len(data) <= request.chunk_size
         ):
-            PutRequest.make(name, max_payload=bucket.ctx.max_payload)  # every name, first
+            wire.validate_object_name(name)  # every name, before anything is sent
             small.append((index, name, bytes(data)))
         else:
             large.append((index, name, data))

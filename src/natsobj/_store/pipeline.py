@@ -40,10 +40,23 @@ _NEW_NAME_BLOCK = header_block(_NEW_NAME_HEADERS)
 
 
 class _Entry:
-    __slots__ = ("guard", "index", "info", "msg_id", "payload", "sent_at", "stage", "subject")
+    __slots__ = (
+        "guard",
+        "index",
+        "info",
+        "meta_subject",
+        "msg_id",
+        "payload",
+        "sent_at",
+        "stage",
+        "subject",
+    )
 
-    def __init__(self, index: int, info: ObjectInfo, payload: bytes, guard: Guard) -> None:
+    def __init__(
+        self, index: int, info: ObjectInfo, payload: bytes, guard: Guard, meta_subject: str
+    ) -> None:
         self.index = index
+        self.meta_subject = meta_subject
         self.guard = guard
         self.info = info
         self.payload = payload
@@ -177,9 +190,10 @@ class SmallPutPipeline:
         )
         # A name this client knows is guarded by its meta's sequence, any other as new: a
         # refusal means it exists after all, and it is then committed the usual way.
-        known = self._bucket.known.get(wire.meta_subject(self._bucket.name, name))
+        meta_subject = wire.meta_subject(self._bucket.name, name)
+        known = self._bucket.known.get(meta_subject)
         guard = Guard(known.seq, known) if known is not None else _NEW_NAME
-        return _Entry(index, info, payload, guard)
+        return _Entry(index, info, payload, guard, meta_subject)
 
     async def _send(
         self,
@@ -212,9 +226,8 @@ class SmallPutPipeline:
             self._rollbacks.append(entry)
             return
         entry.stage = _META
-        info = entry.info
-        subject = wire.meta_subject(info.bucket, info.name)
-        meta = wire.encode_meta(info)
+        subject = entry.meta_subject
+        meta = wire.encode_meta(entry.info)
         if entry.guard is _NEW_NAME:
             await self._send(entry, subject, meta, _NEW_NAME_HEADERS, _NEW_NAME_BLOCK)
         else:
@@ -255,8 +268,7 @@ class SmallPutPipeline:
 
     def _committed(self, entry: _Entry, seq: int) -> None:
         stored = entry.info.with_revision(seq)
-        subject = wire.meta_subject(stored.bucket, stored.name)
-        self._bucket.known.remember(subject, Known.of(stored))
+        self._bucket.known.remember(entry.meta_subject, Known.of(stored))
         if entry.guard.replaces is not None:  # a known name: its old chunks go to the janitor
             self._hand_over(self._bucket.purge_replaced(entry.guard.replaces, stored.nuid))
         self._results[entry.index] = stored
