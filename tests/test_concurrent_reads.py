@@ -79,7 +79,7 @@ async def test_reads_cut_off_as_slow_consumers_resume_where_they_were(tmp_path) 
             store = await c.create_object_store("cut")
             expected = await _put_objects(store, 6, 12 << 20)
             got = await asyncio.wait_for(
-                asyncio.gather(*(_read_all(store, name, 0.002) for name in expected)), 150
+                asyncio.gather(*(_read_all(store, name, 0.01) for name in expected)), 150
             )
             assert got == list(expected.values())
             assert c.nc.stats["reconnects"] > 0  # the server did cut the connection

@@ -514,3 +514,27 @@ def blocking_round_trip(url: str) -> bytes:
 
 async def test_works_inside_a_running_event_loop(server: EmbeddedServer) -> None:
     assert blocking_round_trip(server.url) == b"from a running loop"
+
+
+def test_chunk_runs_blocking(sstore: natsobj.sync.ObjectStore) -> None:
+    """The blocking twin of ObjectStore.runs: pieces appended, one refused by its check and
+    gone, read back, committed once; an abandoned run discarded."""
+    runs = sstore.runs
+    first, second = payload(2048, 1), payload(1500, 2)
+    run = runs.append(runs.start(1024), first)
+    assert (run.chunks, run.size) == (2, 2048)
+
+    def refuse(_: natsobj.ChunkRun) -> None:
+        raise ValueError("not this piece")
+
+    with pytest.raises(ValueError, match="not this piece"):
+        runs.append(run, b"x" * 1024, check=refuse)
+    assert runs.intact(run)
+    assert b"".join(runs.read(run.nuid, chunks=run.chunks)) == first
+    seen: list[str] = []
+    info = runs.commit("joined", run, second, before_commit=lambda i: seen.append(i.name))
+    assert seen == ["joined"] and info.size == len(first) + len(second)
+    assert sstore.get("joined") == first + second
+    abandoned = runs.append(runs.start(1024), b"y" * 100)
+    assert runs.discard(abandoned.nuid) == 1
+    assert chunk_messages(sstore) == info.chunks + 1  # its chunks and its meta, nothing else

@@ -17,6 +17,7 @@ The S3 gateway's multipart uploads write parts that arrive in order this way.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,16 +81,16 @@ class ChunkRuns:
         data: PutSource,
         *,
         hold_until: datetime | None = None,
-        rewrite: int = 0,
+        rewrite: int | None = None,
         check: Check | None = None,
     ) -> ChunkRun:
         """Write `data` as the next chunks of `run` and return the longer run, all or nothing.
 
         Once every chunk is acknowledged `check(longer_run)` runs; if it (or anything before)
         raises, the chunks this call wrote are deleted and the error is raised. `hold_until`:
-        purge_orphans spares the run until then. `rewrite`: for chunk indexes written before
-        within the stream's duplicate window (a deleted piece written again), any number not
-        used before for them (it goes into Nats-Msg-Id; 0 the first time).
+        purge_orphans spares the run until then. `rewrite` goes into each chunk's Nats-Msg-Id:
+        the duplicate window drops a chunk whose id it saw before (one of a failed piece,
+        deleted, then written again), so by default each call takes a fresh random one.
         """
         if not run.aligned:
             raise ValueError(f"run {run.nuid} ends mid-chunk: nothing can follow it")
@@ -108,6 +109,8 @@ class ChunkRuns:
         subject = wire.chunk_subject(bucket.name, run.nuid)
         headers = {wire.CHUNK_HOLD_HEADER: wire.format_time(hold_until)} if hold_until else None
         hasher = run.sha256()
+        if rewrite is None:
+            rewrite = 1 + secrets.randbelow(1 << 30)
         index, size = run.chunks, run.size
         async with publisher:
             try:
@@ -227,7 +230,7 @@ class ChunkRuns:
         metadata: Mapping[str, str] | None = None,
         if_revision: int | None = None,
         before_commit: BeforeCommit | None = None,
-        rewrite: int = 0,
+        rewrite: int | None = None,
     ) -> ObjectInfo:
         """Store `name` as the run followed by `rest` (appended as by `append`), all or
         nothing, through the put protocol, and return its info. On failure the chunks of
@@ -251,7 +254,7 @@ class _RunUpload:
 
     chunks: int | None = None
 
-    def __init__(self, runs: ChunkRuns, run: ChunkRun, rest: PutSource | None, rewrite: int):
+    def __init__(self, runs: ChunkRuns, run: ChunkRun, rest: PutSource | None, rewrite: int | None):
         self._runs = runs
         self._start = self._run = run
         self._rest = rest

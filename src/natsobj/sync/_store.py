@@ -7,31 +7,17 @@ hand out the blocking file objects (_files) and watcher (_watch).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, BinaryIO, Literal, overload
+from typing import Any, Literal, overload
 
 from .. import ObjectInfo, ObjectMeta, ObjectStoreStatus, OrphanChunks
 from .. import ObjectStore as _AsyncObjectStore
 from ._files import READ_AHEAD, WRITE_BUFFER, ObjectReader, ObjectWriter
 from ._loop import CALL_TIMEOUT, on_loop, run
+from ._runs import ChunkRuns
+from ._types import ProgressCallback, PutSource
 from ._watch import ObjectWatcher
-
-# The core's aliases, restated so that this shell imports no private module of the core
-# (tests/test_sync_parity.py checks that they stay equal to the core's).
-PutSource = (
-    bytes
-    | bytearray
-    | memoryview
-    | str
-    | os.PathLike
-    | BinaryIO
-    | Iterable[bytes]
-    | AsyncIterable[bytes]
-)
-"""What put() accepts: bytes, str, a binary file, a path, a sync or async iterable of bytes."""
-ProgressCallback = Callable[[int], Any]
-"""Called with the number of bytes just moved (on natsobj's loop thread)."""
 
 
 class ObjectStore:
@@ -53,6 +39,12 @@ class ObjectStore:
         """True for a mirror, a replica or a read-only aggregate: every write API raises
         BucketReadOnlyError at once."""
         return self.aio.read_only
+
+    @property
+    def runs(self) -> ChunkRuns:
+        """Objects written in pieces at different times, then committed once (see ChunkRuns).
+        Writes through it are refused on a bucket that copies another, as any write."""
+        return ChunkRuns(self.aio.runs)
 
     @property
     def kind(self) -> str | None:
