@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """s3bench: the natsobj S3 gateway beside natsobj's direct calls, rclone serve s3 and moto.
 
-    python bench/s3bench.py [--quick] [--runs N] [--json out.json]
+    python bench/s3bench.py [--quick] [--runs N] [--json out.json] [--only get,put,...]
 
 Starts its own nats-server, a `natsobj s3 serve` process over it, `rclone serve s3` over a
 temporary directory and moto's S3 server; writes random test files (in /dev/shm when it has
@@ -96,9 +96,15 @@ def write_random(path: Path, size: int) -> None:
             block = block[1:] + block[:1]  # not a repeating 8 MiB pattern
 
 
+STEPS = ("get", "put", "range", "upload_file", "small", "rss", "listing")
+"""The steps --only may pick (default: all)."""
+
+
 class Bench:
-    def __init__(self, plan: Plan, tmp: Path, data: Path) -> None:
-        self.plan, self.tmp, self.data = plan, tmp, data
+    def __init__(
+        self, plan: Plan, tmp: Path, data: Path, only: frozenset[str] = frozenset(STEPS)
+    ) -> None:
+        self.plan, self.tmp, self.data, self.only = plan, tmp, data, only
         self.report = Report(plan)
         self.t0 = time.monotonic()
         self.nats_url = ""
@@ -179,12 +185,15 @@ class Bench:
     def prepare(self) -> None:
         p = self.plan
         write_random(self.big_file, p.big)
-        write_random(self.rss_file, p.rss_big)
+        if "rss" in self.only:
+            write_random(self.rss_file, p.rss_big)
         self.log(f"test files in {self.data}: {p.big >> 20} MiB, {p.rss_big >> 20} MiB")
         for name, client in self.clients.items():
             client.create_bucket(Bucket=BUCKET)
             self.curl(self.url(name, "PUT", "src"), "-T", str(self.big_file))
         self.log("seeded the GET object on every server")
+        if "listing" not in self.only:
+            return
         res = self.worker(
             "direct",
             {"op": "fill", "url": self.nats_url, "bucket": LIST_BUCKET, "count": p.list_count,
@@ -205,7 +214,7 @@ class Bench:
                     else self.direct("put", name="put-direct", file=str(self.big_file))
                 )
                 self.report.add(row, DIRECT, res["bytes"] / res["seconds"] / MB)
-                if method == "PUT":  # upload_file's goal: the same direct put
+                if method == "PUT" and "upload_file" in self.only:  # its goal: the same put
                     self.report.add("upload", DIRECT, res["bytes"] / res["seconds"] / MB)
                 continue
             pid = self.targets[name].pid
@@ -359,13 +368,15 @@ class Bench:
             ("upload_file", self.upload),
             ("small puts", self.small),
         ]
+        steps = [(label, step) for label, step in steps if label.split()[0].lower() in self.only]
         for run in range(self.plan.runs):
             for label, step in steps:
                 self.log(f"run {run + 1}/{self.plan.runs}: {label}")
                 self.guarded(label, lambda step=step, run=run: step(run))
-        self.log("gateway RSS")
-        self.guarded("rss", self.rss)
-        for run in range(self.plan.runs):
+        if "rss" in self.only:
+            self.log("gateway RSS")
+            self.guarded("rss", self.rss)
+        for run in range(self.plan.runs if "listing" in self.only else 0):
             self.log(f"run {run + 1}/{self.plan.runs}: listing")
             self.guarded("listing", lambda run=run: self.listing(run))
 
@@ -382,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 run: under 2 minutes")
     ap.add_argument("--runs", type=int, default=0, help="runs per row (default 3; --quick 1)")
     ap.add_argument("--json", help="write every measurement and verdict to this file")
+    ap.add_argument(
+        "--only", help=f"run only these steps, comma-separated (of: {', '.join(STEPS)})"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -391,12 +405,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--runs must be between 1 and 20")
     if shutil.which("curl") is None:
         raise SystemExit("s3bench needs curl")
+    only = frozenset(STEPS)
+    if args.only:
+        only = frozenset(s.strip().lower() for s in args.only.split(",") if s.strip())
+        if not only <= set(STEPS):
+            raise SystemExit(f"--only takes steps of: {', '.join(STEPS)}")
     plan = Plan.make(args.quick, args.runs)
     with (
         tempfile.TemporaryDirectory(prefix="s3bench-") as tmpname,
         tempfile.TemporaryDirectory(prefix="s3bench-data-", dir=data_dir()) as dataname,
     ):
-        bench = Bench(plan, Path(tmpname), Path(dataname))
+        bench = Bench(plan, Path(tmpname), Path(dataname), only)
         try:
             bench.start()
             bench.prepare()
