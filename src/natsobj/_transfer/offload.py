@@ -88,11 +88,18 @@ class BlockHasher:
         self._ahead = max(ahead, block)
         self._gathered: list[bytes] = []
         self._bytes = 0
-        self.queued = 0
-        """Bytes handed to the thread and not hashed yet (changed by both, under the GIL)."""
+        self._handed = 0
+        """Bytes handed to the thread (written by the event loop's thread only)."""
+        self._hashed = 0
+        """Bytes it has hashed (written by the hashing thread only: no update is lost)."""
         self.error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._wait_until = 0
+
+    @property
+    def queued(self) -> int:
+        """Bytes handed to the thread and not hashed yet."""
+        return self._handed - self._hashed
 
     def update(self, data: bytes) -> None:
         self._gathered.append(data)
@@ -127,7 +134,7 @@ class BlockHasher:
         if not self._gathered:
             return
         pieces, self._gathered = self._gathered, []
-        self.queued += self._bytes
+        self._handed += self._bytes
         self._bytes = 0
         _HASHING.submit(self, pieces)
 
@@ -141,7 +148,7 @@ class BlockHasher:
 
     def hashed(self, size: int) -> None:
         """On the hashing thread: `size` more bytes are hashed; wake a waiter now satisfied."""
-        self.queued -= size
+        self._hashed += size
         waiter = self._waiter
         if waiter is not None and self.queued <= self._wait_until:
             with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
