@@ -114,16 +114,32 @@ async def _aiter(items: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 
 async def _rechunk(pieces: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    """Pieces of any sizes as chunks of exactly `size` bytes (the last one shorter).
+
+    Each byte is copied at most once: a whole chunk inside a piece is cut out of it directly
+    (a piece that is one chunk, as bytes, is passed on as it is), and only the bytes that
+    straddle two pieces are gathered in a buffer.
+    """
     pending = bytearray()
     async for piece in pieces:
         if isinstance(piece, str):
             raise TypeError("iterable yielded str; yield bytes")
-        if not pending and len(piece) == size:
+        view = memoryview(piece).cast("B")
+        start = 0
+        if pending:
+            start = min(size - len(pending), len(view))
+            pending += view[:start]
+            if len(pending) < size:
+                continue
+            yield bytes(pending)
+            pending.clear()
+        if start == 0 and len(view) == size:
             yield bytes(piece)
             continue
-        pending += piece
-        while len(pending) >= size:
-            yield bytes(pending[:size])
-            del pending[:size]
+        end = len(view)
+        while end - start >= size:
+            yield bytes(view[start : start + size])
+            start += size
+        pending += view[start:]
     if pending:
         yield bytes(pending)
