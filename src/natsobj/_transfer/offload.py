@@ -88,18 +88,11 @@ class BlockHasher:
         self._ahead = max(ahead, block)
         self._gathered: list[bytes] = []
         self._bytes = 0
-        self._handed = 0
-        """Bytes handed to the thread (written by the event loop's thread only)."""
-        self._hashed = 0
-        """Bytes it has hashed (written by the hashing thread only: no update is lost)."""
+        self.queued = 0
+        """Bytes handed to the thread and not hashed yet (changed by both, under the GIL)."""
         self.error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._wait_until = 0
-
-    @property
-    def queued(self) -> int:
-        """Bytes handed to the thread and not hashed yet."""
-        return self._handed - self._hashed
 
     def update(self, data: bytes) -> None:
         self._gathered.append(data)
@@ -134,7 +127,7 @@ class BlockHasher:
         if not self._gathered:
             return
         pieces, self._gathered = self._gathered, []
-        self._handed += self._bytes
+        self.queued += self._bytes
         self._bytes = 0
         _HASHING.submit(self, pieces)
 
@@ -148,7 +141,7 @@ class BlockHasher:
 
     def hashed(self, size: int) -> None:
         """On the hashing thread: `size` more bytes are hashed; wake a waiter now satisfied."""
-        self._hashed += size
+        self.queued -= size
         waiter = self._waiter
         if waiter is not None and self.queued <= self._wait_until:
             with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
