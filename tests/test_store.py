@@ -578,27 +578,6 @@ async def test_wrong_digest_is_caught_and_get_file_writes_nothing(
     assert info.nuid == doc["nuid"]
 
 
-async def test_a_wrong_digest_of_an_object_hashed_in_blocks_is_caught(
-    client: natsobj.Client, store: natsobj.ObjectStore
-) -> None:
-    body = os.urandom(3 * 1024 * 1024 + 5)  # hashed on a helper thread, block by block
-    await store.put("big", body)
-    assert await store.get("big") == body
-    doc = await raw_meta(client, store.bucket, "big")
-    doc["digest"] = wire.format_digest(hashlib.sha256(body[:-1]).digest())
-    await client.js.publish(
-        wire.meta_subject(store.bucket, "big"),
-        json.dumps(doc).encode(),
-        headers={"Nats-Rollup": "sub"},
-    )
-    got = bytearray()
-    with pytest.raises(natsobj.DigestMismatchError):
-        async with store.open("big") as reader:
-            async for chunk in reader:
-                got += chunk
-    assert 0 < len(got) < len(body)  # the last chunk was held back
-
-
 async def test_extra_chunk_is_caught(client: natsobj.Client, store: natsobj.ObjectStore) -> None:
     info = await store.put("e", os.urandom(3000), chunk_size=1024)
     await client.js.publish(wire.chunk_subject(store.bucket, info.nuid), b"extra bytes")

@@ -1,13 +1,8 @@
-"""The put pipeline's own guarantees: chunk order, idempotent re-sends, permission failures;
-sources cut into exact chunks; hashing on a helper thread in blocks."""
+"""The put pipeline's own guarantees: chunk order, idempotent re-sends, permission failures."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import os
-import random
 import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -16,8 +11,7 @@ import natsobj
 from natsobj import _wire as wire
 from natsobj._jetstream import DirectBatchReader
 from natsobj._natspy import RawMsg
-from natsobj._transfer import AckRouter, ChunkPublisher, iter_source
-from natsobj._transfer.offload import BlockHasher
+from natsobj._transfer import AckRouter, ChunkPublisher
 
 
 async def stored_chunks(client: natsobj.Client, bucket: str, nuid: str) -> list[tuple[int, bytes]]:
@@ -147,39 +141,3 @@ async def test_acked_chunks_are_freed_at_once_while_the_watchdog_runs() -> None:
         assert [ref() is None for ref in alive] == [True] * 4
         await publisher.flush()
     assert publisher.stats.acked == 4
-
-
-async def _pieces(items: list[bytes | bytearray | memoryview]) -> object:
-    for item in items:
-        yield item
-
-
-async def test_any_pieces_are_cut_into_exact_chunks_with_their_bytes_unchanged() -> None:
-    rnd = random.Random(7)
-    for size in (1, 5, 1024):
-        for _ in range(200):
-            lengths = [rnd.choice([0, 1, size - 1, size, size + 1, 3 * size + 2]) for _ in range(6)]
-            kinds = [bytes, bytearray, memoryview]
-            items = [rnd.choice(kinds)(os.urandom(n)) for n in lengths]
-            chunks = [c async for c in iter_source(_pieces(items), size)]  # type: ignore[arg-type]
-            assert b"".join(chunks) == b"".join(bytes(i) for i in items)
-            assert all(type(c) is bytes for c in chunks)
-            assert all(len(c) == size for c in chunks[:-1])
-            assert not chunks or 0 < len(chunks[-1]) <= size
-
-
-async def test_a_block_hasher_gives_hashlib_s_digest_whatever_the_pieces() -> None:
-    rnd = random.Random(3)
-    for total in (0, 100, 4096, 300_000, 3 << 20):
-        data = os.urandom(total)
-        hasher = BlockHasher(hashlib.sha256(), block=64 << 10, ahead=128 << 10)
-        at = 0
-        while at < total:
-            n = rnd.choice([1, 1000, 128 << 10, 200_000])
-            hasher.update(data[at : at + n])
-            at += n
-            await hasher.pace()
-        with contextlib.suppress(RuntimeError):
-            hasher.digest()  # not finished: refused, unless nothing is left to hash
-        await hasher.finish()
-        assert hasher.digest() == hashlib.sha256(data).digest()

@@ -1,12 +1,9 @@
-"""Work on helper threads: reading a file ahead for a put, hashing a read's bytes.
+"""Reading a file ahead on a helper thread for a put.
 
 A put reads its file on a thread, a bounded number of chunks ahead, so a slow disk or a pipe
-never blocks the event loop. Download writes stay inline, and so does a put's hashing:
-measured on 2 cores, doing them on a thread chunk by chunk was no faster (each call waits for
-the GIL behind the busy event loop) and let queued chunks pile up in memory (88-157 MiB peak
-instead of 34 MiB). A verified read hashes on a thread in blocks of 512 KiB, one block at a
-time (BlockHasher): that takes the SHA-256 (~0.6 CPU-s/GB) off the event loop's thread, which
-the S3 gateway also needs to write the bytes to its client.
+never blocks the event loop. Hashing and download writes stay inline: measured on 2 cores,
+doing them on a thread was no faster (each call waits for the GIL behind the busy event loop)
+and let queued chunks pile up in memory (88-157 MiB peak instead of 34 MiB).
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 
 async def read_file_chunks(
@@ -66,65 +63,3 @@ async def read_file_chunks(
         stop.set()
         slots.release()
         await asyncio.to_thread(thread.join)
-
-
-class BlockHasher:
-    """A hashlib hasher fed on a helper thread, in blocks, in order.
-
-    `update` only gathers; `pace` hands the gathered bytes to a thread (asyncio's default
-    executor) once they reach `block` and the block before is hashed, and waits for that one
-    when `ahead` bytes are gathered; `finish` hashes the rest. hashlib lets go of the GIL while
-    it hashes, so the event loop moves bytes meanwhile. Holds at most about `block + ahead`
-    bytes that would otherwise be free.
-    """
-
-    def __init__(self, hasher: Any, *, block: int = 512 << 10, ahead: int = 1 << 20) -> None:
-        self._hasher = hasher
-        self._block = block
-        self._ahead = max(ahead, block)
-        self._gathered: list[bytes] = []
-        self._bytes = 0
-        self._running: asyncio.Future[None] | None = None
-
-    def update(self, data: bytes) -> None:
-        self._gathered.append(data)
-        self._bytes += len(data)
-
-    async def pace(self) -> None:
-        """Start hashing the gathered block if it is big enough (waiting if far ahead)."""
-        if self._bytes < self._block:
-            return
-        running = self._running
-        if running is not None and not running.done():
-            if self._bytes < self._ahead:
-                return
-            await running
-        self._start()
-
-    def _start(self) -> None:
-        pieces, self._gathered, self._bytes = self._gathered, [], 0
-        loop = asyncio.get_running_loop()
-        self._running = loop.run_in_executor(None, _feed, self._hasher, pieces)
-
-    async def finish(self) -> None:
-        """Hash everything given so far; then `digest()` holds it all."""
-        if self._running is not None:
-            await self._running
-            self._running = None
-        if self._bytes >= self._block:
-            self._start()
-            await self.finish()
-            return
-        _feed(self._hasher, self._gathered)
-        self._gathered, self._bytes = [], 0
-
-    def digest(self) -> bytes:
-        """The digest, once `finish` returned."""
-        if self._running is not None or self._gathered:
-            raise RuntimeError("BlockHasher.digest() before finish()")
-        return self._hasher.digest()  # type: ignore[no-any-return]
-
-
-def _feed(hasher: Any, pieces: list[bytes]) -> None:
-    for piece in pieces:
-        hasher.update(piece)

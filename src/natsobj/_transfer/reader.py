@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import _wire as wire
 from .._jetstream import (
@@ -34,7 +35,6 @@ from .._wire.errors import (
     StoreTimeoutError,
 )
 from .._wire.models import ObjectInfo
-from .offload import BlockHasher
 
 log = logging.getLogger("natsobj")
 
@@ -74,8 +74,7 @@ async def read_chunks(
     """
     plan = plan or ReadPlan()
     batch_bytes = _range_batch(info, plan, batch_bytes)
-    hasher = BlockHasher(hashlib.sha256()) if plan.verify else None
-    tally = _Tally(info, hasher, plan.skip, plan.length)
+    tally = _Tally(info, hashlib.sha256() if plan.verify else None, plan.skip, plan.length)
     next_seq = plan.start_seq
     held: bytes | None = None
     lag_deadline: float | None = None
@@ -106,8 +105,6 @@ async def read_chunks(
                 if not stored.data:
                     continue  # NATS.Net writes an empty trailing chunk
                 data = tally.take(stored.data)
-                if hasher is not None:
-                    await hasher.pace()
                 if data is None:
                     continue  # all of it before the range
                 if held is not None:
@@ -131,8 +128,6 @@ async def read_chunks(
         attempt += 1
         await asyncio.sleep(min(0.05 * attempt, 0.5))
 
-    if hasher is not None:
-        await hasher.finish()
     tally.verify()
     if held is not None:
         yield held
@@ -181,13 +176,11 @@ async def _open_reader(
 class _Tally:
     """What a read has received so far, checked against the object's meta as it goes.
 
-    With a hasher the read is verified (from the first byte to the last; the hasher finished
-    before `verify`); `skip` and `remaining` cut the range to deliver out of the chunks.
+    With a hasher the read is verified (from the first byte to the last); `skip` and
+    `remaining` cut the range to deliver out of the chunks.
     """
 
-    def __init__(
-        self, info: ObjectInfo, hasher: BlockHasher | None, skip: int, remaining: int | None
-    ) -> None:
+    def __init__(self, info: ObjectInfo, hasher: Any, skip: int, remaining: int | None) -> None:
         self.info = info
         self.hasher = hasher
         self.skip = skip
