@@ -160,8 +160,8 @@ async def put_object(
     lookup = None if plan.guard else asyncio.ensure_future(bucket.replaced_by_put(request.name))
     try:
         async with upload:  # rolls the chunks back on any error, until the commit takes over
-            # alone: the chunk straight out, unless the meta follows at once and takes it along
-            await upload.send(progress, direct=bucket.puts_running == 1 and not plan.pipelined)
+            # alone: the chunk straight out (the server stores it while the meta is built)
+            await upload.send(progress, direct=bucket.puts_running == 1)
             if not plan.pipelined:
                 await upload.flush()
             guard = plan.guard or guard_for(request, bucket.name, await lookup)  # type: ignore[misc]
