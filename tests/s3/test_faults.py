@@ -227,7 +227,7 @@ async def test_a_complete_failing_for_nats_answers_service_unavailable(
 
     app = create_app(client, credentials=dict(KEYS))
     target, body, _ = await staged_upload(app, bucket)
-    monkeypatch.setattr(_multipart, "_assemble", stalled)
+    monkeypatch.setattr(_multipart, "assemble", stalled)
     headers = sign(ENDPOINT, "POST", target, {"Content-Length": str(len(body))}, body)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=ENDPOINT) as http:
         answer = await http.post(target, headers=headers, content=body)

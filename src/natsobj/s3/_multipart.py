@@ -235,7 +235,7 @@ async def complete(state: State, req: Request) -> Response:
     parts = await _checked_parts(staging_store, upload_id, asked)
 
     async def run() -> ObjectInfo:
-        info = await _assemble(state, target, staging_store, upload_id, record, parts, etag)
+        info = await assemble(state, target, staging_store, upload_id, record, parts, etag)
         state.applied(target.bucket, info)
         done = {**record, "done": True, "etag": etag}
         await staging_store.put(
@@ -299,19 +299,6 @@ async def _checked_parts(
                 PartNumber=str(number_info[0]),
             )
     return parts
-
-
-async def _assemble(
-    state: State,
-    target: ObjectStore,
-    staging_store: ObjectStore,
-    upload_id: str,
-    record: dict[str, object],
-    parts: list[ObjectInfo],
-    etag: str,
-) -> ObjectInfo:
-    """The object from its parts (see _assembly)."""
-    return await assemble(state, target, staging_store, upload_id, record, parts, etag)
 
 
 async def _discard_parts(
