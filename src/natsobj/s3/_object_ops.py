@@ -83,7 +83,8 @@ async def put_object_verified(
     body = req.body(algorithms=_hashed_here(wanted))
 
     async def verify(info: ObjectInfo) -> dict[str, str]:
-        return verified_headers(req, body, info, wanted)
+        digest = info.digest_hex
+        return verified_headers(req, body, bytes.fromhex(digest) if digest else None, wanted)
 
     return await store.put(
         name,
@@ -105,16 +106,18 @@ def sha256_b64(info: ObjectInfo) -> str:
 
 
 def verified_headers(
-    req: Request, body: Body, info: ObjectInfo, wanted: dict[str, str | None]
+    req: Request, body: Body, sha256: bytes | None, wanted: dict[str, str | None]
 ) -> dict[str, str]:
-    """Check what the client declared against what arrived, before the meta is stored (a
-    mismatch raises, and the put stores nothing); the gateway's headers for the meta."""
+    """Check what the client declared against what arrived (`sha256`: the body's digest), before
+    the meta is stored (a mismatch raises, and the put stores nothing); the gateway's headers
+    for the meta."""
     signed = req.verified.payload_sha256 if req.verified is not None else None
-    if signed is not None and signed != info.digest_hex:
+    computed = sha256.hex() if sha256 is not None else ""
+    if signed is not None and signed != computed:
         raise S3Error(
             "XAmzContentSHA256Mismatch",
             ClientComputedContentSHA256=signed,
-            S3ComputedContentSHA256=info.digest_hex or "",
+            S3ComputedContentSHA256=computed,
         )
     md5 = _checksums.content_md5(req.header_list)
     if md5 is not None and md5 != body.md5_digest:
@@ -122,7 +125,9 @@ def verified_headers(
     out = {ETAG_HEADER: body.md5_hex}
     for alg, declared in wanted.items():
         expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
-        actual = sha256_b64(info) if alg == "SHA256" else body.checksum_b64(alg)
+        actual = (
+            base64.b64encode(sha256 or b"").decode() if alg == "SHA256" else body.checksum_b64(alg)
+        )
         if expected is None:
             raise S3Error("InvalidRequest", f"the x-amz-checksum-{alg.lower()} trailer is missing")
         if expected != actual:

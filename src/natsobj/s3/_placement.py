@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import ChunkRun, ObjectInfo, ObjectStore
-from .. import _wire as wire
 from . import _checksums
 from ._errors import S3Error
 from ._http import Request
@@ -204,9 +203,8 @@ async def place_part(
             longer.size - before.size, longer.chunks - before.chunks, before.last_seq,
             longer.last_seq,
         )  # fmt: skip
-        digest = wire.format_digest(b64decode(body.checksum_b64("SHA256"))) if part_sha else None
-        part = ObjectInfo(name, STAGING, longer.nuid, placed.size, placed.chunks, digest)
-        headers = {**verified_headers(req, body, part, wanted), PLACED_HEADER: placed.header()}
+        sha256 = b64decode(body.checksum_b64("SHA256")) if part_sha else None
+        headers = {**verified_headers(req, body, sha256, wanted), PLACED_HEADER: placed.header()}
         state.applied(STAGING, await staging_store.put(name, b"", headers=headers))
 
     longer = await target.runs.append(before, body, hold_until=placement.hold_until, check=check)
