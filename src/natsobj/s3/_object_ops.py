@@ -83,8 +83,7 @@ async def put_object_verified(
     body = req.body(algorithms=_hashed_here(wanted))
 
     async def verify(info: ObjectInfo) -> dict[str, str]:
-        digest = info.digest_hex
-        return verified_headers(req, body, bytes.fromhex(digest) if digest else None, wanted)
+        return verified_headers(req, body, info.digest_hex, wanted)
 
     return await store.put(
         name,
@@ -101,23 +100,22 @@ def _hashed_here(wanted: dict[str, str | None]) -> tuple[str, ...]:
     return tuple(alg for alg in wanted if alg != "SHA256")
 
 
-def sha256_b64(info: ObjectInfo) -> str:
-    return base64.b64encode(bytes.fromhex(info.digest_hex or "")).decode()
+def sha256_b64(digest_hex: str | None) -> str:
+    return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
 
 
 def verified_headers(
-    req: Request, body: Body, sha256: bytes | None, wanted: dict[str, str | None]
+    req: Request, body: Body, sha256_hex: str | None, wanted: dict[str, str | None]
 ) -> dict[str, str]:
-    """Check what the client declared against what arrived (`sha256`: the body's digest), before
-    the meta is stored (a mismatch raises, and the put stores nothing); the gateway's headers
-    for the meta."""
+    """Check what the client declared against what arrived (`sha256_hex`: the body's SHA-256),
+    before the meta is stored (a mismatch raises, and the put stores nothing); the gateway's
+    headers for the meta."""
     signed = req.verified.payload_sha256 if req.verified is not None else None
-    computed = sha256.hex() if sha256 is not None else ""
-    if signed is not None and signed != computed:
+    if signed is not None and signed != sha256_hex:
         raise S3Error(
             "XAmzContentSHA256Mismatch",
             ClientComputedContentSHA256=signed,
-            S3ComputedContentSHA256=computed,
+            S3ComputedContentSHA256=sha256_hex or "",
         )
     md5 = _checksums.content_md5(req.header_list)
     if md5 is not None and md5 != body.md5_digest:
@@ -125,9 +123,7 @@ def verified_headers(
     out = {ETAG_HEADER: body.md5_hex}
     for alg, declared in wanted.items():
         expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
-        actual = (
-            base64.b64encode(sha256 or b"").decode() if alg == "SHA256" else body.checksum_b64(alg)
-        )
+        actual = sha256_b64(sha256_hex) if alg == "SHA256" else body.checksum_b64(alg)
         if expected is None:
             raise S3Error("InvalidRequest", f"the x-amz-checksum-{alg.lower()} trailer is missing")
         if expected != actual:
@@ -211,7 +207,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     if req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and span == (0, info.size):
         sums = checksums_of(info)
         if not parts_of(info):
-            sums.setdefault("SHA256", sha256_b64(info))
+            sums.setdefault("SHA256", sha256_b64(info.digest_hex))
         headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
         headers += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # none kept, no type
     for param, header in _OVERRIDES.items():
@@ -475,7 +471,7 @@ async def get_attributes(state: State, req: Request) -> Response:
     if "Checksum" in wanted:
         sums = checksums_of(info)
         if not parts_of(info):
-            sums.setdefault("SHA256", sha256_b64(info))
+            sums.setdefault("SHA256", sha256_b64(info.digest_hex))
         parts.append(("Checksum", _xml.Raw(fields({f"Checksum{a}": v for a, v in sums.items()}))))
     if "ObjectParts" in wanted and parts_of(info):
         sizes = parts_of(info)

@@ -203,7 +203,7 @@ async def place_part(
             longer.size - before.size, longer.chunks - before.chunks, before.last_seq,
             longer.last_seq,
         )  # fmt: skip
-        sha256 = b64decode(body.checksum_b64("SHA256")) if part_sha else None
+        sha256 = b64decode(body.checksum_b64("SHA256")).hex() if part_sha else None
         headers = {**verified_headers(req, body, sha256, wanted), PLACED_HEADER: placed.header()}
         state.applied(STAGING, await staging_store.put(name, b"", headers=headers))
 
