@@ -125,15 +125,27 @@ class JetStream:
         context: str = "",
     ) -> RawMsg:
         """A request/reply with natsobj errors; raises PermissionDeniedError at once if denied."""
+        fut = await self._request(subject, payload, headers, timeout, context)
+        return await self._reply(fut, subject, context)
+
+    async def _request(
+        self,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        timeout: float | None,
+        context: str,
+    ) -> asyncio.Future[RawMsg]:
+        """Send a request now (queued on the connection when this returns); its reply's future."""
         reply, fut = await self.expect_reply(subject, timeout=timeout, context=context)
         try:
-            await self.nc.publish(subject, payload, reply=reply, headers=headers)
+            await self.send(subject, payload, reply, headers)
         except BaseException as exc:
             fut.cancel()
             if isinstance(exc, Exception) and not isinstance(exc, ObjectStoreError):
                 raise map_nats_error(exc, context or subject) from exc
             raise
-        return await self._reply(fut, subject, context)
+        return fut
 
     async def _reply(self, fut: asyncio.Future[RawMsg], subject: str, context: str) -> RawMsg:
         """The reply `fut` brings, with natsobj errors (a 503: no responders)."""
@@ -258,14 +270,7 @@ class JetStream:
         whatever is written next (the janitor's purges, in the same write as the next put)."""
         subject = f"{prefix or self.prefix}.{endpoint}"
         payload = json.dumps(body).encode() if body is not None else b""
-        reply, fut = await self.expect_reply(subject, timeout=timeout, context=endpoint)
-        try:
-            await self.send(subject, payload, reply)
-        except BaseException as exc:
-            fut.cancel()
-            if isinstance(exc, Exception):
-                raise map_nats_error(exc, endpoint) from exc
-            raise
+        fut = await self._request(subject, payload, None, timeout, endpoint)
         return self._api_answer(fut, subject, endpoint, bucket)
 
     async def _api_answer(
