@@ -263,6 +263,7 @@ class ConsumerReader:
     async def __aenter__(self) -> ConsumerReader:
         self._js.reads.consumers += 1  # before any await: reads starting together see it
         self._counted = True
+        self._reconnects = self._js.reconnects()
         inbox = self._js.nc.new_inbox()
         try:
             self._sub = await self._js.conn.subscribe(inbox, self._on_msg)
@@ -305,6 +306,9 @@ class ConsumerReader:
         if self._counted:
             self._js.reads.consumers -= 1
             self._counted = False
+            now = self._js.reconnects()
+            if now != self._reconnects:  # cut while it read, as a batched read would see it
+                self._js.reads.cut(now)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
