@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
+from typing import Any
 
 import natsobj
 from natsobj import _wire as wire
@@ -28,21 +29,39 @@ async def stored_chunks(client: natsobj.Client, bucket: str, nuid: str) -> list[
     return out
 
 
+async def chunk_holds(client: natsobj.Client, bucket: str, nuid: str) -> list[str | None]:
+    """The hold header of every chunk message, in stream order."""
+    reader = DirectBatchReader(
+        client.js, wire.stream_name(bucket), wire.chunk_subject(bucket, nuid), idle_timeout=5
+    )
+    async with reader:
+        return [msg.headers.get(wire.CHUNK_HOLD_HEADER) async for msg in _each(reader)]
+
+
+async def _each(reader: DirectBatchReader) -> AsyncIterator[Any]:
+    while (msg := await reader.next()) is not None:
+        yield msg
+
+
 async def test_chunks_stored_out_of_order_are_put_back_in_order(
     client: natsobj.Client, store: natsobj.ObjectStore
 ) -> None:
     nuid = wire.new_nuid()
     subject = wire.chunk_subject(store.bucket, nuid)
     payloads = {i: bytes([i]) * 1000 for i in range(6)}
+    hold = {wire.CHUNK_HOLD_HEADER: "2030-01-01T00:00:00Z"}
     async with ChunkPublisher(client.js, store.bucket, client.store_context.acks) as publisher:
         # what a failover can do: chunk 2 lands behind chunks 3 and 4
         for index in (0, 1, 3, 4, 2, 5):
-            await publisher.publish(subject, payloads[index], index, wire.chunk_msg_id(nuid, index))
+            msg_id = wire.chunk_msg_id(nuid, index)
+            await publisher.publish(subject, payloads[index], index, msg_id, hold)
             await publisher.flush()
         assert publisher.stats.reordered >= 3
     chunks = await stored_chunks(client, store.bucket, nuid)
     assert [index for index, _ in chunks] == [0, 1, 2, 3, 4, 5]
     assert [data for _, data in chunks] == [payloads[i] for i in range(6)]
+    # the re-published chunks keep the headers they were sent with (a placed part's hold)
+    assert await chunk_holds(client, store.bucket, nuid) == [hold[wire.CHUNK_HOLD_HEADER]] * 6
 
 
 async def test_a_resent_chunk_is_stored_once(client: natsobj.Client, store) -> None:

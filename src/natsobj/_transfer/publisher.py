@@ -25,7 +25,7 @@ from .._jetstream import (
     map_nats_error,
     retrying,
 )
-from .._natspy import RawMsg
+from .._natspy import RawMsg, parse_headers
 from .._wire.errors import (
     ObjectStoreError,
     PermissionDeniedError,
@@ -390,8 +390,9 @@ class ChunkPublisher:
         """Re-publish, in order, every chunk from the first one stored out of order.
 
         Across a failover a re-sent chunk can land behind newer ones. Its bytes are read
-        back from the stream, published again one at a time (each waits for its ack), and
-        the out-of-order copies are deleted. Readers never see this: the meta comes after.
+        back from the stream, published again one at a time (each waits for its ack) with the
+        headers it was stored with (a new Nats-Msg-Id), and the out-of-order copies are
+        deleted. Readers never see this: the meta comes after.
         """
         start = self._misordered_from
         assert start is not None
@@ -408,13 +409,18 @@ class ChunkPublisher:
                     f"STREAM.MSG.GET.{stream}", {"seq": s}, bucket=self.bucket
                 )
             )
-            data = base64.b64decode(doc["message"].get("data") or "")
-            msg_id = wire.chunk_msg_id(nuid, index, self._rewrites)
+            stored = doc["message"]
+            data = base64.b64decode(stored.get("data") or "")
+            headers = parse_headers(base64.b64decode(stored["hdrs"])) if stored.get("hdrs") else {}
+            headers = {
+                **(headers or {}),
+                wire.MSG_ID_HEADER: wire.chunk_msg_id(nuid, index, self._rewrites),
+            }
             ack = await self._retrying(
-                lambda d=data, m=msg_id: self.js.publish(  # type: ignore[misc]
+                lambda d=data, h=headers: self.js.publish(  # type: ignore[misc]
                     self._subject,
                     d,
-                    headers={wire.MSG_ID_HEADER: m},
+                    headers=h,
                     bucket=self.bucket,
                     timeout=2.0,
                 )
