@@ -1,6 +1,6 @@
 """Where the gateway answered differently from AWS S3 (found by running a public S3
 conformance suite's copy, multipart and bucket-naming cases against it): the owner
-re-creating a bucket."""
+re-creating a bucket, and UploadPartCopy's x-amz-copy-source-range."""
 
 from __future__ import annotations
 
@@ -72,3 +72,55 @@ def test_outside_us_east_1_re_creating_an_owned_bucket_is_409(gateway_eu: Gatewa
         assert _status_and_code(call) == (409, "BucketAlreadyOwnedByYou")
     finally:
         s3.delete_bucket(Bucket=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# UploadPartCopy's source range: bytes=first-last within the source, else InvalidArgument
+
+
+def _upload(s3, bucket: str, size: int) -> str:
+    s3.put_object(Bucket=bucket, Key="source", Body=bytes(range(size)))
+    return s3.create_multipart_upload(Bucket=bucket, Key="dest")["UploadId"]
+
+
+def _copy_part(s3, bucket: str, upload_id: str, copy_range: str):
+    return s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dest",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "source"},
+        CopySourceRange=copy_range,
+    )
+
+
+@pytest.mark.parametrize("copy_range", ["bytes=0-21", "bytes=0-5", "bytes=5-5", "bytes=9-99"])
+def test_a_copy_source_range_past_the_source_is_refused_not_clamped(s3, bucket, copy_range) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    call = lambda: _copy_part(s3, bucket, upload_id, copy_range)  # noqa: E731
+    assert _status_and_code(call) == (400, "InvalidArgument")
+    parts = s3.list_parts(Bucket=bucket, Key="dest", UploadId=upload_id)
+    assert parts.get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="dest", UploadId=upload_id)
+
+
+@pytest.mark.parametrize(
+    "copy_range",
+    ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar", "bytes=hello-", "bytes=0-2,3-5",
+     "bytes=-2", "bytes=3-1"],
+)  # fmt: skip
+def test_a_malformed_copy_source_range_is_invalid_argument(s3, bucket, copy_range) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    call = lambda: _copy_part(s3, bucket, upload_id, copy_range)  # noqa: E731
+    assert _status_and_code(call) == (400, "InvalidArgument")
+    s3.abort_multipart_upload(Bucket=bucket, Key="dest", UploadId=upload_id)
+
+
+def test_a_copy_source_range_ending_on_the_last_byte_copies_exactly(s3, bucket) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    part = _copy_part(s3, bucket, upload_id, "bytes=1-4")
+    parts = [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="dest", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    assert s3.get_object(Bucket=bucket, Key="dest")["Body"].read() == bytes([1, 2, 3, 4])
