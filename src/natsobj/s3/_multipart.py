@@ -37,7 +37,7 @@ from ._rules import (
     check_key,
     etag_of,
     last_modified,
-    parse_range,
+    parse_copy_range,
     stored_meta,
 )
 from ._state import State
@@ -141,18 +141,7 @@ async def upload_part_copy(state: State, req: Request) -> Response:
         first, length = 0, info.size
         asked = req.headers.get("x-amz-copy-source-range")
         if asked is not None:
-            span = parse_range(asked, info.size)
-            if (
-                span is None
-                or not asked.strip().startswith("bytes=")
-                or asked.strip().startswith("bytes=-")
-            ):
-                raise S3Error(
-                    "InvalidArgument",
-                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                    "where first and last are the zero-based offsets of the first and last "
-                    "bytes to copy",
-                )
+            span = parse_copy_range(asked, info.size)
             first, length = span[0], span[1] - span[0] + 1
         md5 = hashlib.md5()
 

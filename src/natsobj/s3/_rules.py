@@ -222,6 +222,30 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     return max(0, size - suffix), size - 1
 
 
+def parse_copy_range(value: str, size: int) -> tuple[int, int]:
+    """The inclusive byte range (first, last) an x-amz-copy-source-range asks of a source of
+    `size` bytes. Stricter than Range: only `bytes=first-last`, and it must lie within the
+    source (S3 answers InvalidArgument for both, where a GET would clamp or ignore)."""
+    match = re.fullmatch(r"bytes=(\d+)-(\d+)", value.strip())
+    if match is None:
+        raise S3Error(
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+            "first and last are the zero-based offsets of the first and last bytes to copy",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=value,
+        )
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > last or last >= size:
+        raise S3Error(
+            "InvalidArgument",
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=value,
+        )
+    return first, last
+
+
 def unsatisfiable(size: int) -> S3Error:
     err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested="bytes")
     err.headers["Content-Range"] = f"bytes */{size}"

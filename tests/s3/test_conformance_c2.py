@@ -1,0 +1,126 @@
+"""Where the gateway answered differently from AWS S3 (found by running a public S3
+conformance suite's copy, multipart and bucket-naming cases against it): the owner
+re-creating a bucket, and UploadPartCopy's x-amz-copy-source-range."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.client import Config
+from botocore.exceptions import ClientError
+
+from .conftest import KEYS, Gateway, start_gateway, stop_gateway
+
+
+def _status_and_code(call) -> tuple[int, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]
+
+
+# ---------------------------------------------------------------------------------------------
+# CreateBucket on a bucket the caller owns
+
+
+def test_the_owner_re_creating_a_bucket_in_us_east_1_gets_200_and_keeps_its_objects(
+    s3, bucket
+) -> None:
+    s3.put_object(Bucket=bucket, Key="mykey1", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="mykey2", Body=b"2")
+    answer = s3.create_bucket(Bucket=bucket)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    keys = [o["Key"] for o in s3.list_objects(Bucket=bucket)["Contents"]]
+    assert keys == ["mykey1", "mykey2"]
+    assert s3.get_object(Bucket=bucket, Key="mykey1")["Body"].read() == b"1"
+
+
+def test_another_key_re_creating_a_bucket_in_us_east_1_still_gets_409(
+    gateway: Gateway, bucket
+) -> None:
+    call = lambda: gateway.client(1).create_bucket(Bucket=bucket)  # noqa: E731
+    assert _status_and_code(call) == (409, "BucketAlreadyExists")
+
+
+@pytest.fixture(scope="module")
+def gateway_eu(server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = start_gateway(server.url, tmp_path_factory.mktemp("s3eu"), "--region", "eu-west-1")
+    try:
+        yield gw
+    finally:
+        stop_gateway(gw)
+
+
+def test_outside_us_east_1_re_creating_an_owned_bucket_is_409(gateway_eu: Gateway) -> None:
+    access, secret = KEYS[0]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=gateway_eu.endpoint,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        region_name="eu-west-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    name = f"eu-{uuid.uuid4().hex[:12]}"
+    where = {"LocationConstraint": "eu-west-1"}
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration=where)
+    try:
+        call = lambda: s3.create_bucket(Bucket=name, CreateBucketConfiguration=where)  # noqa: E731
+        assert _status_and_code(call) == (409, "BucketAlreadyOwnedByYou")
+    finally:
+        s3.delete_bucket(Bucket=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# UploadPartCopy's source range: bytes=first-last within the source, else InvalidArgument
+
+
+def _upload(s3, bucket: str, size: int) -> str:
+    s3.put_object(Bucket=bucket, Key="source", Body=bytes(range(size)))
+    return s3.create_multipart_upload(Bucket=bucket, Key="dest")["UploadId"]
+
+
+def _copy_part(s3, bucket: str, upload_id: str, copy_range: str):
+    return s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dest",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "source"},
+        CopySourceRange=copy_range,
+    )
+
+
+@pytest.mark.parametrize("copy_range", ["bytes=0-21", "bytes=0-5", "bytes=5-5", "bytes=9-99"])
+def test_a_copy_source_range_past_the_source_is_refused_not_clamped(s3, bucket, copy_range) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    call = lambda: _copy_part(s3, bucket, upload_id, copy_range)  # noqa: E731
+    assert _status_and_code(call) == (400, "InvalidArgument")
+    parts = s3.list_parts(Bucket=bucket, Key="dest", UploadId=upload_id)
+    assert parts.get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="dest", UploadId=upload_id)
+
+
+@pytest.mark.parametrize(
+    "copy_range",
+    ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar", "bytes=hello-", "bytes=0-2,3-5",
+     "bytes=-2", "bytes=3-1"],
+)  # fmt: skip
+def test_a_malformed_copy_source_range_is_invalid_argument(s3, bucket, copy_range) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    call = lambda: _copy_part(s3, bucket, upload_id, copy_range)  # noqa: E731
+    assert _status_and_code(call) == (400, "InvalidArgument")
+    s3.abort_multipart_upload(Bucket=bucket, Key="dest", UploadId=upload_id)
+
+
+def test_a_copy_source_range_ending_on_the_last_byte_copies_exactly(s3, bucket) -> None:
+    upload_id = _upload(s3, bucket, 5)
+    part = _copy_part(s3, bucket, upload_id, "bytes=1-4")
+    parts = [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="dest", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    assert s3.get_object(Bucket=bucket, Key="dest")["Body"].read() == bytes([1, 2, 3, 4])
