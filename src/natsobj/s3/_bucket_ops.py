@@ -85,8 +85,6 @@ def _max_buckets(value: str | None) -> int:
 
 
 _EPOCH = datetime.fromtimestamp(0, timezone.utc)
-LEGACY_REGION = "us-east-1"
-"""S3's North Virginia region, where re-creating a bucket you own answers 200 OK."""
 
 
 async def create_bucket(state: State, req: Request) -> Response:
@@ -114,20 +112,15 @@ async def create_bucket(state: State, req: Request) -> Response:
         except BucketExistsError:
             pass  # created meanwhile by another caller: answer as for an existing one
     await _refuse_existing(state, name, req.identity.access_key)
-    # S3 in us-east-1 answers 200 to the owner re-creating a bucket (its legacy behaviour;
-    # every other region answers 409 BucketAlreadyOwnedByYou); the bucket is left as it was
-    return Response(200, [("Location", "/" + name)])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _refuse_existing(state: State, name: str, access_key: str) -> None:
-    """S3's error for creating a bucket that exists: returns only for its owner in
-    us-east-1, where S3 re-creates an owned bucket with 200."""
     status = await (await state.client.object_store(name)).status()
     owner = (status.metadata or {}).get(OWNER_KEY)
-    if owner is not None and owner != access_key:
-        raise S3Error("BucketAlreadyExists", BucketName=name)
-    if state.region != LEGACY_REGION:  # a bucket made outside S3 belongs to every key
+    if owner is None or owner == access_key:  # a bucket made outside S3 belongs to every key
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
+    raise S3Error("BucketAlreadyExists", BucketName=name)
 
 
 async def head_bucket(state: State, req: Request) -> Response:
