@@ -147,7 +147,7 @@ class Gateway:
         try:
             path = unquote_to_bytes(raw_path).decode("utf-8")
         except UnicodeDecodeError:
-            raise S3Error("InvalidURI", "the request path is not valid UTF-8") from None
+            raise S3Error("InvalidURI") from None  # S3's message: Couldn't parse the specified URI.
         path = path[1:] if path.startswith("/") else path
         hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else ""
         if self.domain and hostname.endswith("." + self.domain):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from . import _absent as absent
 from . import _bucket_ops as buckets
 from . import _multipart as multipart
 from . import _object_ops as objects
@@ -54,7 +55,11 @@ def _bucket_route(req: Request) -> Route:
                 return f"GetBucket{name.title()}", _none_set(missing), False
             if m == "DELETE" and name != "object-lock":
                 return f"DeleteBucket{name.title()}", _no_content, True
+            if m == "PUT" and name == "object-lock":
+                return "PutObjectLockConfiguration", absent.put_object_lock_configuration, True
             raise _not_implemented(name)
+    if m == "PUT":
+        absent.check_canned_acl(req)
     if "acl" in q:
         if m == "GET":
             return "GetBucketAcl", buckets.get_acl, False
@@ -85,11 +90,9 @@ def _bucket_route(req: Request) -> Route:
 
 
 # write headers asking for what natsobj does not do: storing the object without it would
-# silently drop what the client asked for (an unencrypted object, no retention, no tags)
+# silently drop what the client asked for (an unencrypted object, no retention, no tags);
+# the encryption headers are checked first as S3 checks them (`_absent.check_sse_headers`)
 _UNSUPPORTED_HEADERS = {
-    "x-amz-server-side-encryption": "server-side encryption (SSE)",
-    "x-amz-server-side-encryption-customer-algorithm": "server-side encryption (SSE-C)",
-    "x-amz-server-side-encryption-aws-kms-key-id": "server-side encryption (SSE-KMS)",
     "x-amz-object-lock-mode": "object lock",
     "x-amz-object-lock-retain-until-date": "object lock",
     "x-amz-object-lock-legal-hold": "object lock",
@@ -100,13 +103,21 @@ _UNSUPPORTED_HEADERS = {
 
 def _object_route(req: Request) -> Route:
     q, m, h = req.query, req.method, req.headers
-    for name in ("tagging", *_UNSUPPORTED):
+    found = _absent_route(req)
+    if found is not None:
+        return found
+    for name in _UNSUPPORTED:
         if name in q:
             raise _not_implemented(name)
     if m in ("PUT", "POST"):
+        absent.check_canned_acl(req)
+        if absent.check_sse_headers(req, writes=True):
+            raise _not_implemented("server-side encryption (SSE)")
         for header, what in _UNSUPPORTED_HEADERS.items():
             if h.get(header):
                 raise _not_implemented(what)
+    elif m in ("GET", "HEAD"):
+        absent.check_sse_headers(req, writes=False)
     if "acl" in q:
         if m == "GET":
             return "GetObjectAcl", objects.get_acl, False
@@ -138,6 +149,25 @@ def _object_route(req: Request) -> Route:
             return "CompleteMultipartUpload", multipart.complete, True
         raise _not_implemented("POST on an object")
     raise S3Error("MethodNotAllowed", f"{m} is not allowed on an object")
+
+
+def _absent_route(req: Request) -> Route | None:
+    """Object subresources for what no natsobj object has: tags, retention, legal holds."""
+    q, m = req.query, req.method
+    if "tagging" in q:
+        table: dict[str, Route] = {
+            "GET": ("GetObjectTagging", absent.get_object_tagging, False),
+            "PUT": ("PutObjectTagging", absent.put_object_tagging, True),
+            "DELETE": ("DeleteObjectTagging", absent.delete_object_tagging, True),
+        }
+        if m not in table:
+            raise S3Error("MethodNotAllowed", f"{m} is not allowed on ?tagging")
+        return table[m]
+    for name in ("retention", "legal-hold"):
+        if name in q and m in ("GET", "PUT"):
+            op = f"{m.title()}Object{name.title().replace('-', '')}"
+            return op, absent.no_object_lock, m == "PUT"
+    return None
 
 
 def _not_implemented(what: str) -> S3Error:

@@ -54,12 +54,18 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
     "InvalidDigest": (400, "The Content-MD5 or checksum you specified is not valid."),
+    "InvalidEncryptionAlgorithmError": (
+        400,
+        "The encryption request you specified is not valid. The valid value is AES256.",
+    ),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
+    "InvalidTag": (400, "The tag you provided is not valid."),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedXML": (
         400,

@@ -221,7 +221,7 @@ def verify(
     hmap = _header_map(headers)
     pairs = _query_pairs(raw_query)
     query_keys = {_decoded(k) for k, _ in pairs}
-    authorization = _one(hmap, "authorization")
+    authorization = _one(hmap, "authorization") or None  # an empty one is no signature
     presign = "X-Amz-Algorithm" in query_keys or "X-Amz-Signature" in query_keys
     if "AWSAccessKeyId" in query_keys or (authorization or "").startswith("AWS "):
         raise AuthError(
