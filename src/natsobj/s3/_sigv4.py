@@ -438,11 +438,12 @@ def _presign_expiry(
             f"({amz_date[:8]})",
         )
     expires_value = params["X-Amz-Expires"]
-    if not expires_value.isascii() or not expires_value.isdigit():
-        raise AuthError(code, f"X-Amz-Expires {expires_value!r} must be a number of seconds")
+    digits = expires_value.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit():
+        raise AuthError(code, f"X-Amz-Expires {expires_value!r} should be a number")
     expires = int(expires_value)
-    if expires < 1:
-        raise AuthError(code, "X-Amz-Expires must be at least 1 second")
+    if expires < 0:  # 0 is a valid value, as on AWS: a URL that has already expired (403)
+        raise AuthError(code, "X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
         raise AuthError(
             code,
@@ -451,7 +452,7 @@ def _presign_expiry(
     if when - now > MAX_SKEW:
         raise AuthError("AccessDenied", "Request is not valid yet (X-Amz-Date is in the future)")
     expiry = when + timedelta(seconds=expires)
-    if now > expiry:
+    if now > expiry or expires == 0:
         raise AuthError("AccessDenied", "Request has expired")
     return expiry
 

@@ -1,0 +1,52 @@
+"""S3 behaviour a generic conformance suite checks (listings, buckets, basic objects): each
+test pins an answer where the gateway used to differ from AWS S3."""
+
+from __future__ import annotations
+
+import boto3
+import httpx
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ._raw import presign
+from .conftest import Gateway
+
+
+def status_of(exc: ClientError) -> int:
+    return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def anonymous(gateway: Gateway) -> object:
+    return boto3.client(
+        "s3",
+        endpoint_url=gateway.endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# presigned URLs: X-Amz-Expires
+
+
+@pytest.mark.parametrize(
+    ("expires", "status", "code"),
+    [
+        (0, 403, "AccessDenied"),  # a valid value: the URL has already expired
+        (-7, 400, "AuthorizationQueryParametersError"),
+        (609901, 400, "AuthorizationQueryParametersError"),
+    ],
+)
+def test_presigned_expiry_out_of_range(gateway, s3, bucket, expires, status, code) -> None:
+    s3.put_object(Bucket=bucket, Key="foo", Body=b"bar")
+    answer = httpx.get(
+        gateway.endpoint + presign(gateway.endpoint, "GET", f"/{bucket}/foo", expires)
+    )
+    assert answer.status_code == status, answer.text
+    assert f"<Code>{code}</Code>" in answer.text
+    if expires < 0:
+        assert "X-Amz-Expires must be non-negative" in answer.text
+    if expires == 0:
+        assert "Request has expired" in answer.text
