@@ -3,6 +3,8 @@ test pins an answer where the gateway used to differ from AWS S3."""
 
 from __future__ import annotations
 
+import uuid
+
 import boto3
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from ._raw import presign
 from .conftest import Gateway
+from .test_objects import error_code
 
 
 def status_of(exc: ClientError) -> int:
@@ -50,3 +53,20 @@ def test_presigned_expiry_out_of_range(gateway, s3, bucket, expires, status, cod
         assert "X-Amz-Expires must be non-negative" in answer.text
     if expires == 0:
         assert "Request has expired" in answer.text
+
+
+# ---------------------------------------------------------------------------------------------
+# anonymous requests
+
+
+def test_anonymous_request_to_a_missing_bucket_is_no_such_bucket(gateway, bucket) -> None:
+    anon = anonymous(gateway)
+    missing = f"c1-{uuid.uuid4().hex[:12]}"
+    for call in (anon.get_object, anon.delete_object, anon.put_object):  # type: ignore[attr-defined]
+        with pytest.raises(ClientError) as caught:
+            call(Bucket=missing, Key="foo")
+        assert (status_of(caught.value), error_code(caught.value)) == (404, "NoSuchBucket")
+    # a bucket that exists still refuses anonymous callers
+    with pytest.raises(ClientError) as caught:
+        anon.get_object(Bucket=bucket, Key="foo")  # type: ignore[attr-defined]
+    assert (status_of(caught.value), error_code(caught.value)) == (403, "AccessDenied")

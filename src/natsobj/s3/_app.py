@@ -157,7 +157,12 @@ class Gateway:
 
     async def _handle(self, request: Request) -> Response:
         request.op, handler, writes = route(request)  # raises NotImplemented / MethodNotAllowed
-        self._authenticate(request, writes)
+        try:
+            self._authenticate(request, writes)
+        except S3Error:
+            if _anonymous(request) and request.bucket and self.state.client.is_connected:
+                await self._bucket_must_exist(request.bucket)
+            raise
         if not self.state.client.is_connected:
             # NATS is away: say so now rather than hold the request for the store's timeouts
             # (requests already running ride out a short outage)
@@ -182,6 +187,16 @@ class Gateway:
         except Exception:
             log.exception("request %s failed", request.request_id)
             raise S3Error("InternalError") from None
+
+    async def _bucket_must_exist(self, bucket: str) -> None:
+        """NoSuchBucket for an anonymous request to a bucket that does not exist, as S3
+        answers (bucket names are public); AccessDenied stays the answer for one that does."""
+        try:
+            await self.state.store(bucket)
+        except BucketNotFoundError:
+            raise S3Error("NoSuchBucket", BucketName=bucket) from None
+        except (ObjectStoreError, ValueError):
+            pass  # not a name a bucket can have, or the store did not answer: AccessDenied
 
     def _authenticate(self, request: Request, writes: bool) -> None:
         try:
@@ -272,6 +287,16 @@ class Gateway:
             gone.cancel()
             await _close(body)
         return sent
+
+
+_AUTH_PARAMS = ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
+
+
+def _anonymous(request: Request) -> bool:
+    """Whether a request carries no credentials at all (no header, no presigned query)."""
+    return "authorization" not in request.headers and not any(
+        name in request.query for name in _AUTH_PARAMS
+    )
 
 
 DISCARD_UP_TO = 16 << 20
