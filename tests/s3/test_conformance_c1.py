@@ -70,3 +70,46 @@ def test_anonymous_request_to_a_missing_bucket_is_no_such_bucket(gateway, bucket
     with pytest.raises(ClientError) as caught:
         anon.get_object(Bucket=bucket, Key="foo")  # type: ignore[attr-defined]
     assert (status_of(caught.value), error_code(caught.value)) == (403, "AccessDenied")
+
+
+# ---------------------------------------------------------------------------------------------
+# PUT ?acl with the canned private ACL (the one every bucket and object has)
+
+
+def test_canned_private_acl_is_accepted(s3, bucket) -> None:
+    assert (
+        s3.put_bucket_acl(Bucket=bucket, ACL="private")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    )
+    s3.put_object(Bucket=bucket, Key="foo", Body=b"bar", ContentType="text/plain")
+    before = s3.head_object(Bucket=bucket, Key="foo")
+    done = s3.put_object_acl(Bucket=bucket, Key="foo", ACL="private")
+    assert done["ResponseMetadata"]["HTTPStatusCode"] == 200
+    after = s3.head_object(Bucket=bucket, Key="foo")
+    assert (after["ETag"], after["ContentType"]) == (before["ETag"], before["ContentType"])
+    with pytest.raises(ClientError) as caught:
+        s3.put_object_acl(Bucket=bucket, Key="missing", ACL="private")
+    assert error_code(caught.value) == "NoSuchKey"
+    with pytest.raises(ClientError) as caught:
+        s3.put_bucket_acl(Bucket=f"c1-{uuid.uuid4().hex[:12]}", ACL="private")
+    assert error_code(caught.value) == "NoSuchBucket"
+
+
+def test_other_acl_writes_stay_not_implemented(s3, bucket) -> None:
+    s3.put_object(Bucket=bucket, Key="foo", Body=b"bar")
+    policy = s3.get_object_acl(Bucket=bucket, Key="foo")
+    attempts = [
+        lambda: s3.put_bucket_acl(Bucket=bucket, ACL="public-read"),
+        lambda: s3.put_object_acl(Bucket=bucket, Key="foo", ACL="public-read"),
+        lambda: s3.put_object_acl(
+            Bucket=bucket, Key="foo", ACL="private", GrantRead="uri=http://acs/AllUsers"
+        ),
+        lambda: s3.put_object_acl(
+            Bucket=bucket,
+            Key="foo",
+            AccessControlPolicy={"Owner": policy["Owner"], "Grants": policy["Grants"]},
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as caught:
+            attempt()
+        assert (status_of(caught.value), error_code(caught.value)) == (501, "NotImplemented")

@@ -165,6 +165,12 @@ async def put_versioning(state: State, req: Request) -> Response:
     return Response(200)
 
 
+async def keep_private_acl(state: State, req: Request) -> Response:
+    """PutBucketAcl with the canned `private` ACL: the ACL every bucket has (see _dispatch)."""
+    await state.store(bucket_for(req.bucket))
+    return Response(200)
+
+
 async def get_acl(state: State, req: Request) -> Response:
     await state.store(bucket_for(req.bucket))
     return acl_response(req)

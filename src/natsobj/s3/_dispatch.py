@@ -63,6 +63,8 @@ def _bucket_route(req: Request) -> Route:
     if "acl" in q:
         if m == "GET":
             return "GetBucketAcl", buckets.get_acl, False
+        if m == "PUT" and _keeps_private(req):
+            return "PutBucketAcl", buckets.keep_private_acl, True
         raise _not_implemented("acl")
     for name in _UNSUPPORTED:
         if name in q:
@@ -121,6 +123,8 @@ def _object_route(req: Request) -> Route:
     if "acl" in q:
         if m == "GET":
             return "GetObjectAcl", objects.get_acl, False
+        if m == "PUT" and _keeps_private(req):
+            return "PutObjectAcl", _keep_private_object_acl, True
         raise _not_implemented("acl")
     if m == "PUT":
         if "partNumber" in q or "uploadId" in q:
@@ -170,6 +174,19 @@ def _absent_route(req: Request) -> Route | None:
     return None
 
 
+def _keeps_private(req: Request) -> bool:
+    """A PUT ?acl asking for the canned `private` ACL and nothing else: what GetBucketAcl and
+    GetObjectAcl already answer (the owner's FULL_CONTROL), so it is done by changing nothing.
+    Any other ACL (canned, grant headers or an XML body) is 501."""
+    h = req.headers
+    return (
+        h.get("x-amz-acl", "").strip() == "private"
+        and not any(name.startswith("x-amz-grant-") for name in h)
+        and h.get("content-length", "0").strip() in ("", "0")
+        and "transfer-encoding" not in h
+    )
+
+
 def _not_implemented(what: str) -> S3Error:
     return S3Error("NotImplemented", f"natsobj's S3 gateway does not implement {what}")
 
@@ -185,3 +202,9 @@ def _none_set(code: str) -> Handler:
 async def _no_content(state: State, req: Request) -> Response:
     await state.store(req.bucket)
     return Response(204)
+
+
+async def _keep_private_object_acl(state: State, req: Request) -> Response:
+    """PutObjectAcl with the canned `private` ACL: the one every object has (_keeps_private)."""
+    await objects.get_acl(state, req)  # NoSuchBucket / NoSuchKey as for a read
+    return Response(200)
