@@ -56,6 +56,27 @@ def test_headers_and_metadata_are_kept_and_seen_by_natsobj(s3, bucket, client) -
     assert head["Metadata"] == {"owner": "Ana"}
 
 
+async def test_non_ascii_metadata_is_stored_as_text_and_served_rfc2047_encoded(
+    gateway, s3, bucket, client
+) -> None:
+    # boto3 refuses non-ASCII metadata; curl and others send the UTF-8 bytes as they are
+    target = f"/{bucket}/utf8"
+    wanted = {"x-amz-meta-city": "東京", "Content-Length": "2"}
+    headers = sign(gateway.endpoint, "PUT", target, wanted, b"hi", payload=UNSIGNED)
+    headers["x-amz-meta-city"] = "東京".encode().decode("latin-1")  # its UTF-8 bytes, sent raw
+    with connect(gateway.endpoint) as sock:
+        sock.sendall(head_bytes("PUT", target, headers) + b"hi")
+        assert read_answer(sock, "PUT").status == 200
+    store = await client.object_store(bucket)
+    assert (await store.get_info("utf8")).metadata == {"city": "東京"}  # what NATS clients read
+    await store.put("from-nats", b"x", metadata={"e": "é", "plain": "a"})
+    for key, name, text in (("utf8", "city", "東京"), ("from-nats", "e", "é")):
+        sent = s3.head_object(Bucket=bucket, Key=key)["ResponseMetadata"]["HTTPHeaders"]
+        encoded = base64.b64encode(text.encode()).decode()
+        assert sent[f"x-amz-meta-{name}"] == f"=?UTF-8?B?{encoded}?="  # as S3 sends it
+    assert s3.head_object(Bucket=bucket, Key="from-nats")["Metadata"]["plain"] == "a"
+
+
 async def test_objects_written_by_natsobj_are_served_with_a_hex_etag(s3, bucket, client) -> None:
     store = await client.object_store(bucket)
     body = os.urandom(300_000)

@@ -8,6 +8,7 @@ users see.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -129,7 +130,9 @@ def stored_meta(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, s
                 continue
         nats_headers[canonical] = value
     metadata = {
-        k[len("x-amz-meta-") :]: v for k, v in headers.items() if k.startswith("x-amz-meta-")
+        k[len("x-amz-meta-") :]: _as_utf8(v)
+        for k, v in headers.items()
+        if k.startswith("x-amz-meta-")
     }
     size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
     if size > MAX_METADATA_BYTES:
@@ -138,6 +141,26 @@ def stored_meta(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, s
             f"user metadata is {size} bytes; S3 allows at most {MAX_METADATA_BYTES}",
         )
     return nats_headers, metadata
+
+
+def _as_utf8(value: str) -> str:
+    """A metadata value as text: HTTP carries bytes (read as latin-1), and the UTF-8 ones a
+    client sends (boto3 does for `é`) are stored as the text they encode, as NATS clients
+    expect to read it; bytes that are not UTF-8 stay as read."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _rfc2047(value: str) -> str:
+    """A metadata value for a response header: as S3 does, one that is not ASCII goes out
+    RFC 2047-encoded (`=?UTF-8?B?...?=`), so no character is lost or replaced."""
+    if value.isascii():
+        return value
+    return f"=?UTF-8?B?{base64.b64encode(value.encode()).decode()}?="
 
 
 def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
@@ -155,7 +178,7 @@ def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
             content_type = values[0] if lower == "content-type" else content_type
     if content_type is None:
         out.append(("Content-Type", DEFAULT_CONTENT_TYPE))
-    out.extend((f"x-amz-meta-{k}", v) for k, v in info.metadata.items())
+    out.extend((f"x-amz-meta-{k}", _rfc2047(v)) for k, v in info.metadata.items())
     parts = parts_of(info)
     if parts:
         out.append(("x-amz-mp-parts-count", str(len(parts))))
