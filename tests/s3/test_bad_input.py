@@ -119,6 +119,18 @@ def bad_http_chunking(site: Site) -> Answer:
     return request(site.endpoint, "PUT", target, headers, b"3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n")
 
 
+def no_length(target: str) -> Send:
+    """A signed PUT with neither Content-Length nor Transfer-Encoding (and so no body)."""
+
+    def send(site: Site) -> Answer:
+        where = target.format(b=site.bucket, u=site.upload)
+        headers = sign(site.endpoint, "PUT", where, {}, payload=UNSIGNED)
+        assert not any(k.lower() in ("content-length", "transfer-encoding") for k in headers)
+        return request(site.endpoint, "PUT", where, headers)
+
+    return send
+
+
 def skewed(minutes: int) -> Send:
     def send(site: Site) -> Answer:
         when = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(minutes=minutes)
@@ -159,6 +171,8 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "body longer than declared": (longer_than_declared, 400, "XAmzContentSHA256Mismatch"),
     "aws-chunked body longer than declared": (chunked_longer_than_declared, 400, "InvalidRequest"),
     "broken HTTP chunking": (bad_http_chunking, 400, "InvalidRequest"),
+    "put without Content-Length": (no_length("/{b}/no-length"), 411, "MissingContentLength"),
+    "part without Content-Length": (no_length("/{b}/m?partNumber=1&uploadId={u}"), 411, "MissingContentLength"),  # noqa: E501
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),
     "key of 1025 bytes, multipart": (signed("POST", "/{b}/" + "%C3%A9" * 513 + "?uploads"), 400, "KeyTooLongError"),  # noqa: E501
     "metadata over 2 KiB, multipart": (signed("POST", "/{b}/meta?uploads", {"x-amz-meta-a": "v" * 1100, "x-amz-meta-b": "v" * 1000}), 400, "MetadataTooLarge"),  # noqa: E501

@@ -130,9 +130,11 @@ def _object_route(req: Request) -> Route:
         if "partNumber" in q or "uploadId" in q:
             if "x-amz-copy-source" in h:
                 return "UploadPartCopy", multipart.upload_part_copy, True
+            _length_declared(req)
             return "UploadPart", multipart.upload_part, True
         if "x-amz-copy-source" in h:
             return "CopyObject", objects.copy_object, True
+        _length_declared(req)
         return "PutObject", objects.put_object, True
     if m == "GET":
         if "uploadId" in q:
@@ -153,6 +155,14 @@ def _object_route(req: Request) -> Route:
             return "CompleteMultipartUpload", multipart.complete, True
         raise _not_implemented("POST on an object")
     raise S3Error("MethodNotAllowed", f"{m} is not allowed on an object")
+
+
+def _length_declared(req: Request) -> None:
+    """A PutObject or UploadPart says how long its body is, by Content-Length or chunked
+    transfer; S3 answers 411 otherwise (a PUT with neither would store an empty object the
+    client may not have meant)."""
+    if "content-length" not in req.headers and "transfer-encoding" not in req.headers:
+        raise S3Error("MissingContentLength")
 
 
 def _absent_route(req: Request) -> Route | None:
