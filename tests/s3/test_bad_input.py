@@ -171,6 +171,7 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "body longer than declared": (longer_than_declared, 400, "XAmzContentSHA256Mismatch"),
     "aws-chunked body longer than declared": (chunked_longer_than_declared, 400, "InvalidRequest"),
     "broken HTTP chunking": (bad_http_chunking, 400, "InvalidRequest"),
+    "versioning status unknown": (signed("PUT", "/{b}?versioning", body=b"<VersioningConfiguration><Status>bogus</Status></VersioningConfiguration>"), 400, "MalformedXML"),  # noqa: E501
     "put without Content-Length": (no_length("/{b}/no-length"), 411, "MissingContentLength"),
     "part without Content-Length": (no_length("/{b}/m?partNumber=1&uploadId={u}"), 411, "MissingContentLength"),  # noqa: E501
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),

@@ -157,6 +157,8 @@ async def put_versioning(state: State, req: Request) -> Response:
     await state.store(bucket_for(req.bucket))
     body = await req.body().read_all(64 * 1024)
     status = _xml.child_text(_xml.parse(body, "VersioningConfiguration"), "Status")
+    if status not in (None, "Enabled", "Suspended"):
+        raise S3Error("MalformedXML", f"versioning Status is Enabled or Suspended, not {status!r}")
     if status == "Enabled":
         raise S3Error(
             "NotImplemented",
