@@ -117,6 +117,8 @@ def test_multipart_rules(s3, bucket) -> None:
     assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, len(big)), (2, 4)]
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert [(u["Key"], u["UploadId"]) for u in uploads] == [("m", uid)]
+    owner = s3.list_buckets()["Owner"]  # the key that created the upload, as S3 lists it
+    assert uploads[0]["Initiator"] == owner and uploads[0]["Owner"] == owner
     for wrong, code in [
         ([{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}], "InvalidPartOrder"),
         ([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 3, "ETag": e2}], "InvalidPart"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 
 from .. import BucketNotFoundError, ObjectNotFoundError, ObjectStore
 from ._errors import S3Error
@@ -10,7 +12,7 @@ from ._http import Request, Response, xml_response
 from ._placement import part_size
 from ._rules import bucket_for
 from ._state import State
-from ._uploads import STAGING, part_name, upload_record
+from ._uploads import STAGING, part_name, record_name, staging, upload_record
 from ._xml import Raw, element, fields
 
 
@@ -43,14 +45,7 @@ async def list_parts(state: State, req: Request) -> Response:
             "Size": entry.size or await _placed_size(store, name),
         }
         parts.append(f"<Part>{fields(values)}</Part>")
-    owner = Raw(
-        fields(
-            {
-                "ID": hashlib.sha256(str(record["owner"]).encode()).hexdigest(),
-                "DisplayName": record["owner"],
-            }
-        )
-    )
+    owner = _owner(record.get("owner"))
     head = {
         "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
@@ -101,6 +96,7 @@ async def list_uploads(state: State, req: Request) -> Response:
         uploads.append((key, upload_id, entry.modified if entry else None))
     truncated = len(uploads) > max_uploads
     uploads = uploads[:max_uploads]
+    owners = await _owners(state, [record_name(req.bucket, k, u) for k, u, _ in uploads])
     body = fields({
         "Bucket": req.bucket, "KeyMarker": key_marker, "UploadIdMarker": id_marker,
         "NextKeyMarker": uploads[-1][0] if truncated else None,
@@ -108,21 +104,37 @@ async def list_uploads(state: State, req: Request) -> Response:
         "Prefix": prefix, "Delimiter": delimiter or None, "MaxUploads": max_uploads,
         "IsTruncated": truncated,
     })  # fmt: skip
-    for key, upload_id, initiated in uploads:
-        body += (
-            "<Upload>"
-            + fields(
-                {
-                    "Key": key,
-                    "UploadId": upload_id,
-                    "StorageClass": "STANDARD",
-                    "Initiated": initiated,
-                }
-            )
-            + "</Upload>"
-        )
+    for (key, upload_id, initiated), owner in zip(uploads, owners, strict=True):
+        values = {
+            "Key": key, "UploadId": upload_id, "Initiator": owner, "Owner": owner,
+            "StorageClass": "STANDARD", "Initiated": initiated,
+        }  # fmt: skip
+        body += f"<Upload>{fields(values)}</Upload>"
     body += "".join(f"<CommonPrefixes>{element('Prefix', p)}</CommonPrefixes>" for p in prefixes)
     return xml_response("ListMultipartUploadsResult", body)
+
+
+def _owner(name: object) -> Raw:
+    """An upload's Initiator and Owner: the key that created it (as ListBuckets' Owner)."""
+    text = str(name or "")
+    return Raw(fields({"ID": hashlib.sha256(text.encode()).hexdigest(), "DisplayName": text}))
+
+
+async def _owners(state: State, names: list[str]) -> list[Raw]:
+    """The owners of a page of uploads, their records read a few at a time."""
+    if not names:
+        return []
+    store = await staging(state)
+    limit = asyncio.Semaphore(16)
+
+    async def one(name: str) -> Raw:
+        async with limit:
+            try:
+                return _owner(json.loads(await store.get(name)).get("owner"))
+            except (ObjectNotFoundError, ValueError):
+                return _owner(None)  # completed or aborted meanwhile
+
+    return list(await asyncio.gather(*(one(name) for name in names)))
 
 
 def _listed_before(key: str, upload_id: str, key_marker: str, id_marker: str) -> bool:
