@@ -27,8 +27,12 @@ STAGING = "natsobj_s3_uploads"
 
 
 async def record_of(client: natsobj.Client, bucket: str, key: str, uid: str) -> dict:
+    """The upload's record (a completed upload's has moved from u/ to d/)."""
     staging = await client.object_store(STAGING)
-    return json.loads(await staging.get(f"u/{bucket}/{key}/{uid}"))
+    try:
+        return json.loads(await staging.get(f"u/{bucket}/{key}/{uid}"))
+    except natsobj.ObjectNotFoundError:
+        return json.loads(await staging.get(f"d/{bucket}/{key}/{uid}"))
 
 
 async def part_sizes(client: natsobj.Client, uid: str, numbers: list[int]) -> list[int]:
@@ -187,7 +191,7 @@ async def test_upload_file_with_ten_threads_places_its_parts(
     config = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=10)
     s3.upload_file(str(src), bucket, "big", Config=config)
     staging = await client.object_store(STAGING)
-    names = [i.name for i in await staging.list() if i.name.startswith(f"u/{bucket}/big/")]
+    names = [i.name for i in await staging.list() if i.name.startswith(f"d/{bucket}/big/")]
     record = json.loads(await staging.get(names[0]))
     store = await client.object_store(bucket)
     info = await store.get_info("big")

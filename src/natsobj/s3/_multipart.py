@@ -46,6 +46,7 @@ from ._uploads import (
     MAX_PART,
     MIN_PART,
     STAGING,
+    done_name,
     part_name,
     part_number,
     record_name,
@@ -162,7 +163,6 @@ async def upload_part_copy(state: State, req: Request) -> Response:
     return xml_response("CopyPartResult", body)
 
 
-
 async def abort(state: State, req: Request) -> Response:
     store, record = await upload_record(state, req)
     placement = state.placements.pop(req.query["uploadId"], None)
@@ -214,10 +214,7 @@ async def complete(state: State, req: Request) -> Response:
     target = await state.store(bucket_for(req.bucket))
     raw = await req.body().read_all(_xml.MAX_XML_BYTES)
     asked = _asked_parts(raw)
-    try:
-        record = json.loads(await staging_store.get(record_name(req.bucket, req.key, upload_id)))
-    except ObjectNotFoundError:
-        raise S3Error("NoSuchUpload", UploadId=upload_id) from None
+    record = await _record_or_done(staging_store, req.bucket, req.key, upload_id)
     etag = _multipart_etag([e for _, e in asked])
     if record.get("done"):  # a retry of a Complete that succeeded
         return await _completed_again(target, req, record, etag)
@@ -228,14 +225,29 @@ async def complete(state: State, req: Request) -> Response:
         state.applied(target.bucket, info)
         done = {**record, "done": True, "etag": etag}
         await staging_store.put(
-            record_name(req.bucket, req.key, upload_id), json.dumps(done).encode()
+            done_name(req.bucket, req.key, upload_id), json.dumps(done).encode()
         )
+        # out of ListMultipartUploads: S3 lists (and takes parts for) no completed upload
+        await _delete_quietly(state, staging_store, record_name(req.bucket, req.key, upload_id))
         # the parts are not needed any more: deleting them is no part of the answer
         state.background(_discard_parts(state, staging_store, upload_id, parts))
         return info
 
     task = asyncio.ensure_future(run())
     return Response(200, [("Content-Type", "application/xml")], _keepalive(task, req, etag))
+
+
+async def _record_or_done(
+    store: ObjectStore, bucket: str, key: str, upload_id: str
+) -> dict[str, object]:
+    """The upload's record, or the record of it completed (a retried Complete)."""
+    for name in (record_name(bucket, key, upload_id), done_name(bucket, key, upload_id)):
+        if not upload_id or "/" in upload_id:
+            break
+        with contextlib.suppress(ObjectNotFoundError):
+            record: dict[str, object] = json.loads(await store.get(name))
+            return record
+    raise S3Error("NoSuchUpload", UploadId=upload_id)
 
 
 async def _completed_again(
@@ -339,9 +351,7 @@ def _as_s3_error(exc: S3Error | ObjectStoreError, req: Request) -> S3Error:
 
 def _late_error(req: Request, err: S3Error) -> bytes:
     """An <Error> document to follow the XML declaration already sent."""
-    return _xml.error_body(err, resource=req.resource, request_id=req.request_id)[
-        len(_xml.HEAD) :
-    ]
+    return _xml.error_body(err, resource=req.resource, request_id=req.request_id)[len(_xml.HEAD) :]
 
 
 def _finished_alone(request_id: str, task: asyncio.Future[ObjectInfo]) -> None:

@@ -49,7 +49,7 @@ async def list_parts(state: State, req: Request) -> Response:
     head = {
         "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
-        "PartNumberMarker": marker, "NextPartNumberMarker": last if page.truncated else None,
+        "PartNumberMarker": marker, "NextPartNumberMarker": last or marker,
         "MaxParts": max_parts, "IsTruncated": page.truncated,
     }  # fmt: skip
     return xml_response("ListPartsResult", fields(head) + "".join(parts))
@@ -97,6 +97,8 @@ async def list_uploads(state: State, req: Request) -> Response:
     truncated = len(uploads) > max_uploads
     uploads = uploads[:max_uploads]
     owners = await _owners(state, [record_name(req.bucket, k, u) for k, u, _ in uploads])
+    # a record marked done (left by an older gateway) is a completed upload: not listed
+    listed = [(u, o) for u, o in zip(uploads, owners, strict=True) if o is not None]
     body = fields({
         "Bucket": req.bucket, "KeyMarker": key_marker, "UploadIdMarker": id_marker,
         "NextKeyMarker": uploads[-1][0] if truncated else None,
@@ -104,7 +106,7 @@ async def list_uploads(state: State, req: Request) -> Response:
         "Prefix": prefix, "Delimiter": delimiter or None, "MaxUploads": max_uploads,
         "IsTruncated": truncated,
     })  # fmt: skip
-    for (key, upload_id, initiated), owner in zip(uploads, owners, strict=True):
+    for (key, upload_id, initiated), owner in listed:
         values = {
             "Key": key, "UploadId": upload_id, "Initiator": owner, "Owner": owner,
             "StorageClass": "STANDARD", "Initiated": initiated,
@@ -120,17 +122,19 @@ def _owner(name: object) -> Raw:
     return Raw(fields({"ID": hashlib.sha256(text.encode()).hexdigest(), "DisplayName": text}))
 
 
-async def _owners(state: State, names: list[str]) -> list[Raw]:
-    """The owners of a page of uploads, their records read a few at a time."""
+async def _owners(state: State, names: list[str]) -> list[Raw | None]:
+    """The owners of a page of uploads, their records read a few at a time (None for an
+    upload completed)."""
     if not names:
         return []
     store = await staging(state)
     limit = asyncio.Semaphore(16)
 
-    async def one(name: str) -> Raw:
+    async def one(name: str) -> Raw | None:
         async with limit:
             try:
-                return _owner(json.loads(await store.get(name)).get("owner"))
+                record = json.loads(await store.get(name))
+                return None if record.get("done") else _owner(record.get("owner"))
             except (ObjectNotFoundError, ValueError):
                 return _owner(None)  # completed or aborted meanwhile
 

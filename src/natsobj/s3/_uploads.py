@@ -35,6 +35,12 @@ def record_name(bucket: str, key: str, upload_id: str) -> str:
     return f"u/{bucket}/{key}/{upload_id}"
 
 
+def done_name(bucket: str, key: str, upload_id: str) -> str:
+    """Where a completed upload's record moves: out of the uploads S3 lists, kept (until the
+    staging TTL) so a retried Complete answers as the first one did."""
+    return f"d/{bucket}/{key}/{upload_id}"
+
+
 def part_name(upload_id: str, number: int) -> str:
     return f"p/{upload_id}/{number:05d}"
 
@@ -48,7 +54,10 @@ async def upload_record(state: State, req: Request) -> tuple[ObjectStore, dict[s
         data = await store.get(record_name(req.bucket, req.key, upload_id))
     except ObjectNotFoundError:
         raise S3Error("NoSuchUpload", UploadId=upload_id) from None
-    return store, json.loads(data)
+    record = json.loads(data)
+    if record.get("done"):  # completed: S3 knows the upload no more
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return store, record
 
 
 def part_number(req: Request) -> int:
