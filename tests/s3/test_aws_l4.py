@@ -56,3 +56,38 @@ def test_list_parts_gives_the_next_part_number_marker(s3, bucket) -> None:
     assert (listed["IsTruncated"], listed["NextPartNumberMarker"]) == (False, 2)
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
 
+
+# ---------------------------------------------------------------------------------------------
+# checksums and ranges
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256"])
+def test_a_malformed_checksum_header_is_an_invalid_request(s3, bucket, algorithm) -> None:
+    # TestS3::test_put_object_checksum[*]: put-wrong-checksum is 400 InvalidRequest, "Value for
+    # x-amz-checksum-<alg> header is invalid." (the value was not the base64 of a digest)
+    status, error = _error(
+        s3.put_object,
+        Bucket=bucket,
+        Key="k",
+        Body=b"test data..",
+        ChecksumAlgorithm=algorithm,
+        **{f"Checksum{algorithm}": "1a2b3c4d"},
+    )
+    assert (status, error["Code"]) == (400, "InvalidRequest")
+    assert error["Message"] == f"Value for x-amz-checksum-{algorithm.lower()} header is invalid."
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_a_malformed_content_md5_stays_an_invalid_digest(s3, bucket) -> None:
+    # TestS3::test_s3_invalid_content_md5: md5-error-* are 400 InvalidDigest
+    status, error = _error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", ContentMD5="MTIz")
+    assert (status, error["Code"]) == (400, "InvalidDigest")
+
+
+def test_an_unsatisfiable_range_names_the_range_requested(s3, bucket) -> None:
+    # TestS3::test_invalid_range_error: 416 InvalidRange, ActualObjectSize 8,
+    # RangeRequested "bytes=1024-4096"
+    s3.put_object(Bucket=bucket, Key="my-key", Body=b"abcdefgh")
+    status, error = _error(s3.get_object, Bucket=bucket, Key="my-key", Range="bytes=1024-4096")
+    assert (status, error["Code"]) == (416, "InvalidRange")
+    assert (error["ActualObjectSize"], error["RangeRequested"]) == ("8", "bytes=1024-4096")

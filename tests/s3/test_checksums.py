@@ -101,10 +101,12 @@ def test_a_trailer_checksum_is_requested_without_a_value() -> None:
 
 
 @pytest.mark.parametrize("value", ["", "not base64!", "AAAA", "AAAAAAAAAAA=", "AAAAAA"])
-def test_a_malformed_checksum_is_an_invalid_digest(value: str) -> None:
+def test_a_malformed_checksum_is_an_invalid_request(value: str) -> None:
+    # AWS (LocalStack's validated snapshot TestS3::test_put_object_checksum, put-wrong-checksum)
     with pytest.raises(ChecksumError) as info:
         requested(h(("x-amz-checksum-crc32", value)))
-    assert info.value.code == "InvalidDigest"
+    assert info.value.code == "InvalidRequest"
+    assert info.value.message == "Value for x-amz-checksum-crc32 header is invalid."
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,8 @@ _NOT_ALGORITHMS = frozenset({"mode", "type", "algorithm"})
 
 
 class ChecksumError(Exception):
-    """A checksum header S3 would refuse; `.code` is the S3 error code (InvalidDigest,
-    InvalidRequest, BadDigest), `.message` says what was wrong."""
+    """A checksum header S3 would refuse; `.code` is the S3 error code (InvalidDigest for a
+    malformed Content-MD5, InvalidRequest, BadDigest), `.message` says what was wrong."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -158,10 +158,10 @@ def _decode(value: str, size: int, what: str) -> bytes:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != size:
-        raise ChecksumError(
-            "InvalidDigest",
-            f"The {what} you specified ({value!r}) is not the base64 of {size} bytes",
-        )
+        if what == "Content-MD5":
+            raise ChecksumError("InvalidDigest", "The Content-MD5 you specified was invalid.")
+        # S3 refuses a malformed x-amz-checksum-* as an invalid request, not a digest
+        raise ChecksumError("InvalidRequest", f"Value for {what} header is invalid.")
     return raw
 
 
@@ -177,7 +177,7 @@ def _headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 def requested(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str | None]:
     """Which S3 checksum a request asks to verify: {algorithm: expected base64}, with None
     when the value comes in the aws-chunked trailer (declared by x-amz-trailer). Empty when
-    none is asked. One algorithm at most, as S3 allows; malformed values are InvalidDigest.
+    none is asked. One algorithm at most, as S3 allows; malformed values are InvalidRequest.
     """
     hmap = _headers(headers)
     found: dict[str, str | None] = {}

@@ -237,11 +237,11 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
         if last_text and last < first:
             return None
         if first >= size:
-            raise unsatisfiable(size)
+            raise unsatisfiable(size, value)
         return first, min(last, size - 1)
     suffix = int(last_text)
     if suffix == 0 or size == 0:
-        raise unsatisfiable(size)
+        raise unsatisfiable(size, value)
     return max(0, size - suffix), size - 1
 
 
@@ -269,8 +269,9 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     return first, last
 
 
-def unsatisfiable(size: int) -> S3Error:
-    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested="bytes")
+def unsatisfiable(size: int, asked: str) -> S3Error:
+    """416 InvalidRange, naming the Range header as it came (S3's RangeRequested)."""
+    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested=asked.strip())
     err.headers["Content-Range"] = f"bytes */{size}"
     return err
 
