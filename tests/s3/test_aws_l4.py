@@ -4,6 +4,7 @@ snapshots of test_s3.py name the case in each test's comment)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -91,3 +92,49 @@ def test_an_unsatisfiable_range_names_the_range_requested(s3, bucket) -> None:
     status, error = _error(s3.get_object, Bucket=bucket, Key="my-key", Range="bytes=1024-4096")
     assert (status, error["Code"]) == (416, "InvalidRange")
     assert (error["ActualObjectSize"], error["RangeRequested"]) == ("8", "bytes=1024-4096")
+
+
+# ---------------------------------------------------------------------------------------------
+# CopyObject
+
+
+def test_a_copy_onto_itself_naming_a_storage_class_is_allowed(s3, bucket) -> None:
+    # TestS3::test_s3_copy_object_in_place: copy-object-in-place-no-change is 400
+    # InvalidRequest, copy-object-in-place-with-storage-class (STANDARD, as the object has) 200;
+    # test_s3_copy_object_in_place_metadata_directive: copy-copy-directive (COPY + STANDARD)
+    # 200, the metadata kept
+    s3.put_object(Bucket=bucket, Key="k", Body=b'{"key": "value"}', Metadata={"key": "value"})
+    status, error = _error(s3.copy_object, Bucket=bucket, CopySource=f"{bucket}/k", Key="k")
+    assert (status, error["Code"]) == (400, "InvalidRequest")
+    copied = s3.copy_object(
+        Bucket=bucket,
+        CopySource=f"{bucket}/k",
+        Key="k",
+        MetadataDirective="COPY",
+        Metadata={"ignored": "yes"},
+        StorageClass="STANDARD",
+    )
+    assert copied["CopyObjectResult"]["ETag"] == '"88bac95f31528d13a072c05f2a1cf371"'
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"key": "value"}
+
+
+def test_a_modified_since_in_the_future_is_ignored(s3, bucket) -> None:
+    # TestS3::test_s3_copy_object_preconditions: copy-ignore-future-modified-since is 200;
+    # test_s3_get_object_preconditions[get_object|head_object]: obj-ignore-future-modified-since
+    # is 200 (S3 ignores the date), where a date now is 412 (copy) or 304 (read)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    future = datetime.now(timezone.utc) + timedelta(days=1)
+    s3.copy_object(
+        Bucket=bucket, CopySource=f"{bucket}/k", Key="d", CopySourceIfModifiedSince=future
+    )
+    assert s3.get_object(Bucket=bucket, Key="k", IfModifiedSince=future)["Body"].read() == b"data"
+    assert s3.head_object(Bucket=bucket, Key="k", IfModifiedSince=future)["ContentLength"] == 4
+    now = datetime.now(timezone.utc)
+    status, error = _error(
+        s3.copy_object,
+        Bucket=bucket,
+        CopySource=f"{bucket}/k",
+        Key="d",
+        CopySourceIfModifiedSince=now,
+    )
+    assert (status, error["Code"]) == (412, "PreconditionFailed")

@@ -30,6 +30,7 @@ from ._rules import (
     PRIVATE_PREFIX,
     bucket_for,
     check_key,
+    check_onto_itself,
     checksums_of,
     etag_matches,
     etag_of,
@@ -368,9 +369,7 @@ def copy_meta(req: Request, source: ObjectInfo) -> tuple[dict[str, list[str]], d
     return {k: [v] for k, v in headers.items()}, metadata
 
 
-async def open_copy_source(
-    state: State, req: Request
-) -> tuple[str, str, ObjectReader, ObjectInfo]:
+async def open_copy_source(state: State, req: Request) -> tuple[str, str, ObjectReader, ObjectInfo]:
     """The x-amz-copy-source object, opened (the caller closes the reader), once the caller's
     key may read its bucket and its x-amz-copy-source-if-* conditions hold."""
     src_bucket, src_key = copy_source(req.headers["x-amz-copy-source"])
@@ -399,8 +398,8 @@ async def copy_object(state: State, req: Request) -> Response:
     try:
         headers, metadata = copy_meta(req, info)
         itself = (src_bucket, src_key) == (req.bucket, key)
-        if itself and req.headers.get("x-amz-metadata-directive", "COPY").upper() != "REPLACE":
-            raise S3Error("InvalidRequest", _ONTO_ITSELF)
+        if itself:
+            check_onto_itself(req.headers)
         if itself and (info.bucket, info.name) == (store.bucket, key):  # not through a link
             stored = await _copy_onto_itself(store, info, headers, metadata)
         else:  # another key, or a link onto itself (info is its target's): the bytes are copied
@@ -410,13 +409,6 @@ async def copy_object(state: State, req: Request) -> Response:
     state.applied(store.bucket, stored)
     result = fields({"LastModified": last_modified(stored), "ETag": etag_of(stored)})
     return xml_response("CopyObjectResult", result)
-
-
-_ONTO_ITSELF = (
-    "This copy request is illegal because it is trying to copy an object to itself without "
-    "changing the object's metadata, storage class, website redirect location or encryption "
-    "attributes."
-)
 
 
 async def _copy_onto_itself(

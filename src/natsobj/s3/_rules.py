@@ -276,6 +276,20 @@ def unsatisfiable(size: int, asked: str) -> S3Error:
     return err
 
 
+def check_onto_itself(headers: Mapping[str, str]) -> None:
+    """InvalidRequest unless a copy of an object onto itself changes something, as S3 requires:
+    metadata replaced, or a storage class named (S3 takes even the object's own as a change)."""
+    if headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE":
+        return
+    if "x-amz-storage-class" not in headers:
+        raise S3Error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect location "
+            "or encryption attributes.",
+        )
+
+
 def etag_matches(header: str, etag: str) -> bool:
     """An If-Match / If-None-Match list against an ETag ('*' matches any object)."""
     wanted = etag.strip('"')
@@ -315,6 +329,8 @@ def precondition(
             return 304 if read and not prefix else 412
     else:
         since = parse_http_date(headers.get(prefix + "if-modified-since"))
+        if since is not None and since > datetime.now(timezone.utc):
+            since = None  # S3 ignores a date in the future
         if since is not None and modified <= since and (read or prefix):
             return 304 if not prefix else 412
     return None
