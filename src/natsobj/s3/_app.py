@@ -210,7 +210,7 @@ class Gateway:
                 now=datetime.now(timezone.utc),
             )
         except AuthError as exc:
-            raise S3Error(exc.code, exc.message) from None
+            raise S3Error(exc.code, exc.message, **exc.fields) from None
         identity = self.state.credentials.identities[verified.access_key]
         if request.bucket and not identity.may_use(request.bucket):
             raise S3Error(

@@ -1,0 +1,103 @@
+"""Answers pinned to what AWS S3 gives (LocalStack's AWS-validated S3 tests and the responses
+they recorded from AWS): presigned URLs and SigV4 refusals, headers and metadata, errors for
+what is missing, key names. Each test names the validated test whose snapshot it follows."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+from botocore.auth import AUTH_TYPE_MAPS, S3SigV4QueryAuth
+
+
+def error_of(answer: httpx.Response) -> dict[str, str]:
+    """The elements of an S3 error document, by tag."""
+    root = ET.fromstring(answer.content)
+    assert root.tag == "Error", answer.text[:300]
+    return {child.tag: child.text or "" for child in root}
+
+
+# ---------------------------------------------------------------------------------------------
+# presigned URLs
+
+
+def test_presigned_url_ignores_an_unsigned_content_sha256_header(s3, bucket, monkeypatch):
+    """TestS3PresignedUrl::test_s3_ignored_special_headers: an x-amz-content-sha256 header the
+    URL does not sign is ignored (the Go SDK sends one), other unsigned x-amz-* are refused."""
+    monkeypatch.setitem(AUTH_TYPE_MAPS, "s3v4-query", S3SigV4QueryAuth)
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"})
+    answer = httpx.put(
+        url, content=b"something", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"something"
+    answer = httpx.put(url, content=b"something", headers={"x-amz-user-agent": "test"})
+    assert answer.status_code == 403
+    assert error_of(answer)["HeadersNotSigned"] == "x-amz-user-agent"
+
+
+def test_presigned_url_names_the_unsigned_headers(s3, bucket):
+    """test_put_object_with_md5_and_chunk_signature_bad_headers[s3v4-True]: AccessDenied with
+    the unsigned headers in HeadersNotSigned (x-amz-content-sha256 is not one of them)."""
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"})
+    headers = {
+        "X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "X-Amz-Date": "20211122T191045Z",
+        "X-Amz-Decoded-Content-Length": "test",
+    }
+    answer = httpx.put(url, content=b"test", headers=headers)
+    assert answer.status_code == 403
+    error = error_of(answer)
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == "There were headers present in the request which were not signed"
+    assert error["HeadersNotSigned"] == "x-amz-date, x-amz-decoded-content-length"
+
+
+def test_expired_presigned_url_says_when(s3, bucket):
+    """test_s3_presigned_url_expired[s3v4]: AccessDenied "Request has expired" with the
+    X-Amz-Expires, Expires and ServerTime elements."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query["X-Amz-Date"] = "20200101T000000Z"
+    query["X-Amz-Credential"] = query["X-Amz-Credential"].replace(
+        query["X-Amz-Credential"].split("/")[1], "20200101"
+    )
+    answer = httpx.get(urlunsplit(parts._replace(query=urlencode(query))))
+    assert answer.status_code == 403
+    error = error_of(answer)
+    assert (error["Code"], error["Message"]) == ("AccessDenied", "Request has expired")
+    assert error["X-Amz-Expires"] == query["X-Amz-Expires"]
+    assert error["Expires"] == "2020-01-01T01:00:00Z"
+    assert error["ServerTime"].endswith("Z") and error["ServerTime"] > "2020"
+
+
+def test_signature_mismatch_shows_what_was_signed(s3, bucket):
+    """test_s3_put_presigned_url_with_different_headers[s3v4]: SignatureDoesNotMatch carries
+    AWSAccessKeyId, StringToSign, SignatureProvided, CanonicalRequest and their bytes."""
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "k", "ContentType": "text/plain"}
+    )
+    answer = httpx.put(url, content=b"data", headers={"Content-Type": "text/xml"})
+    assert answer.status_code == 403
+    error = error_of(answer)
+    assert error["Code"] == "SignatureDoesNotMatch"
+    assert error["AWSAccessKeyId"] == s3._request_signer._credentials.access_key
+    assert error["SignatureProvided"] == parse_qs(urlsplit(url).query)["X-Amz-Signature"][0]
+    assert error["StringToSign"].startswith("AWS4-HMAC-SHA256\n")
+    assert error["CanonicalRequest"].startswith(f"PUT\n/{bucket}/k\n")
+    assert "content-type:text/xml\n" in error["CanonicalRequest"]
+    assert bytes.fromhex(error["StringToSignBytes"]).decode() == error["StringToSign"]
+    assert bytes.fromhex(error["CanonicalRequestBytes"]).decode() == error["CanonicalRequest"]
+
+
+def test_presigned_url_header_overriding_a_signed_parameter(s3, bucket):
+    """test_s3_put_presigned_url_same_header_and_qs_parameter: an x-amz-expires header is an
+    unsigned header (AccessDenied, HeadersNotSigned)."""
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"})
+    answer = httpx.put(url, content=b"data", headers={"x-amz-expires": "5"})
+    assert answer.status_code == 403
+    error = error_of(answer)
+    assert (error["Code"], error["HeadersNotSigned"]) == ("AccessDenied", "x-amz-expires")
