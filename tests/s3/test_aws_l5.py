@@ -5,10 +5,15 @@ what is missing, key names. Each test names the validated test whose snapshot it
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
+import pytest
 from botocore.auth import AUTH_TYPE_MAPS, S3SigV4QueryAuth
+from botocore.exceptions import ClientError
+
+from ._raw import UNSIGNED, signed_request
 
 
 def error_of(answer: httpx.Response) -> dict[str, str]:
@@ -101,3 +106,56 @@ def test_presigned_url_header_overriding_a_signed_parameter(s3, bucket):
     assert answer.status_code == 403
     error = error_of(answer)
     assert (error["Code"], error["HeadersNotSigned"]) == ("AccessDenied", "x-amz-expires")
+
+
+# ---------------------------------------------------------------------------------------------
+# errors: what they name
+
+
+def test_invalid_range_names_the_range_asked(s3, bucket):
+    """TestS3::test_invalid_range_error: RangeRequested is the Range header as sent."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"abcdefgh")
+    with pytest.raises(ClientError) as info:
+        s3.get_object(Bucket=bucket, Key="k", Range="bytes=1024-4096")
+    error = info.value.response["Error"]
+    assert error["Code"] == "InvalidRange"
+    assert (error["ActualObjectSize"], error["RangeRequested"]) == ("8", "bytes=1024-4096")
+
+
+def test_precondition_failed_names_the_failed_header(s3, bucket):
+    """TestS3::test_precondition_failed_error: Condition is If-Match when If-Match failed."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b'{"foo": "bar"}')
+    with pytest.raises(ClientError) as info:
+        s3.get_object(Bucket=bucket, Key="k", IfMatch='"not good etag"')
+    assert info.value.response["Error"]["Condition"] == "If-Match"
+    past = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(ClientError) as info:
+        s3.get_object(Bucket=bucket, Key="k", IfUnmodifiedSince=past)
+    assert info.value.response["Error"]["Condition"] == "If-Unmodified-Since"
+
+
+@pytest.mark.parametrize("md5", ["__invalid__", "000", "not base64 encoded checksum", "MTIz"])
+def test_malformed_content_md5_is_echoed(s3, bucket, md5):
+    """TestS3::test_s3_invalid_content_md5: InvalidDigest with the Content-MD5 sent."""
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"something", ContentMD5=md5)
+    error = info.value.response["Error"]
+    assert (error["Code"], error["Content-MD5"]) == ("InvalidDigest", md5)
+
+
+# ---------------------------------------------------------------------------------------------
+# key names
+
+
+def test_copy_source_plus_is_a_space(gateway, s3, bucket):
+    """TestS3::test_copy_object_special_character_plus_for_space: x-amz-copy-source is
+    form-decoded, so `+` is a space (as Go clients encode it); a literal plus is %2B."""
+    s3.put_object(Bucket=bucket, Key="test key.txt", Body=b"test-body")
+    s3.put_object(Bucket=bucket, Key="a+b", Body=b"plus")
+    for source, dest in ((f"{bucket}%2Ftest+key.txt", "dest"), (f"{bucket}/a%2Bb", "dest2")):
+        target = f"/{bucket}/{dest}"
+        headers = {"x-amz-copy-source": source, "Host": urlsplit(gateway.endpoint).netloc}
+        answer = signed_request(gateway.endpoint, "PUT", target, headers, payload=UNSIGNED)
+        assert answer.status == 200, answer.body
+    assert s3.get_object(Bucket=bucket, Key="dest")["Body"].read() == b"test-body"
+    assert s3.get_object(Bucket=bucket, Key="dest2")["Body"].read() == b"plus"

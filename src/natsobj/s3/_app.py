@@ -172,7 +172,7 @@ class Gateway:
         except S3Error:
             raise
         except ChecksumError as exc:
-            raise S3Error(exc.code, exc.message) from None
+            raise S3Error(exc.code, exc.message, **exc.fields) from None
         except ClientGone:
             raise S3Error(
                 "IncompleteBody", "the client closed the connection mid-request"

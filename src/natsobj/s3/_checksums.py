@@ -39,12 +39,14 @@ _NOT_ALGORITHMS = frozenset({"mode", "type", "algorithm"})
 
 class ChecksumError(Exception):
     """A checksum header S3 would refuse; `.code` is the S3 error code (InvalidDigest,
-    InvalidRequest, BadDigest), `.message` says what was wrong."""
+    InvalidRequest, BadDigest), `.message` says what was wrong, `.fields` are extra elements
+    of the error document (S3 echoes a malformed Content-MD5 in one)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **fields: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.fields = fields
 
 
 class Checksum(Protocol):
@@ -161,6 +163,7 @@ def _decode(value: str, size: int, what: str) -> bytes:
         raise ChecksumError(
             "InvalidDigest",
             f"The {what} you specified ({value!r}) is not the base64 of {size} bytes",
+            **({what: value} if what == "Content-MD5" else {}),
         )
     return raw
 

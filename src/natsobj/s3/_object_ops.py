@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
-from urllib.parse import unquote
 
 from .. import (
     ObjectInfo,
@@ -31,8 +30,10 @@ from ._rules import (
     bucket_for,
     check_key,
     checksums_of,
+    copy_source,
     etag_matches,
     etag_of,
+    failed_condition,
     last_modified,
     object_headers,
     parse_range,
@@ -197,7 +198,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     etag, modified = etag_of(info), last_modified(info)
     verdict = precondition(req.headers, etag, modified)
     if verdict == 412:
-        raise S3Error("PreconditionFailed", Condition="If-Match or If-Unmodified-Since")
+        raise S3Error("PreconditionFailed", Condition=failed_condition(req.headers, etag))
     headers = object_headers(info)
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
@@ -337,21 +338,6 @@ def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, st
 
 # ---------------------------------------------------------------------------------------------
 # copy
-
-
-def copy_source(header: str) -> tuple[str, str]:
-    """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded)."""
-    path, _, query = header.partition("?")
-    if query and not (query == "versionId=null"):
-        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
-    path = unquote(path).lstrip("/")
-    bucket, _, key = path.partition("/")
-    if not bucket or not key:
-        raise S3Error(
-            "InvalidArgument",
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-        )
-    return bucket, key
 
 
 def copy_meta(req: Request, source: ObjectInfo) -> tuple[dict[str, list[str]], dict[str, str]]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import unquote_plus
 
 from .. import ObjectInfo
 from ._errors import S3Error
@@ -237,11 +238,11 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
         if last_text and last < first:
             return None
         if first >= size:
-            raise unsatisfiable(size)
+            raise unsatisfiable(size, value)
         return first, min(last, size - 1)
     suffix = int(last_text)
     if suffix == 0 or size == 0:
-        raise unsatisfiable(size)
+        raise unsatisfiable(size, value)
     return max(0, size - suffix), size - 1
 
 
@@ -269,8 +270,9 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     return first, last
 
 
-def unsatisfiable(size: int) -> S3Error:
-    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested="bytes")
+def unsatisfiable(size: int, asked: str = "bytes") -> S3Error:
+    """InvalidRange: RangeRequested is the Range header as sent (S3's snapshot: bytes=1024-4096)."""
+    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested=asked.strip())
     err.headers["Content-Range"] = f"bytes */{size}"
     return err
 
@@ -287,6 +289,14 @@ def etag_matches(header: str, etag: str) -> bool:
         if item.strip('"') == wanted:
             return True
     return False
+
+
+def failed_condition(headers: Mapping[str, str], etag: str, *, prefix: str = "") -> str:
+    """The header a 412 of `precondition` names in S3's Condition element: If-Match when it
+    failed (it is evaluated first), else If-Unmodified-Since (prefixed for a copy source)."""
+    if_match = headers.get(prefix + "if-match")
+    name = "If-Match" if if_match is not None and not etag_matches(if_match, etag) else ""
+    return prefix + (name or "If-Unmodified-Since")
 
 
 def precondition(
@@ -317,3 +327,19 @@ def precondition(
         if since is not None and modified <= since and (read or prefix):
             return 304 if not prefix else 412
     return None
+
+
+def copy_source(header: str) -> tuple[str, str]:
+    """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded; a `+`
+    is a space there, as S3 decodes this header)."""
+    path, _, query = header.partition("?")
+    if query and not (query == "versionId=null"):
+        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
+    path = unquote_plus(path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    return bucket, key
