@@ -5,7 +5,7 @@ what is missing, key names. Each test names the validated test whose snapshot it
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -159,3 +159,70 @@ def test_copy_source_plus_is_a_space(gateway, s3, bucket):
         assert answer.status == 200, answer.body
     assert s3.get_object(Bucket=bucket, Key="dest")["Body"].read() == b"test-body"
     assert s3.get_object(Bucket=bucket, Key="dest2")["Body"].read() == b"plus"
+
+
+def test_copy_precondition_names_the_failed_header(s3, bucket):
+    """TestS3::test_s3_copy_object_preconditions: Condition is the x-amz-copy-source-If-*
+    header that failed, in S3's order of evaluation."""
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"data")["ETag"]
+    now = datetime.now(timezone.utc)
+    day = timedelta(days=1)
+    cases = [
+        ({"CopySourceIfMatch": "etag123", "CopySourceIfUnmodifiedSince": now - day}, "If-Match"),
+        (
+            {"CopySourceIfUnmodifiedSince": now - day, "CopySourceIfNoneMatch": etag},
+            "If-Unmodified-Since",
+        ),
+        ({"CopySourceIfModifiedSince": now, "CopySourceIfNoneMatch": etag}, "If-None-Match"),
+        ({"CopySourceIfModifiedSince": now}, "If-Modified-Since"),
+    ]
+    for conditions, failed in cases:
+        with pytest.raises(ClientError) as info:
+            s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", **conditions)
+        assert info.value.response["Error"]["Condition"] == "x-amz-copy-source-" + failed
+
+
+def test_if_modified_since_in_the_future_is_ignored(s3, bucket):
+    """test_s3_copy_object_preconditions (copy-ignore-future-modified-since) and
+    test_s3_get_object_preconditions (obj-ignore-future-modified-since): a date later than now
+    is invalid and ignored (RFC 7232 3.3), so the copy and the GET go ahead."""
+    s3.put_object(Bucket=bucket, Key="src", Body=b"data")
+    future = datetime.now(timezone.utc) + timedelta(days=1)
+    s3.copy_object(
+        Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", CopySourceIfModifiedSince=future
+    )
+    assert s3.get_object(Bucket=bucket, Key="src", IfModifiedSince=future)["Body"].read() == b"data"
+    assert s3.head_object(Bucket=bucket, Key="src", IfModifiedSince=future)["ContentLength"] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# storage classes
+
+
+def test_an_invalid_storage_class_is_refused(s3, bucket):
+    """TestS3::test_put_object_storage_class_outposts: 400 InvalidStorageClass naming it, on
+    PutObject and CreateMultipartUpload; nothing is stored."""
+    for call in (s3.put_object, s3.create_multipart_upload):
+        with pytest.raises(ClientError) as info:
+            call(Bucket=bucket, Key="k", StorageClass="OUTPOSTS")
+        error = info.value.response["Error"]
+        assert (error["Code"], error["StorageClassRequested"]) == (
+            "InvalidStorageClass",
+            "OUTPOSTS",
+        )
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_other_storage_classes_are_not_implemented(s3, bucket):
+    """test_put_object_storage_class: S3 stores STANDARD_IA, GLACIER... natsobj stores
+    STANDARD only, so another class is 501 NotImplemented, not silently STANDARD."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", StorageClass="STANDARD")
+    for storage_class in ("STANDARD_IA", "GLACIER", "DEEP_ARCHIVE"):
+        with pytest.raises(ClientError) as info:
+            s3.put_object(Bucket=bucket, Key="k2", Body=b"x", StorageClass=storage_class)
+        assert info.value.response["Error"]["Code"] == "NotImplemented"
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    with pytest.raises(ClientError) as info:
+        s3.copy_object(Bucket=bucket, Key="k3", CopySource=f"{bucket}/k", StorageClass="GLACIER")
+    assert info.value.response["Error"]["Code"] == "NotImplemented"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]

@@ -115,6 +115,8 @@ def _object_route(req: Request) -> Route:
         absent.check_canned_acl(req)
         if absent.check_sse_headers(req, writes=True):
             raise _not_implemented("server-side encryption (SSE)")
+        if absent.check_storage_class(req):
+            raise _not_implemented("storage classes other than STANDARD")
         for header, what in _UNSUPPORTED_HEADERS.items():
             if h.get(header):
                 raise _not_implemented(what)

@@ -198,7 +198,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     etag, modified = etag_of(info), last_modified(info)
     verdict = precondition(req.headers, etag, modified)
     if verdict == 412:
-        raise S3Error("PreconditionFailed", Condition=failed_condition(req.headers, etag))
+        raise S3Error("PreconditionFailed", Condition=failed_condition(req.headers, etag, modified))
     headers = object_headers(info)
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
@@ -372,9 +372,11 @@ async def open_copy_source(
         raise S3Error("NoSuchKey", Key=src_key) from None
     info = reader.info
     assert info is not None
-    if precondition(req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"):
+    etag, modified, prefix = etag_of(info), last_modified(info), "x-amz-copy-source-"
+    if precondition(req.headers, etag, modified, prefix=prefix):
         await reader.aclose()
-        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+        condition = failed_condition(req.headers, etag, modified, prefix=prefix)
+        raise S3Error("PreconditionFailed", Condition=condition)
     return src_bucket, src_key, reader, info
 
 

@@ -291,12 +291,23 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-def failed_condition(headers: Mapping[str, str], etag: str, *, prefix: str = "") -> str:
-    """The header a 412 of `precondition` names in S3's Condition element: If-Match when it
-    failed (it is evaluated first), else If-Unmodified-Since (prefixed for a copy source)."""
+def failed_condition(
+    headers: Mapping[str, str], etag: str, modified: datetime, *, prefix: str = ""
+) -> str:
+    """The header a 412 of `precondition` names in S3's Condition element (prefixed for a
+    copy source, as x-amz-copy-source-If-None-Match), found in the same evaluation order."""
+    modified = modified.replace(microsecond=0)
     if_match = headers.get(prefix + "if-match")
-    name = "If-Match" if if_match is not None and not etag_matches(if_match, etag) else ""
-    return prefix + (name or "If-Unmodified-Since")
+    if if_match is not None:
+        if not etag_matches(if_match, etag):
+            return prefix + "If-Match"
+    else:
+        since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
+        if since is not None and modified > since:
+            return prefix + "If-Unmodified-Since"
+    if headers.get(prefix + "if-none-match") is not None:
+        return prefix + "If-None-Match"
+    return prefix + "If-Modified-Since"
 
 
 def precondition(
@@ -324,6 +335,8 @@ def precondition(
             return 304 if read and not prefix else 412
     else:
         since = parse_http_date(headers.get(prefix + "if-modified-since"))
+        if since is not None and since > datetime.now(timezone.utc):
+            since = None  # a date later than now is invalid (RFC 7232 3.3): ignored, as on S3
         if since is not None and modified <= since and (read or prefix):
             return 304 if not prefix else 412
     return None
