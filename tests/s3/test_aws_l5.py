@@ -4,6 +4,7 @@ what is missing, key names. Each test names the validated test whose snapshot it
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -226,3 +227,35 @@ def test_other_storage_classes_are_not_implemented(s3, bucket):
         s3.copy_object(Bucket=bucket, Key="k3", CopySource=f"{bucket}/k", StorageClass="GLACIER")
     assert info.value.response["Error"]["Code"] == "NotImplemented"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+
+
+# ---------------------------------------------------------------------------------------------
+# timestamps and bucket headers
+
+
+def test_creation_date_and_copy_time_are_whole_seconds(s3, bucket):
+    """TestS3::test_s3_timestamp_precision: ListBuckets' CreationDate and CopyObjectResult's
+    LastModified are written as 2023-11-15T12:02:40.000Z."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"test-body")
+    listing = httpx.get(s3.generate_presigned_url("list_buckets"))
+    dates = re.findall(r"<CreationDate>([^<]+)</CreationDate>", listing.text)
+    assert dates and all(d.endswith(".000Z") and len(d) == 24 for d in dates), dates
+    params = {"Bucket": bucket, "Key": "copy", "CopySource": f"{bucket}/k"}
+    answer = httpx.put(
+        s3.generate_presigned_url("copy_object", Params=params),
+        headers={"x-amz-copy-source": f"{bucket}/k"},
+    )
+    assert answer.status_code == 200, answer.text
+    moment = re.search(r"<LastModified>([^<]+)</LastModified>", answer.text)
+    assert moment and moment.group(1).endswith(".000Z") and len(moment.group(1)) == 24
+
+
+def test_head_bucket_headers(s3, bucket):
+    """TestS3::test_create_bucket_head_bucket: HeadBucket answers x-amz-bucket-region,
+    x-amz-access-point-alias: false and Content-Type: application/xml."""
+    answer = s3.head_bucket(Bucket=bucket)
+    headers = answer["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amz-bucket-region"] == "us-east-1"
+    assert headers["x-amz-access-point-alias"] == "false"
+    assert headers["content-type"] == "application/xml"
+    assert answer["AccessPointAlias"] is False

@@ -396,7 +396,9 @@ async def copy_object(state: State, req: Request) -> Response:
     finally:
         await reader.aclose()
     state.applied(store.bucket, stored)
-    result = fields({"LastModified": last_modified(stored), "ETag": etag_of(stored)})
+    # whole seconds, as S3 writes them here (and as Last-Modified says): 2023-11-15T12:02:40.000Z
+    moment = last_modified(stored).replace(microsecond=0)
+    result = fields({"LastModified": moment, "ETag": etag_of(stored)})
     return xml_response("CopyObjectResult", result)
 
 
