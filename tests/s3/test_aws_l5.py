@@ -5,6 +5,7 @@ what is missing, key names. Each test names the validated test whose snapshot it
 from __future__ import annotations
 
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -259,3 +260,35 @@ def test_head_bucket_headers(s3, bucket):
     assert headers["x-amz-access-point-alias"] == "false"
     assert headers["content-type"] == "application/xml"
     assert answer["AccessPointAlias"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# a missing bucket
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s3, name: s3.get_bucket_notification_configuration(Bucket=name),
+        lambda s3, name: s3.get_bucket_replication(Bucket=name),
+        lambda s3, name: s3.put_bucket_request_payment(
+            Bucket=name, RequestPaymentConfiguration={"Payer": "Requester"}
+        ),
+        lambda s3, name: s3.put_bucket_policy(Bucket=name, Policy="{}"),
+    ],
+    ids=["notification", "replication", "requestPayment", "policy"],
+)
+def test_unsupported_subresource_of_a_missing_bucket_is_no_such_bucket(s3, call):
+    """test_get_bucket_notification_configuration_no_such_bucket, test_bucket_availability,
+    test_s3_request_payer_exceptions: NoSuchBucket comes first, before NotImplemented."""
+    name = f"missing-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(ClientError) as info:
+        call(s3, name)
+    error = info.value.response["Error"]
+    assert (error["Code"], error["BucketName"]) == ("NoSuchBucket", name)
+
+
+def test_unsupported_subresource_of_a_bucket_is_still_not_implemented(s3, bucket):
+    with pytest.raises(ClientError) as info:
+        s3.get_bucket_replication(Bucket=bucket)
+    assert info.value.response["Error"]["Code"] == "NotImplemented"
