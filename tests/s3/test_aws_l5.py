@@ -292,3 +292,19 @@ def test_unsupported_subresource_of_a_bucket_is_still_not_implemented(s3, bucket
     with pytest.raises(ClientError) as info:
         s3.get_bucket_replication(Bucket=bucket)
     assert info.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_copy_onto_itself_with_a_storage_class_is_legal(s3, bucket):
+    """test_s3_copy_object_in_place_storage_class (and copy-copy-directive of
+    test_s3_copy_object_in_place_metadata_directive): naming a storage class, even the same,
+    makes a copy onto itself legal; without one it stays InvalidRequest."""
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"test", Metadata={"a": "b"})["ETag"]
+    source = f"{bucket}/k"
+    with pytest.raises(ClientError) as info:
+        s3.copy_object(Bucket=bucket, Key="k", CopySource=source)
+    assert info.value.response["Error"]["Code"] == "InvalidRequest"
+    copied = s3.copy_object(Bucket=bucket, Key="k", CopySource=source, StorageClass="STANDARD")
+    assert copied["CopyObjectResult"]["ETag"] == etag
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert (head["ETag"], head["Metadata"]) == (etag, {"a": "b"})
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"test"

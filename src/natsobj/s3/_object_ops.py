@@ -387,7 +387,9 @@ async def copy_object(state: State, req: Request) -> Response:
     try:
         headers, metadata = copy_meta(req, info)
         itself = (src_bucket, src_key) == (req.bucket, key)
-        if itself and req.headers.get("x-amz-metadata-directive", "COPY").upper() != "REPLACE":
+        replace = req.headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE"
+        # a storage class (STANDARD: the one natsobj has) makes it legal, as on S3
+        if itself and not replace and "x-amz-storage-class" not in req.headers:
             raise S3Error("InvalidRequest", _ONTO_ITSELF)
         if itself and (info.bucket, info.name) == (store.bucket, key):  # not through a link
             stored = await _copy_onto_itself(store, info, headers, metadata)
