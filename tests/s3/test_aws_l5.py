@@ -13,9 +13,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 from botocore.auth import AUTH_TYPE_MAPS, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from ._raw import UNSIGNED, signed_request
+from .conftest import KEYS
+
+MD5_123456 = "4QrcOUm6Wau+VuBX8g+IPg=="  # base64 of the MD5 of b"123456"
 
 
 def error_of(answer: httpx.Response) -> dict[str, str]:
@@ -308,3 +313,17 @@ def test_copy_onto_itself_with_a_storage_class_is_legal(s3, bucket):
     head = s3.head_object(Bucket=bucket, Key="k")
     assert (head["ETag"], head["Metadata"]) == (etag, {"a": "b"})
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"test"
+
+
+def test_presigned_url_with_headers_hoisted_into_its_query(gateway, s3, bucket):
+    """TestS3PresignedUrl::test_presigned_url_v4_x_amz_in_qs: the AWS JS SDK signs
+    x-amz-meta-* and x-amz-storage-class as query parameters; S3 stores that metadata."""
+    target = f"{gateway.endpoint}/{bucket}/k?x-amz-storage-class=STANDARD&x-amz-meta-foo=bar-qs"
+    request = AWSRequest(method="PUT", url=target, headers={"Content-MD5": MD5_123456})
+    access, secret = KEYS[0]
+    S3SigV4QueryAuth(Credentials(access, secret), "s3", "us-east-1", expires=60).add_auth(request)
+    answer = httpx.put(request.url, content=b"123456", headers={"Content-MD5": MD5_123456})
+    assert answer.status_code == 200, answer.text
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["Metadata"] == {"foo": "bar-qs"}
+    assert head["ETag"] == '"e10adc3949ba59abbe56e057f20f883e"'
