@@ -43,6 +43,18 @@ _C_ALG = "x-amz-server-side-encryption-customer-algorithm"
 _C_KEY = "x-amz-server-side-encryption-customer-key"
 _C_MD5 = "x-amz-server-side-encryption-customer-key-md5"
 _SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
+# storage classes S3 accepts on a general purpose bucket; natsobj stores STANDARD only
+OTHER_STORAGE_CLASSES = frozenset(
+    {
+        "REDUCED_REDUNDANCY",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "INTELLIGENT_TIERING",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "GLACIER_IR",
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +144,22 @@ def check_canned_acl(req: Request) -> None:
         raise S3Error(
             "InvalidArgument", f"the canned ACL {acl!r} does not exist", **_arg("x-amz-acl", acl)
         )
+
+
+def check_storage_class(req: Request) -> bool:
+    """x-amz-storage-class, when sent, is STANDARD (False) or another class S3 has (True: the
+    caller answers 501); any other value is S3's 400 InvalidStorageClass (OUTPOSTS included,
+    as on a bucket that is not on an Outpost)."""
+    wanted = req.headers.get("x-amz-storage-class")
+    if wanted is None or wanted == "STANDARD":
+        return False
+    if wanted in OTHER_STORAGE_CLASSES:
+        return True
+    raise S3Error(
+        "InvalidStorageClass",
+        "The storage class you specified is not valid",
+        StorageClassRequested=wanted,
+    )
 
 
 def check_sse_headers(req: Request, *, writes: bool) -> bool:

@@ -127,6 +127,7 @@ class Gateway:
         query = dict(
             parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
         )
+        _hoist_presigned(query, headers)
         bucket, key = self._address(raw_path, headers.get("host", ""))
         return Request(
             scope["method"].upper(),
@@ -172,7 +173,7 @@ class Gateway:
         except S3Error:
             raise
         except ChecksumError as exc:
-            raise S3Error(exc.code, exc.message) from None
+            raise S3Error(exc.code, exc.message, **exc.fields) from None
         except ClientGone:
             raise S3Error(
                 "IncompleteBody", "the client closed the connection mid-request"
@@ -210,7 +211,7 @@ class Gateway:
                 now=datetime.now(timezone.utc),
             )
         except AuthError as exc:
-            raise S3Error(exc.code, exc.message) from None
+            raise S3Error(exc.code, exc.message, **exc.fields) from None
         identity = self.state.credentials.identities[verified.access_key]
         if request.bucket and not identity.may_use(request.bucket):
             raise S3Error(
@@ -290,6 +291,32 @@ class Gateway:
 
 
 _AUTH_PARAMS = ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
+
+
+# query parameters of a presigned URL that are its signature, not request headers
+_PRESIGN_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+    }
+)
+
+
+def _hoist_presigned(query: dict[str, str], headers: dict[str, str]) -> None:
+    """A presigned URL may carry x-amz-* headers as (signed) query parameters, as the AWS JS
+    SDK hoists x-amz-meta-* and x-amz-storage-class: S3 reads them as the headers they name."""
+    if "X-Amz-Signature" not in query:
+        return
+    for name, value in query.items():
+        lower = name.lower()
+        if lower.startswith("x-amz-") and lower not in _PRESIGN_PARAMS:
+            headers.setdefault(lower, value)
 
 
 def _anonymous(request: Request) -> bool:

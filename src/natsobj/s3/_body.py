@@ -90,7 +90,7 @@ class Body:
                 self.trailers = self._decoder.finish()
             await self._drain()
         except AuthError as exc:
-            raise S3Error(exc.code, exc.message) from None
+            raise S3Error(exc.code, exc.message, **exc.fields) from None
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)

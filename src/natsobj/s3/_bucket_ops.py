@@ -57,7 +57,7 @@ async def list_buckets(state: State, req: Request) -> Response:
         + fields(
             {
                 "Name": s.bucket,
-                "CreationDate": s.created or _EPOCH,
+                "CreationDate": (s.created or _EPOCH).replace(microsecond=0),  # as S3: .000Z
                 "BucketRegion": state.region,
             }
         )
@@ -125,7 +125,8 @@ async def _refuse_existing(state: State, name: str, access_key: str) -> None:
 
 async def head_bucket(state: State, req: Request) -> Response:
     await state.store(bucket_for(req.bucket))
-    return Response(200, [("x-amz-bucket-region", state.region)])
+    headers = [("x-amz-bucket-region", state.region), ("x-amz-access-point-alias", "false")]
+    return Response(200, [*headers, ("Content-Type", "application/xml")])  # as S3 sends them
 
 
 async def delete_bucket(state: State, req: Request) -> Response:

@@ -38,13 +38,15 @@ _NOT_ALGORITHMS = frozenset({"mode", "type", "algorithm"})
 
 
 class ChecksumError(Exception):
-    """A checksum header S3 would refuse; `.code` is the S3 error code (InvalidDigest for a
-    malformed Content-MD5, InvalidRequest, BadDigest), `.message` says what was wrong."""
+    """A checksum header S3 would refuse; `.code` is the S3 error code (InvalidDigest,
+    InvalidRequest, BadDigest), `.message` says what was wrong, `.fields` are extra elements
+    of the error document (S3 echoes a malformed Content-MD5 in one)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **fields: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.fields = fields
 
 
 class Checksum(Protocol):
@@ -159,7 +161,9 @@ def _decode(value: str, size: int, what: str) -> bytes:
         raw = b""
     if len(raw) != size:
         if what == "Content-MD5":
-            raise ChecksumError("InvalidDigest", "The Content-MD5 you specified was invalid.")
+            raise ChecksumError(
+                "InvalidDigest", "The Content-MD5 you specified was invalid.", **{what: value}
+            )
         # S3 refuses a malformed x-amz-checksum-* as an invalid request, not a digest
         raise ChecksumError("InvalidRequest", f"Value for {what} header is invalid.")
     return raw

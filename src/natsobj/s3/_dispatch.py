@@ -57,7 +57,7 @@ def _bucket_route(req: Request) -> Route:
                 return f"DeleteBucket{name.title()}", _no_content, True
             if m == "PUT" and name == "object-lock":
                 return "PutObjectLockConfiguration", absent.put_object_lock_configuration, True
-            raise _not_implemented(name)
+            return f"{m.title()}Bucket{name.title()}", _unsupported(name), m != "GET"
     if m == "PUT":
         absent.check_canned_acl(req)
     if "acl" in q:
@@ -68,7 +68,7 @@ def _bucket_route(req: Request) -> Route:
         raise _not_implemented("acl")
     for name in _UNSUPPORTED:
         if name in q:
-            raise _not_implemented(name)
+            return f"{m.title()}Bucket{name[0].upper()}{name[1:]}", _unsupported(name), m != "GET"
     table: dict[tuple[str, str | None], Route] = {
         ("GET", "location"): ("GetBucketLocation", buckets.get_location, False),
         ("GET", "versioning"): ("GetBucketVersioning", buckets.get_versioning, False),
@@ -115,6 +115,8 @@ def _object_route(req: Request) -> Route:
         absent.check_canned_acl(req)
         if absent.check_sse_headers(req, writes=True):
             raise _not_implemented("server-side encryption (SSE)")
+        if absent.check_storage_class(req):
+            raise _not_implemented("storage classes other than STANDARD")
         for header, what in _UNSUPPORTED_HEADERS.items():
             if h.get(header):
                 raise _not_implemented(what)
@@ -205,6 +207,14 @@ def _none_set(code: str) -> Handler:
     async def answer(state: State, req: Request) -> Response:
         await state.store(req.bucket)  # NoSuchBucket first, as S3 answers
         raise S3Error(code, BucketName=req.bucket)
+
+    return answer
+
+
+def _unsupported(what: str) -> Handler:
+    async def answer(state: State, req: Request) -> Response:
+        await state.store(req.bucket)  # NoSuchBucket first, as S3 answers
+        raise _not_implemented(what)
 
     return answer
 

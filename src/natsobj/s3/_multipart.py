@@ -159,7 +159,8 @@ async def upload_part_copy(state: State, req: Request) -> Response:
         )
     finally:
         await reader.aclose()
-    body = fields({"ETag": etag_of(part), "LastModified": last_modified(part)})
+    moment = last_modified(part).replace(microsecond=0)  # whole seconds, as S3 writes them
+    body = fields({"ETag": etag_of(part), "LastModified": moment})
     return xml_response("CopyPartResult", body)
 
 

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
-from urllib.parse import unquote
 
 from .. import (
     ObjectInfo,
@@ -32,8 +31,10 @@ from ._rules import (
     check_key,
     check_onto_itself,
     checksums_of,
+    copy_source,
     etag_matches,
     etag_of,
+    failed_condition,
     last_modified,
     object_headers,
     parse_range,
@@ -198,7 +199,7 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     etag, modified = etag_of(info), last_modified(info)
     verdict = precondition(req.headers, etag, modified)
     if verdict == 412:
-        raise S3Error("PreconditionFailed", Condition="If-Match or If-Unmodified-Since")
+        raise S3Error("PreconditionFailed", Condition=failed_condition(req.headers, etag, modified))
     headers = object_headers(info)
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
@@ -340,21 +341,6 @@ def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, st
 # copy
 
 
-def copy_source(header: str) -> tuple[str, str]:
-    """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded)."""
-    path, _, query = header.partition("?")
-    if query and not (query == "versionId=null"):
-        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
-    path = unquote(path).lstrip("/")
-    bucket, _, key = path.partition("/")
-    if not bucket or not key:
-        raise S3Error(
-            "InvalidArgument",
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-        )
-    return bucket, key
-
-
 def copy_meta(req: Request, source: ObjectInfo) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Headers and metadata of a copy: the source's (COPY) or the request's (REPLACE)."""
     directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
@@ -385,9 +371,11 @@ async def open_copy_source(state: State, req: Request) -> tuple[str, str, Object
         raise S3Error("NoSuchKey", Key=src_key) from None
     info = reader.info
     assert info is not None
-    if precondition(req.headers, etag_of(info), last_modified(info), prefix="x-amz-copy-source-"):
+    etag, modified, prefix = etag_of(info), last_modified(info), "x-amz-copy-source-"
+    if precondition(req.headers, etag, modified, prefix=prefix):
         await reader.aclose()
-        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+        condition = failed_condition(req.headers, etag, modified, prefix=prefix)
+        raise S3Error("PreconditionFailed", Condition=condition)
     return src_bucket, src_key, reader, info
 
 
@@ -407,7 +395,9 @@ async def copy_object(state: State, req: Request) -> Response:
     finally:
         await reader.aclose()
     state.applied(store.bucket, stored)
-    result = fields({"LastModified": last_modified(stored), "ETag": etag_of(stored)})
+    # whole seconds, as S3 writes them here (and as Last-Modified says): 2023-11-15T12:02:40.000Z
+    moment = last_modified(stored).replace(microsecond=0)
+    result = fields({"LastModified": moment, "ETag": etag_of(stored)})
     return xml_response("CopyObjectResult", result)
 
 

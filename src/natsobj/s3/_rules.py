@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import unquote_plus
 
 from .. import ObjectInfo
 from ._errors import S3Error
@@ -304,6 +305,25 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
+def failed_condition(
+    headers: Mapping[str, str], etag: str, modified: datetime, *, prefix: str = ""
+) -> str:
+    """The header a 412 of `precondition` names in S3's Condition element (prefixed for a
+    copy source, as x-amz-copy-source-If-None-Match), found in the same evaluation order."""
+    modified = modified.replace(microsecond=0)
+    if_match = headers.get(prefix + "if-match")
+    if if_match is not None:
+        if not etag_matches(if_match, etag):
+            return prefix + "If-Match"
+    else:
+        since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
+        if since is not None and modified > since:
+            return prefix + "If-Unmodified-Since"
+    if headers.get(prefix + "if-none-match") is not None:
+        return prefix + "If-None-Match"
+    return prefix + "If-Modified-Since"
+
+
 def precondition(
     headers: Mapping[str, str],
     etag: str,
@@ -334,3 +354,19 @@ def precondition(
         if since is not None and modified <= since and (read or prefix):
             return 304 if not prefix else 412
     return None
+
+
+def copy_source(header: str) -> tuple[str, str]:
+    """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded; a `+`
+    is a space there, as S3 decodes this header)."""
+    path, _, query = header.partition("?")
+    if query and not (query == "versionId=null"):
+        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
+    path = unquote_plus(path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    return bucket, key

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -27,10 +27,15 @@ from ._canonical import (
     _canonical_uris,
     _decoded,
     _header_map,
-    _hmac_hex,
     _one,
     _query_pairs,
-    _same,
+)
+from ._signature import (
+    ALGORITHM,
+    PRESIGN_IGNORED,
+    AuthError,
+    check_all_amz_signed,
+    check_signature,
 )
 
 __all__ = [
@@ -47,7 +52,6 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -69,15 +73,6 @@ _PRESIGN_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Expires",
 )
-
-
-class AuthError(Exception):
-    """A request S3 would refuse; `.code` is the S3 error code, `.message` says what was wrong."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -171,16 +166,6 @@ def _parse_signed_headers(value: str, code: str) -> tuple[str, ...]:
     if "host" not in names:
         raise AuthError(code, "SignedHeaders must include 'host'")
     return names
-
-
-def _check_all_amz_signed(hmap: dict[str, list[bytes]], signed: Collection[str]) -> None:
-    unsigned = sorted(n for n in hmap if n.startswith("x-amz-") and n not in signed)
-    if unsigned:
-        raise AuthError(
-            "AccessDenied",
-            "There were headers present in the request which were not signed: "
-            + ", ".join(unsigned),
-        )
 
 
 def _payload_value(value: str) -> str:
@@ -327,18 +312,16 @@ def _verify_header(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
         )
     payload = _payload_value(content_sha256)
-    _check_all_amz_signed(hmap, signed)
+    check_all_amz_signed(hmap, signed)
     key = _key_of(credential, secret_for, region)
-    _check_signature(
+    check_signature(
         method,
         _canonical_uris(raw_path),
         _canonical_queries(pairs, drop=None),
-        _canonical_headers(hmap, signed),
-        signed_value,
-        content_sha256,
+        (_canonical_headers(hmap, signed), signed_value, content_sha256),
         amz_date,
         credential.scope,
-        key,
+        (credential.access_key, key),
         signature,
     )
     return Verified(
@@ -368,23 +351,28 @@ def _verify_presigned(
     amz_date = params["X-Amz-Date"]
     expiry = _presign_expiry(params, credential, now, code)
     signed = _parse_signed_headers(params["X-Amz-SignedHeaders"], code)
-    _check_all_amz_signed(hmap, signed)
-    content_sha256 = _one(hmap, "x-amz-content-sha256")
+    check_all_amz_signed(hmap, signed, ignored=PRESIGN_IGNORED)
+    # an x-amz-content-sha256 the URL does not sign is ignored, as S3 ignores it
+    content_sha256 = (
+        _one(hmap, "x-amz-content-sha256") if "x-amz-content-sha256" in signed else None
+    )
     payload = UNSIGNED_PAYLOAD if content_sha256 is None else _payload_value(content_sha256)
     if payload in _STREAMING:
         raise AuthError("InvalidRequest", "aws-chunked uploads cannot use a presigned URL")
     key = _key_of(credential, secret_for, region)
     signature = params["X-Amz-Signature"]
-    _check_signature(
+    check_signature(
         method,
         _canonical_uris(raw_path),
         _canonical_queries(pairs, drop=b"X-Amz-Signature"),
-        _canonical_headers(hmap, signed),
-        params["X-Amz-SignedHeaders"],
-        UNSIGNED_PAYLOAD if content_sha256 is None else content_sha256,
+        (
+            _canonical_headers(hmap, signed),
+            params["X-Amz-SignedHeaders"],
+            content_sha256 or UNSIGNED_PAYLOAD,
+        ),
         amz_date,
         credential.scope,
-        key,
+        (credential.access_key, key),
         signature,
     )
     return Verified(
@@ -453,13 +441,17 @@ def _presign_expiry(
         raise AuthError("AccessDenied", "Request is not valid yet (X-Amz-Date is in the future)")
     expiry = when + timedelta(seconds=expires)
     if now > expiry or expires == 0:
-        raise AuthError("AccessDenied", "Request has expired")
+        raise AuthError(
+            "AccessDenied",
+            "Request has expired",
+            **{"X-Amz-Expires": expires_value},
+            Expires=expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ServerTime=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
     return expiry
 
 
-def _key_of(
-    credential: _Credential, secret_for: Callable[[str], str | None], region: str
-) -> bytes:
+def _key_of(credential: _Credential, secret_for: Callable[[str], str | None], region: str) -> bytes:
     """The signing key of the credential's access key; InvalidAccessKeyId if unknown."""
     secret = secret_for(credential.access_key)
     if secret is None:
@@ -468,32 +460,3 @@ def _key_of(
             f"The AWS Access Key Id {credential.access_key!r} does not exist in our records",
         )
     return signing_key(secret, credential.date, region)
-
-
-def _check_signature(
-    method: str,
-    uris: list[bytes],
-    queries: list[bytes],
-    canonical_headers: bytes,
-    signed_headers: str,
-    payload_hash: str,
-    amz_date: str,
-    scope: str,
-    key: bytes,
-    signature: str,
-) -> None:
-    tail = b"\n" + canonical_headers + b"\n" + signed_headers.encode() + b"\n"
-    tail += payload_hash.encode("latin-1")
-    head = f"{ALGORITHM}\n{amz_date}\n{scope}\n".encode()
-    ok = False
-    for uri in uris:
-        for query in queries:
-            request = method.upper().encode() + b"\n" + uri + b"\n" + query + tail
-            expected = _hmac_hex(key, head + hashlib.sha256(request).hexdigest().encode())
-            ok |= _same(expected, signature)
-    if not ok:
-        raise AuthError(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-        )
