@@ -237,20 +237,21 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
         if last_text and last < first:
             return None
         if first >= size:
-            raise unsatisfiable(size)
+            raise unsatisfiable(size, value)
         return first, min(last, size - 1)
     suffix = int(last_text)
     if suffix == 0 or size == 0:
-        raise unsatisfiable(size)
+        raise unsatisfiable(size, value)
     return max(0, size - suffix), size - 1
 
 
 def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     """The inclusive byte range (first, last) an x-amz-copy-source-range asks of a source of
     `size` bytes. Stricter than Range: only `bytes=first-last`, and it must lie within the
-    source (S3 answers InvalidArgument for both, where a GET would clamp or ignore)."""
+    source (S3 answers InvalidArgument, or InvalidRequest for a start past the end, where a
+    GET would clamp or ignore)."""
     match = re.fullmatch(r"bytes=(\d+)-(\d+)", value.strip())
-    if match is None:
+    if match is None or int(match.group(1)) > int(match.group(2)):
         raise S3Error(
             "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form bytes=first-last where "
@@ -259,7 +260,11 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
             ArgumentValue=value,
         )
     first, last = int(match.group(1)), int(match.group(2))
-    if first > last or last >= size:
+    if first >= size:  # S3: a range that starts past the end is another error than one too long
+        raise S3Error(
+            "InvalidRequest", "The specified copy range is invalid for the source object size"
+        )
+    if last >= size:
         raise S3Error(
             "InvalidArgument",
             f"Range specified is not valid for source object of size: {size}",
@@ -269,8 +274,9 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     return first, last
 
 
-def unsatisfiable(size: int) -> S3Error:
-    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested="bytes")
+def unsatisfiable(size: int, asked: str) -> S3Error:
+    """416 InvalidRange: S3 names the object's size and echoes the Range header asked."""
+    err = S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested=asked.strip())
     err.headers["Content-Range"] = f"bytes */{size}"
     return err
 
@@ -314,6 +320,8 @@ def precondition(
             return 304 if read and not prefix else 412
     else:
         since = parse_http_date(headers.get(prefix + "if-modified-since"))
+        if prefix and since is not None and since > datetime.now(timezone.utc):
+            since = None  # S3 ignores a copy source's If-Modified-Since in the future
         if since is not None and modified <= since and (read or prefix):
             return 304 if not prefix else 412
     return None

@@ -1,0 +1,92 @@
+"""Where the gateway answered otherwise than AWS S3 does, found by replaying LocalStack's
+AWS-validated object API tests (tests/aws/services/s3/test_s3_api.py, whose snapshots hold
+what real AWS answered) against the gateway; each test names the snapshot key it follows."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _error(call: Callable[[], Any]) -> tuple[int, dict[str, str]]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ranges (TestS3ObjectCRUD::test_get_object_range, TestS3Multipart::test_upload_part_copy_range)
+
+
+@pytest.mark.parametrize("asked", ["bytes=-0", "bytes=100-200"])
+def test_an_unsatisfiable_range_is_echoed_in_range_requested(s3, bucket, asked) -> None:
+    # snapshot keys get--0 and get-100-200: RangeRequested is the Range header as sent
+    s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789")
+    status, error = _error(lambda: s3.get_object(Bucket=bucket, Key="k", Range=asked))
+    assert status == 416
+    assert error["Code"] == "InvalidRange"
+    assert error["RangeRequested"] == asked
+    assert error["ActualObjectSize"] == "10"
+
+
+def _copy_part(s3: Any, bucket: str, copy_range: str) -> dict[str, Any]:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    try:
+        return s3.upload_part_copy(
+            Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=1,
+            CopySource=f"{bucket}/src", CopySourceRange=copy_range,
+        )  # fmt: skip
+    finally:
+        s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
+
+
+def test_a_copy_source_range_starting_past_the_end_is_invalid_request(s3, bucket) -> None:
+    # snapshot key upload-part-copy-range-exc-100-200: InvalidRequest, no ArgumentName
+    status, error = _error(lambda: _copy_part(s3, bucket, "bytes=100-200"))
+    assert (status, error["Code"]) == (400, "InvalidRequest")
+    assert "ArgumentName" not in error
+    # upload-part-copy-range-exc-0-100: one that starts inside but ends past stays InvalidArgument
+    status, error = _error(lambda: _copy_part(s3, bucket, "bytes=0-100"))
+    assert (status, error["Code"]) == (400, "InvalidArgument")
+    assert error["ArgumentValue"] == "bytes=0-100"
+    assert "size: 10" in error["Message"]
+
+
+def test_a_reversed_copy_source_range_is_a_malformed_one(s3, bucket) -> None:
+    # snapshot key upload-part-copy-range-exc-1-0: the "must be of the form" message
+    status, error = _error(lambda: _copy_part(s3, bucket, "bytes=1-0"))
+    assert (status, error["Code"]) == (400, "InvalidArgument")
+    assert "must be of the form bytes=first-last" in error["Message"]
+
+
+def test_a_copy_source_if_modified_since_in_the_future_is_ignored(s3, bucket) -> None:
+    # test_upload_part_copy_with_copy_source_if_modified_since_in_future_success: AWS copies
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    s3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    part = s3.upload_part_copy(
+        Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=1,
+        CopySource=f"{bucket}/src", CopySourceIfModifiedSince=future,
+    )  # fmt: skip
+    assert part["CopyPartResult"]["ETag"] == '"781e5e245d69b566979b86e28d23f2c7"'
+    time.sleep(1.1)  # test_upload_part_copy_with_if_modified_since_failed: now still holds back
+    now = datetime.datetime.now(datetime.timezone.utc)
+    status, error = _error(
+        lambda: s3.upload_part_copy(
+            Bucket=bucket,
+            Key="dst",
+            UploadId=upload_id,
+            PartNumber=1,
+            CopySource=f"{bucket}/src",
+            CopySourceIfModifiedSince=now,
+        )
+    )
+    assert (status, error["Code"]) == (412, "PreconditionFailed")
+    s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
