@@ -90,3 +90,92 @@ def test_a_copy_source_if_modified_since_in_the_future_is_ignored(s3, bucket) ->
     )
     assert (status, error["Code"]) == (412, "PreconditionFailed")
     s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditional writes (TestS3ObjectWritePrecondition)
+
+
+def test_a_put_over_an_existing_key_with_if_none_match_names_the_condition(s3, bucket) -> None:
+    # snapshot key test_put_object_if_none_match/put-obj-if-none-match
+    s3.put_object(Bucket=bucket, Key="k", Body=b"", IfNoneMatch="*")
+    status, error = _error(lambda: s3.put_object(Bucket=bucket, Key="k", IfNoneMatch="*"))
+    assert (status, error["Code"]) == (412, "PreconditionFailed")
+    assert error["Condition"] == "If-None-Match"
+    assert "revision" not in error["Message"]  # S3's message, not the store's
+
+
+@pytest.mark.parametrize(
+    ("conditions", "header"),
+    [
+        ({"IfMatch": "*"}, "If-Match"),  # test_put_object_if_match_validation
+        ({"IfNoneMatch": '"d41d8cd98f00b204e9800998ecf8427e"'}, "If-None-Match"),
+        ({"IfNoneMatch": "*", "IfMatch": "abcdef"}, "If-Match,If-None-Match"),
+    ],
+)
+def test_a_put_with_conditions_s3_does_not_take_is_501_naming_them(
+    s3, bucket, conditions, header
+) -> None:
+    # snapshot keys put-obj-if-match-star-value, put-obj-if-none-match-bad-value,
+    # put-obj-both-precondition: 501 NotImplemented with the header(s), and nothing stored
+    status, error = _error(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", **conditions))
+    assert (status, error["Code"], error["Header"]) == (501, "NotImplemented", header)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def _upload(s3: Any, bucket: str, key: str) -> tuple[str, list[dict[str, Any]]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, Body=b"test", PartNumber=1)
+    return upload_id, [{"ETag": part["ETag"], "PartNumber": 1}]
+
+
+def _complete(s3: Any, bucket: str, key: str, upload: tuple[str, list[Any]], **kw: str) -> Any:
+    upload_id, parts = upload
+    return s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **kw
+    )
+
+
+def test_complete_multipart_upload_honours_if_none_match(s3, bucket) -> None:
+    # test_multipart_if_none_match_with_delete and _with_put
+    s3.put_object(Bucket=bucket, Key="k", Body=b"first")
+    upload = _upload(s3, bucket, "k")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfNoneMatch="*"))
+    assert (status, error["Code"]) == (412, "PreconditionFailed")
+    assert error["Condition"] == "If-None-Match"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"first"
+    # deleted after the upload began: 409, even though the key is absent now
+    s3.delete_object(Bucket=bucket, Key="k")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfNoneMatch="*"))
+    assert (status, error["Code"]) == (409, "ConditionalRequestConflict")
+    assert error["Condition"] == "If-None-Match"
+    # a fresh upload onto the absent key completes
+    done = _complete(s3, bucket, "k", _upload(s3, bucket, "k"), IfNoneMatch="*")
+    assert done["ETag"] == '"60cd54a928cbbcbb6e7b5595bab46a9e-1"'
+    # written (not there before) while the upload ran: 412
+    upload = _upload(s3, bucket, "k2")
+    s3.put_object(Bucket=bucket, Key="k2", Body=b"")
+    status, error = _error(lambda: _complete(s3, bucket, "k2", upload, IfNoneMatch="*"))
+    assert (status, error["Code"]) == (412, "PreconditionFailed")
+
+
+def test_complete_multipart_upload_honours_if_match(s3, bucket) -> None:
+    # test_multipart_if_match_with_put, _with_delete and _etag
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]
+    upload = _upload(s3, bucket, "k")
+    second = s3.put_object(Bucket=bucket, Key="k", Body=b"test2")["ETag"]
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=first))
+    assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", "If-Match")
+    # the ETag holds, but the key was written after the upload began
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=second))
+    assert (status, error["Code"], error["Condition"]) == (
+        409, "ConditionalRequestConflict", "If-Match"
+    )  # fmt: skip
+    done = _complete(s3, bucket, "k", _upload(s3, bucket, "k"), IfMatch=second)
+    assert s3.head_object(Bucket=bucket, Key="k")["ETag"] == done["ETag"]
+    # deleted since: 404 NoSuchKey
+    upload = _upload(s3, bucket, "k")
+    s3.delete_object(Bucket=bucket, Key="k")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=done["ETag"]))
+    assert (status, error["Code"]) == (404, "NoSuchKey")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

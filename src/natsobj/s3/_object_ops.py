@@ -17,10 +17,12 @@ from .. import (
     ObjectReader,
     ObjectStore,
     ObjectStoreError,
+    RevisionMismatchError,
 )
 from . import _checksums, _xml
 from ._body import Body, hashed
 from ._bucket_ops import acl_response
+from ._conditions import put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._payload import payload_of
@@ -31,7 +33,6 @@ from ._rules import (
     bucket_for,
     check_key,
     checksums_of,
-    etag_matches,
     etag_of,
     last_modified,
     object_headers,
@@ -85,14 +86,17 @@ async def put_object_verified(
     async def verify(info: ObjectInfo) -> dict[str, str]:
         return verified_headers(req, body, info.digest_hex, wanted)
 
-    return await store.put(
-        name,
-        await payload_of(body),
-        headers=headers,
-        metadata=metadata,
-        if_revision=if_revision,
-        before_commit=verify,
-    )
+    try:
+        return await store.put(
+            name,
+            await payload_of(body),
+            headers=headers,
+            metadata=metadata,
+            if_revision=if_revision,
+            before_commit=verify,
+        )
+    except RevisionMismatchError:
+        raise refused(req) from None
 
 
 def _hashed_here(wanted: dict[str, str | None]) -> tuple[str, ...]:
@@ -132,26 +136,6 @@ def verified_headers(
             )
         out[CHECKSUM_HEADER + alg] = actual
     return out
-
-
-async def put_condition(store: ObjectStore, req: Request) -> int | None:
-    """The store revision a conditional PUT must replace (0: the key must be absent)."""
-    if_none = req.headers.get("if-none-match")
-    if_match = req.headers.get("if-match")
-    if if_none is not None:
-        if if_none.strip() != "*":
-            raise S3Error("NotImplemented", "If-None-Match on PUT takes only '*'")
-        return 0
-    if if_match is None:
-        return None
-    try:
-        info = await store.get_info(req.key)
-    except ObjectNotFoundError:
-        raise S3Error("NoSuchKey", Key=req.key) from None
-    shown = await store.resolve(req.key) if info.is_link else info  # the ETag HEAD showed
-    if not etag_matches(if_match, etag_of(shown)):
-        raise S3Error("PreconditionFailed", Condition="If-Match")
-    return int(info.revision)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,9 +430,13 @@ async def _copy_streamed(
         return {ETAG_HEADER: md5.hexdigest()}
 
     if_revision = await put_condition(store, req)
-    return await store.put(
-        key, source, headers=headers, metadata=metadata, if_revision=if_revision, before_commit=tag
-    )
+    try:
+        return await store.put(
+            key, source, headers=headers, metadata=metadata, if_revision=if_revision,
+            before_commit=tag,
+        )  # fmt: skip
+    except RevisionMismatchError:
+        raise refused(req) from None
 
 
 # ---------------------------------------------------------------------------------------------
