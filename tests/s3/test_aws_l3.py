@@ -179,3 +179,36 @@ def test_complete_multipart_upload_honours_if_match(s3, bucket) -> None:
     status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=done["ETag"]))
     assert (status, error["Code"]) == (404, "NoSuchKey")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+# ---------------------------------------------------------------------------------------------
+# version ids on a bucket without versioning (TestS3ObjectCRUD)
+
+VERSION = "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD"
+
+
+@pytest.mark.parametrize("operation", ["get_object", "delete_object"])
+def test_a_version_id_natsobj_never_issued_is_invalid_argument(s3, bucket, operation) -> None:
+    # snapshot keys get-obj-with-version (test_get_object_with_version_unversioned_bucket) and
+    # delete-nonexistent-object-versionid (test_delete_object)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"test-version")
+    call = getattr(s3, operation)
+    status, error = _error(lambda: call(Bucket=bucket, Key="k", VersionId=VERSION))
+    assert (status, error["Code"]) == (400, "InvalidArgument")
+    assert (error["ArgumentName"], error["ArgumentValue"]) == ("versionId", VERSION)
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"test-version"
+
+
+def test_delete_objects_names_the_version_it_does_not_have(s3, bucket) -> None:
+    # snapshot key test_delete_objects/delete-object-wrong-version-id
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": VERSION}]})
+    assert out["Errors"] == [
+        {
+            "Key": "k",
+            "Code": "NoSuchVersion",
+            "Message": "The specified version does not exist.",
+            "VersionId": VERSION,
+        }
+    ]
+    assert s3.head_object(Bucket=bucket, Key="k")["ContentLength"] == 1

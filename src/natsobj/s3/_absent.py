@@ -17,7 +17,7 @@ from .. import ObjectNotFoundError
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._rules import bucket_for
+from ._rules import bucket_for, check_version
 from ._state import State
 
 MAX_TAGS = 10
@@ -50,10 +50,9 @@ _SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
 
 
 async def _check_object(state: State, req: Request) -> None:
-    """NoSuchBucket / NoSuchKey / NoSuchVersion, as S3 answers before looking at tags."""
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=req.key, VersionId=version)
+    """NoSuchBucket / NoSuchKey / a versionId natsobj cannot have, as S3 answers before
+    looking at tags."""
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     try:
         await store.get_info(req.key)

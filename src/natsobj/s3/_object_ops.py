@@ -32,6 +32,7 @@ from ._rules import (
     PRIVATE_PREFIX,
     bucket_for,
     check_key,
+    check_version,
     checksums_of,
     etag_of,
     last_modified,
@@ -52,12 +53,6 @@ _OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
     "response-content-encoding": "Content-Encoding",
 }
-
-
-def _check_version(req: Request) -> None:
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=req.key, VersionId=version)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,7 +138,7 @@ def verified_headers(
 
 
 async def _open(state: State, req: Request) -> ObjectReader:
-    _check_version(req)
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     reader = store.open(req.key)
     try:
@@ -249,7 +244,7 @@ async def _closing(reader: ObjectReader, chunks: AsyncIterator[bytes]) -> AsyncI
 
 
 async def delete_object(state: State, req: Request) -> Response:
-    _check_version(req)
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     try:
         info = await store.delete(req.key)
@@ -277,7 +272,9 @@ async def delete_objects(state: State, req: Request) -> Response:
         if not key:
             return _delete_error("", "InvalidArgument", "an <Object> has no <Key>")
         if version not in (None, "null"):
-            return _delete_error(key, "NoSuchVersion", "The specified version does not exist.")
+            return _delete_error(
+                key, "NoSuchVersion", "The specified version does not exist.", version
+            )
         try:
             state.applied(store.bucket, await store.delete(key))
         except ObjectNotFoundError:
@@ -294,8 +291,11 @@ async def delete_objects(state: State, req: Request) -> Response:
     return xml_response("DeleteResult", "".join(results))
 
 
-def _delete_error(key: str, code: str, message: str) -> str:
-    return f"<Error>{fields({'Key': key, 'Code': code, 'Message': message})}</Error>"
+def _delete_error(key: str, code: str, message: str, version: str | None = None) -> str:
+    about = {"Key": key, "Code": code, "Message": message}
+    if version is not None:
+        about["VersionId"] = version
+    return f"<Error>{fields(about)}</Error>"
 
 
 def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, str | None]) -> None:

@@ -196,6 +196,19 @@ def checksums_of(info: ObjectInfo) -> dict[str, str]:
     return found
 
 
+def check_version(version: str | None) -> None:
+    """A `versionId` natsobj can serve: none, or "null" (its one version). Any other is one
+    S3 could not have minted for this bucket: 400 InvalidArgument, as S3 answers an id it
+    cannot decode (NoSuchVersion is for ids it issued and no longer has)."""
+    if version is not None and version != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            ArgumentName="versionId",
+            ArgumentValue=version,
+        )
+
+
 def last_modified(info: ObjectInfo) -> datetime:
     return (info.mtime or datetime.fromtimestamp(0, timezone.utc)).astimezone(timezone.utc)
 
