@@ -212,3 +212,28 @@ def test_delete_objects_names_the_version_it_does_not_have(s3, bucket) -> None:
         }
     ]
     assert s3.head_object(Bucket=bucket, Key="k")["ContentLength"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# bucket versioning (TestS3BucketVersioning::test_bucket_versioning_crud)
+
+
+def test_suspended_versioning_is_remembered(s3, bucket) -> None:
+    # snapshot keys get-versioning-before, put-versioning-suspended-before,
+    # get-versioning-after-suspended
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # objects are served as before
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+
+
+def test_a_versioning_configuration_without_status_is_illegal(s3, bucket) -> None:
+    # snapshot key put-versioning-empty
+    status, error = _error(
+        lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={})
+    )
+    assert (status, error["Code"]) == (400, "IllegalVersioningConfigurationException")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)

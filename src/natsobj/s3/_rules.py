@@ -28,6 +28,7 @@ CHECKSUM_HEADER = PRIVATE_PREFIX + "Checksum-"
 INTERNAL_PREFIX = "natsobj_s3_"
 """Buckets of the gateway's own (multipart staging): never listed, never S3-addressable."""
 OWNER_KEY = "natsobj.s3.owner"
+VERSIONING_KEY = "natsobj.s3.versioning"  # "Suspended" once a client set it so
 """Bucket metadata: the access key that created the bucket through the gateway."""
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
