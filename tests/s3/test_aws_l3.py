@@ -237,3 +237,26 @@ def test_a_versioning_configuration_without_status_is_illegal(s3, bucket) -> Non
     )
     assert (status, error["Code"]) == (400, "IllegalVersioningConfigurationException")
     assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+
+
+# ---------------------------------------------------------------------------------------------
+# Object Lock (TestS3ObjectLock::test_delete_object_with_no_locking)
+
+
+@pytest.mark.parametrize("bypass", [True, False])
+def test_a_governance_bypass_is_refused_on_a_bucket_without_object_lock(
+    s3, bucket, bypass
+) -> None:
+    # snapshot keys delete-object-bypass-no-lock(-false), delete-objects-bypass-no-lock
+    s3.put_object(Bucket=bucket, Key="k", Body=b"test")
+    calls = [
+        lambda: s3.delete_object(Bucket=bucket, Key="k", BypassGovernanceRetention=bypass),
+        lambda: s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": "k"}]}, BypassGovernanceRetention=bypass
+        ),
+    ]
+    for call in calls:
+        status, error = _error(call)
+        assert (status, error["Code"]) == (400, "InvalidArgument")
+        assert error["ArgumentName"] == "x-amz-bypass-governance-retention"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"test"

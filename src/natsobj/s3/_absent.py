@@ -120,6 +120,17 @@ async def put_object_lock_configuration(state: State, req: Request) -> Response:
     )
 
 
+def check_no_governance_bypass(req: Request) -> None:
+    """x-amz-bypass-governance-retention (DeleteObject, DeleteObjects), true or false, is 400
+    InvalidArgument on a bucket without Object Lock, as S3 answers."""
+    if "x-amz-bypass-governance-retention" in req.headers:
+        raise S3Error(
+            "InvalidArgument",
+            "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+            ArgumentName="x-amz-bypass-governance-retention",
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # request headers
 

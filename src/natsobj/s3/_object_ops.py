@@ -20,6 +20,7 @@ from .. import (
     RevisionMismatchError,
 )
 from . import _checksums, _xml
+from ._absent import check_no_governance_bypass
 from ._body import Body, hashed
 from ._bucket_ops import acl_response
 from ._conditions import put_condition, refused
@@ -246,6 +247,7 @@ async def _closing(reader: ObjectReader, chunks: AsyncIterator[bytes]) -> AsyncI
 async def delete_object(state: State, req: Request) -> Response:
     check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
+    check_no_governance_bypass(req)
     try:
         info = await store.delete(req.key)
         state.applied(store.bucket, info)
@@ -256,6 +258,7 @@ async def delete_object(state: State, req: Request) -> Response:
 
 async def delete_objects(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
+    check_no_governance_bypass(req)
     wanted = _checksums.requested(req.header_list)
     body = req.body(algorithms=_hashed_here(wanted))
     raw = await body.read_all(_xml.MAX_XML_BYTES)
