@@ -260,3 +260,17 @@ def test_a_governance_bypass_is_refused_on_a_bucket_without_object_lock(
         assert (status, error["Code"]) == (400, "InvalidArgument")
         assert error["ArgumentName"] == "x-amz-bypass-governance-retention"
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"test"
+
+
+# ---------------------------------------------------------------------------------------------
+# ListParts (TestS3Multipart::test_upload_part_copy_no_copy_source_range, list-parts)
+
+
+def test_list_parts_names_the_next_part_number_marker_when_not_truncated(s3, bucket) -> None:
+    upload_id, _ = _upload(s3, bucket, "k")
+    s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, Body=b"more", PartNumber=3)
+    listed = s3.list_parts(Bucket=bucket, Key="k", UploadId=upload_id)
+    assert listed["IsTruncated"] is False
+    assert (listed["PartNumberMarker"], listed["NextPartNumberMarker"]) == (0, 3)
+    assert [p["PartNumber"] for p in listed["Parts"]] == [1, 3]
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)

@@ -49,7 +49,7 @@ async def list_parts(state: State, req: Request) -> Response:
     head = {
         "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
-        "PartNumberMarker": marker, "NextPartNumberMarker": last if page.truncated else None,
+        "PartNumberMarker": marker, "NextPartNumberMarker": last or None,  # untruncated too
         "MaxParts": max_parts, "IsTruncated": page.truncated,
     }  # fmt: skip
     return xml_response("ListPartsResult", fields(head) + "".join(parts))
