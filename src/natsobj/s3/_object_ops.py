@@ -23,7 +23,7 @@ from . import _checksums, _xml
 from ._absent import check_no_governance_bypass
 from ._body import Body, hashed
 from ._bucket_ops import acl_response
-from ._conditions import put_condition, refused
+from ._conditions import check_delete_condition, put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._payload import payload_of
@@ -248,6 +248,7 @@ async def delete_object(state: State, req: Request) -> Response:
     check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     check_no_governance_bypass(req)
+    await check_delete_condition(store, req)
     try:
         info = await store.delete(req.key)
         state.applied(store.bucket, info)
