@@ -295,3 +295,14 @@ def test_a_delete_whose_if_match_does_not_hold_deletes_nothing(s3, bucket) -> No
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     status, error = _error(lambda: s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag))
     assert (status, error["Code"]) == (404, "NoSuchKey")
+
+
+# ---------------------------------------------------------------------------------------------
+# PutObject's answer (every put-object snapshot: ChecksumCRC32 with ChecksumType FULL_OBJECT)
+
+
+def test_a_put_with_a_checksum_answers_its_type(s3, bucket) -> None:
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"test-delete", ChecksumAlgorithm="CRC32")
+    assert (put["ChecksumCRC32"], put["ChecksumType"]) == ("1jy6qw==", "FULL_OBJECT")
+    sha = s3.put_object(Bucket=bucket, Key="k", Body=b"x", ChecksumAlgorithm="SHA256")
+    assert sha["ChecksumType"] == "FULL_OBJECT"

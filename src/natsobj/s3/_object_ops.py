@@ -65,7 +65,9 @@ async def put_object(state: State, req: Request) -> Response:
     info = await put_object_verified(state, req, store, check_key(req.key))
     state.applied(store.bucket, info)
     out = [("ETag", etag_of(info))]
-    out += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in checksums_of(info).items()]
+    sums = checksums_of(info)
+    out += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
+    out += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # as S3 answers a PUT
     return Response(200, out)
 
 
