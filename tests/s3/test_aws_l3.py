@@ -306,3 +306,20 @@ def test_a_put_with_a_checksum_answers_its_type(s3, bucket) -> None:
     assert (put["ChecksumCRC32"], put["ChecksumType"]) == ("1jy6qw==", "FULL_OBJECT")
     sha = s3.put_object(Bucket=bucket, Key="k", Body=b"x", ChecksumAlgorithm="SHA256")
     assert sha["ChecksumType"] == "FULL_OBJECT"
+
+
+# ---------------------------------------------------------------------------------------------
+# listings (test_list_object_versions_order_unversioned/list-object-versions: each version
+# with ChecksumAlgorithm [CRC32] and ChecksumType FULL_OBJECT)
+
+
+def test_listings_name_the_checksum_an_object_was_stored_with(s3, bucket) -> None:
+    s3.put_object(Bucket=bucket, Key="a", Body=b"test-object-1", ChecksumAlgorithm="CRC32")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"test-object-2", ChecksumAlgorithm="SHA256")
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    for items in (versions, listed):
+        assert [(o["Key"], o["ChecksumAlgorithm"], o["ChecksumType"]) for o in items] == [
+            ("a", ["CRC32"], "FULL_OBJECT"),
+            ("b", ["SHA256"], "FULL_OBJECT"),
+        ]

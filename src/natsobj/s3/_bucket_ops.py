@@ -257,10 +257,17 @@ def _contents(
         entry = entries.get(key)
         if entry is None:
             continue
+        alg = entry.checksum
+        sums = (
+            f"<ChecksumAlgorithm>{escape(alg)}</ChecksumAlgorithm>"
+            "<ChecksumType>FULL_OBJECT</ChecksumType>"
+            if alg
+            else ""
+        )
         out.append(
             f"<{tag}><Key>{escape(enc(key))}</Key>{latest}"  # type: ignore[operator]
             f"<LastModified>{iso_time(entry.modified)}</LastModified>"
-            f"<ETag>{escape(entry.etag)}</ETag><Size>{entry.size}</Size>{tail}</{tag}>"
+            f"<ETag>{escape(entry.etag)}</ETag>{sums}<Size>{entry.size}</Size>{tail}</{tag}>"
         )
     out += [
         f"<CommonPrefixes>{element('Prefix', enc(p))}</CommonPrefixes>"  # type: ignore[operator]
