@@ -41,6 +41,7 @@ def test_another_key_re_creating_a_bucket_gets_409_bucket_already_exists(
 
 # ---------------------------------------------------------------------------------------------
 # UploadPartCopy's source range: bytes=first-last within the source, else InvalidArgument
+# (InvalidRequest when it starts past the source's end)
 
 
 def _upload(s3, bucket: str, size: int) -> str:
@@ -59,11 +60,23 @@ def _copy_part(s3, bucket: str, upload_id: str, copy_range: str):
     )
 
 
-@pytest.mark.parametrize("copy_range", ["bytes=0-21", "bytes=0-5", "bytes=5-5", "bytes=9-99"])
-def test_a_copy_source_range_past_the_source_is_refused_not_clamped(s3, bucket, copy_range) -> None:
+@pytest.mark.parametrize(
+    ("copy_range", "code"),
+    [
+        ("bytes=0-21", "InvalidArgument"),
+        ("bytes=0-5", "InvalidArgument"),
+        # starting past the last byte is InvalidRequest on AWS (LocalStack's AWS-validated
+        # snapshot test_s3_api.py::TestS3Multipart::test_upload_part_copy_range, bytes=100-200)
+        ("bytes=5-5", "InvalidRequest"),
+        ("bytes=9-99", "InvalidRequest"),
+    ],
+)
+def test_a_copy_source_range_past_the_source_is_refused_not_clamped(
+    s3, bucket, copy_range, code
+) -> None:
     upload_id = _upload(s3, bucket, 5)
     call = lambda: _copy_part(s3, bucket, upload_id, copy_range)  # noqa: E731
-    assert _status_and_code(call) == (400, "InvalidArgument")
+    assert _status_and_code(call) == (400, code)
     parts = s3.list_parts(Bucket=bucket, Key="dest", UploadId=upload_id)
     assert parts.get("Parts", []) == []
     s3.abort_multipart_upload(Bucket=bucket, Key="dest", UploadId=upload_id)

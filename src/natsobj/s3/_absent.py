@@ -17,7 +17,7 @@ from .. import ObjectNotFoundError
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._rules import bucket_for
+from ._rules import bucket_for, check_version
 from ._state import State
 
 MAX_TAGS = 10
@@ -62,10 +62,9 @@ OTHER_STORAGE_CLASSES = frozenset(
 
 
 async def _check_object(state: State, req: Request) -> None:
-    """NoSuchBucket / NoSuchKey / NoSuchVersion, as S3 answers before looking at tags."""
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=req.key, VersionId=version)
+    """NoSuchBucket / NoSuchKey / a versionId natsobj cannot have, as S3 answers before
+    looking at tags."""
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     try:
         await store.get_info(req.key)
@@ -131,6 +130,17 @@ async def put_object_lock_configuration(state: State, req: Request) -> Response:
         "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration "
         "(natsobj keeps one version of each object)",
     )
+
+
+def check_no_governance_bypass(req: Request) -> None:
+    """x-amz-bypass-governance-retention (DeleteObject, DeleteObjects), true or false, is 400
+    InvalidArgument on a bucket without Object Lock, as S3 answers."""
+    if "x-amz-bypass-governance-retention" in req.headers:
+        raise S3Error(
+            "InvalidArgument",
+            "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+            ArgumentName="x-amz-bypass-governance-retention",
+        )
 
 
 # ---------------------------------------------------------------------------------------------

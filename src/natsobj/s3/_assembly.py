@@ -32,8 +32,10 @@ async def assemble(
     record: dict[str, object],
     parts: list[ObjectInfo],
     etag: str,
+    if_revision: int | None = None,
 ) -> ObjectInfo:
-    """Store the upload's object from `parts` (checked, in order) and return its info."""
+    """Store the upload's object from `parts` (checked, in order) and return its info; only
+    over the key's revision `if_revision` if given (0: only if absent)."""
     sizes = ",".join(str(part_size(p)) for p in parts)
 
     async def tag(_: ObjectInfo) -> dict[str, str]:
@@ -49,7 +51,8 @@ async def assemble(
     placed = [placed_of(p) for p in parts]
     if not nuid:  # an upload created before placement existed
         return await target.put(key, _staged(staging_store, parts), headers=headers,
-                                 metadata=metadata, before_commit=tag)  # fmt: skip
+                                 metadata=metadata, if_revision=if_revision,
+                                 before_commit=tag)  # fmt: skip
     runs = target.runs
     k = _placed_prefix(parts, placed)
     chunk_size = int(record.get("chunk_size") or 0)
@@ -58,12 +61,16 @@ async def assemble(
     if run is not None and (run.aligned or k == len(parts)):
         rest = _staged(staging_store, parts[k:]) if k < len(parts) else None
         info = await runs.commit(
-            key, run, rest, headers=headers, metadata=metadata, before_commit=tag,
+            key, run, rest, headers=headers, metadata=metadata, if_revision=if_revision,
+            before_commit=tag,
             rewrite=1000 + secrets.randbelow(1 << 30),  # a retried Complete rewrites indexes
         )  # fmt: skip
     else:
         source = _all_chunks(runs, nuid, staging_store, parts, placed)
-        info = await target.put(key, source, headers=headers, metadata=metadata, before_commit=tag)
+        info = await target.put(
+            key, source, headers=headers, metadata=metadata, if_revision=if_revision,
+            before_commit=tag,
+        )  # fmt: skip
         state.background(discard_run(target, nuid))
     state.placements.pop(upload_id, None)
     return info

@@ -1,5 +1,6 @@
-"""Bucket operations: list, create (with an owner), head, delete, location, versioning (a
-stub: natsobj keeps one version), and the object listings (v1, v2, versions)."""
+"""Bucket operations: list, create (with an owner), head, delete, location, versioning
+(natsobj keeps one version: Suspended is remembered in the bucket's metadata, Enabled is not
+implemented), and the object listings (v1, v2, versions)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from . import _listing, _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._index import Entry
-from ._rules import INTERNAL_PREFIX, OWNER_KEY, bucket_for, check_new_bucket_name
+from ._rules import (
+    INTERNAL_PREFIX,
+    OWNER_KEY,
+    VERSIONING_KEY,
+    bucket_for,
+    check_new_bucket_name,
+)
 from ._state import State
 from ._xml import Raw, element, escape, fields, iso_time, text
 
@@ -150,21 +157,33 @@ async def get_location(state: State, req: Request) -> Response:
 
 
 async def get_versioning(state: State, req: Request) -> Response:
-    await state.store(bucket_for(req.bucket))
-    return xml_response("VersioningConfiguration", "")
+    """No Status until a client suspends versioning, then Suspended (natsobj's one version per
+    key is what S3 does with versioning suspended)."""
+    status = await (await state.store(bucket_for(req.bucket))).status()
+    suspended = (status.metadata or {}).get(VERSIONING_KEY) == "Suspended"
+    shown = element("Status", "Suspended") if suspended else ""
+    return xml_response("VersioningConfiguration", shown)
 
 
 async def put_versioning(state: State, req: Request) -> Response:
-    await state.store(bucket_for(req.bucket))
+    store = await state.store(bucket_for(req.bucket))
     body = await req.body().read_all(64 * 1024)
     status = _xml.child_text(_xml.parse(body, "VersioningConfiguration"), "Status")
-    if status not in (None, "Enabled", "Suspended"):
+    if status is None:
+        raise S3Error(
+            "IllegalVersioningConfigurationException", "The Versioning element must be specified"
+        )
+    if status not in ("Enabled", "Suspended"):
         raise S3Error("MalformedXML", f"versioning Status is Enabled or Suspended, not {status!r}")
     if status == "Enabled":
         raise S3Error(
             "NotImplemented",
             "natsobj keeps one version of each object: bucket versioning is not implemented",
         )
+    metadata = dict((await store.status()).metadata or {})
+    if metadata.get(VERSIONING_KEY) != status:  # remembered, so GetBucketVersioning shows it
+        metadata[VERSIONING_KEY] = status
+        await state.client.update_object_store(store.bucket, metadata=metadata)
     return Response(200)
 
 
@@ -239,10 +258,17 @@ def _contents(
         entry = entries.get(key)
         if entry is None:
             continue
+        alg = entry.checksum
+        sums = (
+            f"<ChecksumAlgorithm>{escape(alg)}</ChecksumAlgorithm>"
+            "<ChecksumType>FULL_OBJECT</ChecksumType>"
+            if alg
+            else ""
+        )
         out.append(
             f"<{tag}><Key>{escape(enc(key))}</Key>{latest}"  # type: ignore[operator]
             f"<LastModified>{iso_time(entry.modified)}</LastModified>"
-            f"<ETag>{escape(entry.etag)}</ETag><Size>{entry.size}</Size>{tail}</{tag}>"
+            f"<ETag>{escape(entry.etag)}</ETag>{sums}<Size>{entry.size}</Size>{tail}</{tag}>"
         )
     out += [
         f"<CommonPrefixes>{element('Prefix', enc(p))}</CommonPrefixes>"  # type: ignore[operator]

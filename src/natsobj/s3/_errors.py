@@ -41,6 +41,10 @@ CODES: dict[str, tuple[int, str]] = {
         400,
         "Your proposed upload is smaller than the minimum allowed object size.",
     ),
+    "IllegalVersioningConfigurationException": (
+        400,
+        "The versioning configuration specified in the request is invalid.",
+    ),
     "IncompleteBody": (
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",

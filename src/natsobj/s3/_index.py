@@ -34,7 +34,7 @@ from .. import (
     ObjectStoreError,
 )
 from . import _listing
-from ._rules import etag_of, last_modified
+from ._rules import checksums_of, etag_of, last_modified
 
 log = logging.getLogger("natsobj.s3")
 
@@ -52,6 +52,12 @@ class Entry:
     revision: int
     link: bool = False
     """A link to an object: size, ETag and time are its target's, read by entries()."""
+    checksum: str = ""
+    """The algorithm of the S3 checksum stored with the object ("CRC32"), if any."""
+
+
+def _checksum(info: ObjectInfo) -> str:
+    return next(iter(checksums_of(info)), "")
 
 
 class BucketIndex:
@@ -135,8 +141,9 @@ class BucketIndex:
             return
         self._gone.pop(name, None)
         self._entries[name] = Entry(
-            info.size, etag_of(info), last_modified(info), info.revision, link is not None
-        )
+            info.size, etag_of(info), last_modified(info), info.revision, link is not None,
+            _checksum(info),
+        )  # fmt: skip
         if len(self._entries) > self._max_entries:
             del self._entries[next(iter(self._entries))]
         if not listed:
@@ -169,8 +176,9 @@ class BucketIndex:
         for name, target in zip(links, targets, strict=True):
             if isinstance(target, ObjectInfo):
                 found[name] = Entry(
-                    target.size, etag_of(target), last_modified(target), target.revision
-                )
+                    target.size, etag_of(target), last_modified(target), target.revision,
+                    checksum=_checksum(target),
+                )  # fmt: skip
             elif isinstance(target, (ObjectNotFoundError, LinkError, BadObjectMetaError)):
                 del found[name]
             else:

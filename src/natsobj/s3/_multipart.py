@@ -24,9 +24,10 @@ import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
-from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError
+from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError, RevisionMismatchError
 from . import _placement, _xml
 from ._assembly import assemble, discard_run
+from ._conditions import complete_condition, refused, revision_now
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._object_ops import open_copy_source, put_object_verified
@@ -80,6 +81,7 @@ async def create(state: State, req: Request) -> Response:
         "checksum": req.headers.get("x-amz-checksum-algorithm", "").upper() or None,
     }
     target = await state.store(bucket_for(req.bucket))
+    record["revision"] = await revision_now(target, key)  # for a conditional Complete
     run = None if target.read_only else target.runs.start()
     if run is not None:
         record.update(nuid=run.nuid, chunk_size=run.chunk_size)
@@ -220,9 +222,16 @@ async def complete(state: State, req: Request) -> Response:
     if record.get("done"):  # a retry of a Complete that succeeded
         return await _completed_again(target, req, record, etag)
     parts = await _checked_parts(staging_store, upload_id, asked)
+    began = record.get("revision")
+    if_revision = await complete_condition(target, req, began if isinstance(began, int) else None)
 
     async def run() -> ObjectInfo:
-        info = await assemble(state, target, staging_store, upload_id, record, parts, etag)
+        try:
+            info = await assemble(
+                state, target, staging_store, upload_id, record, parts, etag, if_revision
+            )
+        except RevisionMismatchError:
+            raise refused(req) from None
         state.applied(target.bucket, info)
         done = {**record, "done": True, "etag": etag}
         await staging_store.put(

@@ -16,10 +16,13 @@ from .. import (
     ObjectReader,
     ObjectStore,
     ObjectStoreError,
+    RevisionMismatchError,
 )
 from . import _checksums, _xml
+from ._absent import check_no_governance_bypass
 from ._body import Body, hashed
 from ._bucket_ops import acl_response
+from ._conditions import check_delete_condition, put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._payload import payload_of
@@ -30,9 +33,9 @@ from ._rules import (
     bucket_for,
     check_key,
     check_onto_itself,
+    check_version,
     checksums_of,
     copy_source,
-    etag_matches,
     etag_of,
     failed_condition,
     last_modified,
@@ -55,12 +58,6 @@ _OVERRIDES = {
 }
 
 
-def _check_version(req: Request) -> None:
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=req.key, VersionId=version)
-
-
 # ---------------------------------------------------------------------------------------------
 # put
 
@@ -70,7 +67,9 @@ async def put_object(state: State, req: Request) -> Response:
     info = await put_object_verified(state, req, store, check_key(req.key))
     state.applied(store.bucket, info)
     out = [("ETag", etag_of(info))]
-    out += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in checksums_of(info).items()]
+    sums = checksums_of(info)
+    out += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
+    out += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # as S3 answers a PUT
     return Response(200, out)
 
 
@@ -87,14 +86,17 @@ async def put_object_verified(
     async def verify(info: ObjectInfo) -> dict[str, str]:
         return verified_headers(req, body, info.digest_hex, wanted)
 
-    return await store.put(
-        name,
-        await payload_of(body),
-        headers=headers,
-        metadata=metadata,
-        if_revision=if_revision,
-        before_commit=verify,
-    )
+    try:
+        return await store.put(
+            name,
+            await payload_of(body),
+            headers=headers,
+            metadata=metadata,
+            if_revision=if_revision,
+            before_commit=verify,
+        )
+    except RevisionMismatchError:
+        raise refused(req) from None
 
 
 def _hashed_here(wanted: dict[str, str | None]) -> tuple[str, ...]:
@@ -136,32 +138,12 @@ def verified_headers(
     return out
 
 
-async def put_condition(store: ObjectStore, req: Request) -> int | None:
-    """The store revision a conditional PUT must replace (0: the key must be absent)."""
-    if_none = req.headers.get("if-none-match")
-    if_match = req.headers.get("if-match")
-    if if_none is not None:
-        if if_none.strip() != "*":
-            raise S3Error("NotImplemented", "If-None-Match on PUT takes only '*'")
-        return 0
-    if if_match is None:
-        return None
-    try:
-        info = await store.get_info(req.key)
-    except ObjectNotFoundError:
-        raise S3Error("NoSuchKey", Key=req.key) from None
-    shown = await store.resolve(req.key) if info.is_link else info  # the ETag HEAD showed
-    if not etag_matches(if_match, etag_of(shown)):
-        raise S3Error("PreconditionFailed", Condition="If-Match")
-    return int(info.revision)
-
-
 # ---------------------------------------------------------------------------------------------
 # get and head
 
 
 async def _open(state: State, req: Request) -> ObjectReader:
-    _check_version(req)
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     reader = store.open(req.key)
     try:
@@ -267,8 +249,10 @@ async def _closing(reader: ObjectReader, chunks: AsyncIterator[bytes]) -> AsyncI
 
 
 async def delete_object(state: State, req: Request) -> Response:
-    _check_version(req)
+    check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
+    check_no_governance_bypass(req)
+    await check_delete_condition(store, req)
     try:
         info = await store.delete(req.key)
         state.applied(store.bucket, info)
@@ -279,6 +263,7 @@ async def delete_object(state: State, req: Request) -> Response:
 
 async def delete_objects(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
+    check_no_governance_bypass(req)
     wanted = _checksums.requested(req.header_list)
     body = req.body(algorithms=_hashed_here(wanted))
     raw = await body.read_all(_xml.MAX_XML_BYTES)
@@ -295,7 +280,9 @@ async def delete_objects(state: State, req: Request) -> Response:
         if not key:
             return _delete_error("", "InvalidArgument", "an <Object> has no <Key>")
         if version not in (None, "null"):
-            return _delete_error(key, "NoSuchVersion", "The specified version does not exist.")
+            return _delete_error(
+                key, "NoSuchVersion", "The specified version does not exist.", version
+            )
         try:
             state.applied(store.bucket, await store.delete(key))
         except ObjectNotFoundError:
@@ -312,8 +299,11 @@ async def delete_objects(state: State, req: Request) -> Response:
     return xml_response("DeleteResult", "".join(results))
 
 
-def _delete_error(key: str, code: str, message: str) -> str:
-    return f"<Error>{fields({'Key': key, 'Code': code, 'Message': message})}</Error>"
+def _delete_error(key: str, code: str, message: str, version: str | None = None) -> str:
+    about = {"Key": key, "Code": code, "Message": message}
+    if version is not None:
+        about["VersionId"] = version
+    return f"<Error>{fields(about)}</Error>"
 
 
 def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, str | None]) -> None:
@@ -428,9 +418,13 @@ async def _copy_streamed(
         return {ETAG_HEADER: md5.hexdigest()}
 
     if_revision = await put_condition(store, req)
-    return await store.put(
-        key, source, headers=headers, metadata=metadata, if_revision=if_revision, before_commit=tag
-    )
+    try:
+        return await store.put(
+            key, source, headers=headers, metadata=metadata, if_revision=if_revision,
+            before_commit=tag,
+        )  # fmt: skip
+    except RevisionMismatchError:
+        raise refused(req) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ CHECKSUM_HEADER = PRIVATE_PREFIX + "Checksum-"
 INTERNAL_PREFIX = "natsobj_s3_"
 """Buckets of the gateway's own (multipart staging): never listed, never S3-addressable."""
 OWNER_KEY = "natsobj.s3.owner"
+VERSIONING_KEY = "natsobj.s3.versioning"  # "Suspended" once a client set it so
 """Bucket metadata: the access key that created the bucket through the gateway."""
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -197,6 +198,19 @@ def checksums_of(info: ObjectInfo) -> dict[str, str]:
     return found
 
 
+def check_version(version: str | None) -> None:
+    """A `versionId` natsobj can serve: none, or "null" (its one version). Any other is one
+    S3 could not have minted for this bucket: 400 InvalidArgument, as S3 answers an id it
+    cannot decode (NoSuchVersion is for ids it issued and no longer has)."""
+    if version is not None and version != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            ArgumentName="versionId",
+            ArgumentValue=version,
+        )
+
+
 def last_modified(info: ObjectInfo) -> datetime:
     return (info.mtime or datetime.fromtimestamp(0, timezone.utc)).astimezone(timezone.utc)
 
@@ -249,9 +263,10 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
 def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     """The inclusive byte range (first, last) an x-amz-copy-source-range asks of a source of
     `size` bytes. Stricter than Range: only `bytes=first-last`, and it must lie within the
-    source (S3 answers InvalidArgument for both, where a GET would clamp or ignore)."""
+    source (S3 answers InvalidArgument, or InvalidRequest for a start past the end, where a
+    GET would clamp or ignore)."""
     match = re.fullmatch(r"bytes=(\d+)-(\d+)", value.strip())
-    if match is None:
+    if match is None or int(match.group(1)) > int(match.group(2)):
         raise S3Error(
             "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form bytes=first-last where "
@@ -260,7 +275,11 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
             ArgumentValue=value,
         )
     first, last = int(match.group(1)), int(match.group(2))
-    if first > last or last >= size:
+    if first >= size:  # S3: a range that starts past the end is another error than one too long
+        raise S3Error(
+            "InvalidRequest", "The specified copy range is invalid for the source object size"
+        )
+    if last >= size:
         raise S3Error(
             "InvalidArgument",
             f"Range specified is not valid for source object of size: {size}",
