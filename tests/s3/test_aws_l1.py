@@ -13,9 +13,26 @@ from botocore.exceptions import ClientError
 
 import natsobj
 
+from ._raw import signed_request
 from .test_objects import error_code
 
 STAGING = "natsobj_s3_uploads"
+
+
+def _error(call) -> tuple[int, dict]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["ResponseMetadata"]["HTTPStatusCode"], caught.value.response[
+        "Error"
+    ]
+
+
+def _uploads(page: dict) -> list[tuple[str, str]]:
+    return [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+
+
+def _markers(page: dict) -> tuple[str, str, bool]:
+    return page["NextKeyMarker"], page["NextUploadIdMarker"], page["IsTruncated"]
 
 
 def _complete(s3, bucket: str, key: str, upload_id: str, parts: list[bytes]) -> tuple[str, dict]:
@@ -38,6 +55,7 @@ def test_a_completed_upload_is_gone_from_every_upload_operation(s3, bucket) -> N
     body = [os.urandom(5 * 1024 * 1024), b"tail"]
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     etag, parts = _complete(s3, bucket, "k", upload_id, body)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     calls = {
         "UploadPart": lambda: s3.upload_part(
             Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=3, Body=b"x"
@@ -80,3 +98,81 @@ async def test_an_abort_spares_an_upload_an_older_gateway_left_marked_done(
             await staging.delete(f"u/{bucket}/k/{upload_id}")
     got = s3.get_object(Bucket=bucket, Key="k")
     assert got["ETag"] == etag and got["Body"].read() == b"".join(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# ListMultipartUploads: TestS3ListMultipartUploads
+
+
+def test_uploads_list_by_key_then_in_the_order_they_were_started(s3, bucket) -> None:
+    """test_list_multiparts_next_marker: a key's uploads in the order they were started (not
+    by id); NextKeyMarker and NextUploadIdMarker name the page's last upload (empty strings
+    when it has none), truncated or not; upload-id-marker continues after that upload of
+    key-marker, is ignored without key-marker, and is InvalidArgument for another key's."""
+    empty = s3.list_multipart_uploads(Bucket=bucket)
+    assert _markers(empty) == ("", "", False) and "Prefix" not in empty
+    started = []
+    for key in ["test_c", "test_b", "test_a"]:
+        for _ in range(6 if key == "test_a" else 1):
+            started.append((key, s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]))
+    ordered = [*started[2:], started[1], started[0]]
+    everything = s3.list_multipart_uploads(Bucket=bucket)
+    assert _uploads(everything) == ordered
+    assert _markers(everything) == (*ordered[-1], False)
+    first = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1)
+    assert _uploads(first) == ordered[:1] and _markers(first) == (*ordered[0], True)
+    pages = {
+        ("test_a", ""): ordered[6:7],
+        ("test_a", ordered[0][1]): ordered[1:2],
+        ("test_a", ordered[5][1]): ordered[6:7],
+        ("test_b", ordered[6][1]): ordered[7:8],
+        ("test_c", ""): [],
+    }
+    for (key_marker, id_marker), expected in pages.items():
+        page = s3.list_multipart_uploads(
+            Bucket=bucket, MaxUploads=1, KeyMarker=key_marker, UploadIdMarker=id_marker
+        )
+        assert _uploads(page) == expected, (key_marker, id_marker)
+        assert _markers(page)[:2] == (expected[0] if expected else ("", ""))
+    alone = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1, UploadIdMarker=ordered[3][1])
+    assert _uploads(alone) == ordered[:1] and alone["UploadIdMarker"] == ""
+    status, error = _error(
+        lambda: s3.list_multipart_uploads(
+            Bucket=bucket, MaxUploads=1, KeyMarker="test_c", UploadIdMarker=ordered[6][1]
+        )
+    )
+    assert (status, error["Code"], error["ArgumentName"]) == (
+        400, "InvalidArgument", "upload-id-marker",
+    )  # fmt: skip
+    for key, upload_id in started:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+def test_upload_listing_counts_common_prefixes_and_encodes_keys(gateway, s3, bucket) -> None:
+    """test_list_multipart_uploads_marker_common_prefixes and ..._with_prefix_and_delimiter:
+    a common prefix counts against max-uploads, is not listed again past a key-marker inside
+    or equal to it, and encoding-type=url is echoed and applied."""
+    keys = ["folder/aSubfolder/subFile1", "folder/aSubfolder/subFile2", "folder/file1", "f ile"]
+    ids = {key: s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"] for key in keys}
+    ask = {"Bucket": bucket, "Prefix": "folder/", "Delimiter": "/", "MaxUploads": 1}
+    start = s3.list_multipart_uploads(**ask)
+    assert [p["Prefix"] for p in start["CommonPrefixes"]] == ["folder/aSubfolder/"]
+    assert "Uploads" not in start and start["IsTruncated"]
+    for marker in ["folder/aSubfolder/", "folder/aSubfolder/subFile1"]:
+        page = s3.list_multipart_uploads(**ask, KeyMarker=marker)
+        assert _uploads(page) == [("folder/file1", ids["folder/file1"])], marker
+        assert "CommonPrefixes" not in page and not page["IsTruncated"]
+    url = s3.list_multipart_uploads(Bucket=bucket, Prefix="f ", EncodingType="url")
+    assert url["EncodingType"] == "url" and url["Prefix"] == "f%20"
+    assert _uploads(url) == [("f%20ile", ids["f ile"])]
+    for key, upload_id in ids.items():
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+@pytest.mark.parametrize("query", ["", "list-type=2&", "versions&", "uploads&"])
+@pytest.mark.parametrize("value", ["value", ""])
+def test_a_listing_refuses_an_encoding_type_other_than_url(gateway, bucket, query, value) -> None:
+    """test_list_ops_encoding_type_validation: 400 InvalidArgument on every listing."""
+    answer = signed_request(gateway.endpoint, "GET", f"/{bucket}?{query}encoding-type={value}")
+    assert answer.status == 400 and answer.error()[0] == "InvalidArgument"
+    assert b"<ArgumentName>encoding-type</ArgumentName>" in answer.body

@@ -5,9 +5,7 @@ implemented), and the object listings (v1, v2, versions)."""
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 from .. import BucketExistsError, BucketNotFoundError
 from . import _listing, _xml
@@ -215,20 +213,7 @@ def acl_response(req: Request) -> Response:
 
 
 def _encoder(req: Request) -> tuple[str | None, object]:
-    kind = req.query.get("encoding-type")
-    if kind is None:
-        return None, lambda s: s
-    if kind.lower() != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
-    return "url", _url_encoded
-
-
-_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
-"""What quote(s, safe="/") leaves as it is: a key made only of these is its own encoding."""
-
-
-def _url_encoded(value: str) -> str:
-    return value if _URL_PLAIN.fullmatch(value) else quote(value, safe="/")
+    return _listing.encoder(req.query.get("encoding-type"))
 
 
 async def _page(
