@@ -176,3 +176,28 @@ def test_a_listing_refuses_an_encoding_type_other_than_url(gateway, bucket, quer
     answer = signed_request(gateway.endpoint, "GET", f"/{bucket}?{query}encoding-type={value}")
     assert answer.status == 400 and answer.error()[0] == "InvalidArgument"
     assert b"<ArgumentName>encoding-type</ArgumentName>" in answer.body
+
+
+# ---------------------------------------------------------------------------------------------
+# ListParts: TestS3ListParts
+
+
+def test_list_parts_always_says_where_the_next_page_starts(s3, bucket) -> None:
+    """test_list_parts_pagination: NextPartNumberMarker is the page's last part, or 0 when it
+    lists none, truncated or not."""
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    ask = {"Bucket": bucket, "Key": "k", "UploadId": upload_id}
+
+    def page(**more: int) -> tuple[list[int], int, bool]:
+        got = s3.list_parts(**ask, **more)
+        numbers = [p["PartNumber"] for p in got.get("Parts", [])]
+        return numbers, got["NextPartNumberMarker"], got["IsTruncated"]
+
+    assert page() == ([], 0, False)
+    for number in (1, 2):
+        s3.upload_part(**ask, PartNumber=number, Body=b"data")
+    assert page() == ([1, 2], 2, False)
+    assert page(MaxParts=1) == ([1], 1, True)
+    assert page(MaxParts=1, PartNumberMarker=1) == ([2], 2, False)
+    assert page(MaxParts=1, PartNumberMarker=10) == ([], 0, False)
+    s3.abort_multipart_upload(**ask)

@@ -56,7 +56,7 @@ async def list_parts(state: State, req: Request) -> Response:
     head = {
         "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
-        "PartNumberMarker": marker, "NextPartNumberMarker": last or marker,
+        "PartNumberMarker": marker, "NextPartNumberMarker": last,  # 0: none listed, past marker too
         "MaxParts": max_parts, "IsTruncated": page.truncated,
     }  # fmt: skip
     return xml_response("ListPartsResult", fields(head) + "".join(parts))
