@@ -201,3 +201,23 @@ def test_list_parts_always_says_where_the_next_page_starts(s3, bucket) -> None:
     assert page(MaxParts=1, PartNumberMarker=1) == ([2], 2, False)
     assert page(MaxParts=1, PartNumberMarker=10) == ([], 0, False)
     s3.abort_multipart_upload(**ask)
+
+
+# ---------------------------------------------------------------------------------------------
+# ListObjects (v1): TestS3ListObjects
+
+
+def test_list_objects_gives_next_marker_only_with_a_delimiter(s3, bucket) -> None:
+    """test_list_objects_next_marker ("list-objects-max-1", "list-objects-rest",
+    "list-objects-marker-empty"): without a delimiter a truncated v1 page has no NextMarker
+    (clients go on from its last Key); with one, it is the last key or common prefix."""
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"test_{i}", Body=b"content 123")
+    with_delimiter = s3.list_objects(Bucket=bucket, MaxKeys=1, Delimiter="/")
+    assert with_delimiter["IsTruncated"] and with_delimiter["NextMarker"] == "test_0"
+    for marker in ["test_0", ""]:
+        page = s3.list_objects(Bucket=bucket, Marker=marker, MaxKeys=1)
+        assert page["IsTruncated"] and "NextMarker" not in page, marker
+        assert page["Marker"] == marker
+    paginated = s3.get_paginator("list_objects").paginate(Bucket=bucket, MaxKeys=1)
+    assert [o["Key"] for p in paginated for o in p["Contents"]] == ["test_0", "test_1", "test_2"]

@@ -295,7 +295,7 @@ async def list_objects(state: State, req: Request) -> Response:
     if page.truncated and page.next_marker is not None:
         if v2:
             head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
-        else:
+        elif q.get("delimiter"):  # S3 says where to go on only then (else: the last Key)
             head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
     return xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
 
