@@ -221,3 +221,23 @@ def test_list_objects_gives_next_marker_only_with_a_delimiter(s3, bucket) -> Non
         assert page["Marker"] == marker
     paginated = s3.get_paginator("list_objects").paginate(Bucket=bucket, MaxKeys=1)
     assert [o["Key"] for p in paginated for o in p["Contents"]] == ["test_0", "test_1", "test_2"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ListObjectsV2: TestS3ListObjectsV2
+
+
+def test_an_empty_continuation_token_is_refused(s3, bucket) -> None:
+    """test_list_objects_v2_continuation_start_after ("exc-continuation-token"): an empty
+    ContinuationToken is 400 InvalidArgument (it listed from the start), a real one wins over
+    StartAfter."""
+    for i in range(12):
+        s3.put_object(Bucket=bucket, Key=f"test_{i}", Body=b"content 123")
+    status, error = _error(lambda: s3.list_objects_v2(Bucket=bucket, ContinuationToken=""))
+    assert (status, error["Code"], error["ArgumentName"]) == (
+        400, "InvalidArgument", "continuation-token",
+    )  # fmt: skip
+    token = s3.list_objects_v2(Bucket=bucket, MaxKeys=5)["NextContinuationToken"]
+    rest = s3.list_objects_v2(Bucket=bucket, StartAfter="test_7", ContinuationToken=token)
+    assert [o["Key"] for o in rest["Contents"]] == [f"test_{i}" for i in range(3, 10)]
+    assert rest["KeyCount"] == 7 and rest["StartAfter"] == "test_7"

@@ -269,7 +269,9 @@ async def list_objects(state: State, req: Request) -> Response:
     max_keys = _listing.max_keys_of(q.get("max-keys"))
     if v2:
         token = q.get("continuation-token")
-        after = _listing.marker_of(token) if token else q.get("start-after", "")
+        if token == "":  # a first page is asked for without one
+            raise _listing.bad_token()
+        after = _listing.marker_of(token) if token is not None else q.get("start-after", "")
     else:
         after = q.get("marker", "")
     entries, page = await _page(state, req, after, max_keys)

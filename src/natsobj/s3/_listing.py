@@ -82,8 +82,17 @@ def marker_of(token: str) -> str:
     except (ValueError, UnicodeDecodeError):
         marker = None
     if marker is None or token_for(marker) != token:
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+        raise bad_token()
     return marker
+
+
+def bad_token() -> S3Error:
+    """S3's answer to a continuation token it did not give (an empty one too)."""
+    return S3Error(
+        "InvalidArgument",
+        "The continuation token provided is incorrect",
+        ArgumentName="continuation-token",
+    )
 
 
 def max_keys_of(value: str | None) -> int:
