@@ -241,3 +241,33 @@ def test_an_empty_continuation_token_is_refused(s3, bucket) -> None:
     rest = s3.list_objects_v2(Bucket=bucket, StartAfter="test_7", ContinuationToken=token)
     assert [o["Key"] for o in rest["Contents"]] == [f"test_{i}" for i in range(3, 10)]
     assert rest["KeyCount"] == 7 and rest["StartAfter"] == "test_7"
+
+
+# ---------------------------------------------------------------------------------------------
+# ListObjectVersions: TestS3ListObjectVersions (one version per object here)
+
+
+def test_a_version_page_ending_on_a_common_prefix_has_no_version_marker(s3, bucket) -> None:
+    """test_list_object_versions_pagination_common_prefixes ("list-object-versions-start",
+    "-next-1"): NextVersionIdMarker comes with a key, not with a common prefix; and
+    test_list_objects_versions_markers ("list-objects-next-version-only"): a version-id
+    marker without a key marker is InvalidArgument naming it."""
+    for key in ["folder/aSubfolder/subFile1", "folder/aSubfolder/subFile2", "folder/file1"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"content 123")
+    ask = {"Bucket": bucket, "Prefix": "folder/", "Delimiter": "/", "MaxKeys": 1}
+    start = s3.list_object_versions(**ask)
+    assert start["IsTruncated"] and start["NextKeyMarker"] == "folder/aSubfolder/"
+    assert "NextVersionIdMarker" not in start
+    after = s3.list_object_versions(**ask, KeyMarker="folder/aSubfolder/")
+    assert [v["Key"] for v in after["Versions"]] == ["folder/file1"]
+    assert "CommonPrefixes" not in after and not after["IsTruncated"]
+    more = s3.list_object_versions(Bucket=bucket, MaxKeys=1)
+    assert (more["NextKeyMarker"], more["NextVersionIdMarker"]) == (
+        "folder/aSubfolder/subFile1", "null",
+    )  # fmt: skip
+    status, error = _error(
+        lambda: s3.list_object_versions(Bucket=bucket, MaxKeys=1, VersionIdMarker="null")
+    )
+    assert (status, error["Code"], error["ArgumentName"], error["ArgumentValue"]) == (
+        400, "InvalidArgument", "version-id-marker", "null",
+    )  # fmt: skip

@@ -310,7 +310,10 @@ async def list_versions(state: State, req: Request) -> Response:
     version_marker = q.get("version-id-marker")
     if version_marker and not marker:
         raise S3Error(
-            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            ArgumentName="version-id-marker",
+            ArgumentValue=version_marker,
         )
     entries, page = await _page(state, req, marker, max_keys)
     head: list[tuple[str, object]] = [
@@ -326,6 +329,8 @@ async def list_versions(state: State, req: Request) -> Response:
         head.append(("EncodingType", encoding))
     head.append(("IsTruncated", page.truncated))
     if page.truncated and page.next_marker is not None:
-        head += [("NextKeyMarker", enc(page.next_marker)), ("NextVersionIdMarker", "null")]  # type: ignore[operator]
+        head.append(("NextKeyMarker", enc(page.next_marker)))  # type: ignore[operator]
+        if page.next_marker not in page.common_prefixes:  # a common prefix has no version
+            head.append(("NextVersionIdMarker", "null"))
     body = fields(head) + _contents(entries, page, enc, _me(req).xml, tag="Version", version=True)
     return xml_response("ListVersionsResult", body)
