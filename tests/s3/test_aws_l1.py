@@ -271,3 +271,16 @@ def test_a_version_page_ending_on_a_common_prefix_has_no_version_marker(s3, buck
     assert (status, error["Code"], error["ArgumentName"], error["ArgumentValue"]) == (
         400, "InvalidArgument", "version-id-marker", "null",
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# ListBuckets: TestS3ListBuckets
+
+
+def test_list_buckets_filters_by_region(s3, bucket) -> None:
+    """test_list_buckets_by_bucket_region: BucketRegion keeps the buckets of that region
+    (every bucket is in the gateway's), with Prefix echoed."""
+    mine = s3.list_buckets(Prefix=bucket, BucketRegion="us-east-1")
+    assert [(b["Name"], b["BucketRegion"]) for b in mine["Buckets"]] == [(bucket, "us-east-1")]
+    other = s3.list_buckets(Prefix=bucket, BucketRegion="eu-west-1")
+    assert other["Buckets"] == [] and other["Prefix"] == bucket

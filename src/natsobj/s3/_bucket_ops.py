@@ -51,6 +51,8 @@ async def list_buckets(state: State, req: Request) -> Response:
     )
     limit = _max_buckets(req.query.get("max-buckets"))
     statuses = sorted(await state.client.object_stores(), key=lambda s: s.bucket.encode())
+    if req.query.get("bucket-region", state.region) != state.region:
+        statuses = []  # every bucket is in the gateway's region
     shown = [
         s for s in statuses
         if not s.bucket.startswith(INTERNAL_PREFIX) and s.bucket.startswith(prefix)
