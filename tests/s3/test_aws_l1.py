@@ -284,3 +284,33 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:
     assert [(b["Name"], b["BucketRegion"]) for b in mine["Buckets"]] == [(bucket, "us-east-1")]
     other = s3.list_buckets(Prefix=bucket, BucketRegion="eu-west-1")
     assert other["Buckets"] == [] and other["Prefix"] == bucket
+
+
+# ---------------------------------------------------------------------------------------------
+# every listing: ChecksumAlgorithm and ChecksumType
+
+
+def test_listings_name_the_checksum_an_object_was_stored_with(gateway, bucket) -> None:
+    """Every AWS snapshot of these tests lists an object put with a checksum (boto3 sends a
+    CRC32 by default) with ChecksumAlgorithm ["CRC32"] and ChecksumType FULL_OBJECT; one put
+    without a checksum has neither."""
+    plain = gateway.client(request_checksum_calculation="when_required")
+    s3 = gateway.client()
+    s3.put_object(Bucket=bucket, Key="a-crc32", Body=b"content 123")
+    plain.put_object(Bucket=bucket, Key="b-none", Body=b"content 123")
+    s3.put_object(Bucket=bucket, Key="c-sha1", Body=b"x", ChecksumAlgorithm="SHA1")
+    expected = {
+        "a-crc32": (["CRC32"], "FULL_OBJECT"),
+        "b-none": (None, None),
+        "c-sha1": (["SHA1"], "FULL_OBJECT"),
+    }
+
+    def listed(items: list[dict]) -> dict:
+        return {o["Key"]: (o.get("ChecksumAlgorithm"), o.get("ChecksumType")) for o in items}
+
+    assert listed(s3.list_objects_v2(Bucket=bucket)["Contents"]) == expected
+    s3.put_object(Bucket=bucket, Key="d-crc32c", Body=b"y", ChecksumAlgorithm="CRC32C")
+    expected["d-crc32c"] = (["CRC32C"], "FULL_OBJECT")
+    assert listed(s3.list_objects_v2(Bucket=bucket)["Contents"]) == expected
+    assert listed(s3.list_objects(Bucket=bucket)["Contents"]) == expected
+    assert listed(s3.list_object_versions(Bucket=bucket)["Versions"]) == expected
