@@ -83,3 +83,67 @@ def test_read_conditions_as_s3(s3: Any, bucket: str, method: str) -> None:
     # "obj-ignore-future-modified-since": a date in the future is ignored, not "not modified"
     assert _status(read(Bucket=bucket, Key="obj", IfModifiedSince=now + timedelta(days=1))) == 200
     assert _status(read(Bucket=bucket, Key="obj", IfUnmodifiedSince=modified)) == 200
+
+
+def test_put_conditions_s3_takes_and_refuses(s3: Any, bucket: str) -> None:
+    # TestS3ObjectWritePrecondition: test_put_object_if_none_match(_validation),
+    # test_put_object_if_match_validation, test_put_object_if_match_and_if_none_match_validation
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"one", IfNoneMatch="*")["ETag"]
+    status, error = _error(lambda: s3.put_object(Bucket=bucket, Key="k", IfNoneMatch="*"))
+    assert (status, error["Code"], error["Condition"]) == (
+        412,
+        "PreconditionFailed",
+        "If-None-Match",
+    )
+    refused = [
+        ({"IfNoneMatch": etag}, "If-None-Match"),  # only '*'
+        ({"IfMatch": "*"}, "If-Match"),  # never '*', on a key that exists or not
+        ({"IfNoneMatch": "*", "IfMatch": etag}, "If-Match,If-None-Match"),  # one at most
+    ]
+    for key in ("k", "absent"):
+        for conditions, header in refused:
+            status, error = _error(
+                lambda k=key, c=conditions: s3.put_object(Bucket=bucket, Key=k, Body=b"2", **c)
+            )
+            assert (status, error["Code"], error["Header"]) == (501, "NotImplemented", header)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"one"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="absent")
+    status, error = _error(lambda: s3.put_object(Bucket=bucket, Key="absent", IfMatch="abcdef"))
+    assert (status, error["Code"]) == (404, "NoSuchKey")
+
+
+def _upload(s3: Any, bucket: str, key: str) -> tuple[str, list[dict[str, Any]]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"test")
+    return upload_id, [{"ETag": part["ETag"], "PartNumber": 1}]
+
+
+def _complete(s3: Any, bucket: str, key: str, upload: tuple[str, Any], **condition: str) -> Any:
+    upload_id, parts = upload
+    return s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **condition
+    )
+
+
+def test_complete_if_match(s3: Any, bucket: str) -> None:
+    # test_multipart_if_match_with_put(_identical), _with_delete, test_multipart_if_match_etag
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]
+    upload = _upload(s3, bucket, "k")
+    second = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]  # same bytes
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch='"0000"'))
+    assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", "If-Match")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=second))
+    assert (status, error["Code"], error["Condition"]) == (
+        409,
+        "ConditionalRequestConflict",
+        "If-Match",
+    )
+    multipart = _complete(s3, bucket, "k", _upload(s3, bucket, "k"), IfMatch=first)["ETag"]
+    upload = _upload(s3, bucket, "k")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=first))
+    assert (status, error["Condition"]) == (412, "If-Match")
+    assert _complete(s3, bucket, "k", upload, IfMatch=multipart)["ETag"] == multipart
+    upload = _upload(s3, bucket, "k")
+    s3.delete_object(Bucket=bucket, Key="k")
+    status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=multipart))
+    assert (status, error["Code"]) == (404, "NoSuchKey")
