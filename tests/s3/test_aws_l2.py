@@ -147,3 +147,15 @@ def test_complete_if_match(s3: Any, bucket: str) -> None:
     s3.delete_object(Bucket=bucket, Key="k")
     status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfMatch=multipart))
     assert (status, error["Code"]) == (404, "NoSuchKey")
+
+
+def test_copy_object_write_conditions(s3: Any, bucket: str) -> None:
+    # CopyObject takes If-None-Match / If-Match on its target as PutObject does
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"data")["ETag"]
+    copy = {"Bucket": bucket, "CopySource": f"{bucket}/src"}
+    assert s3.copy_object(Key="dst", IfNoneMatch="*", **copy)["CopyObjectResult"]["ETag"] == etag
+    status, error = _error(lambda: s3.copy_object(Key="dst", IfNoneMatch="*", **copy))
+    assert (status, error["Condition"]) == (412, "If-None-Match")
+    status, error = _error(lambda: s3.copy_object(Key="dst", IfMatch='"0000"', **copy))
+    assert (status, error["Condition"]) == (412, "If-Match")
+    assert s3.copy_object(Key="dst", IfMatch=etag, **copy)["CopyObjectResult"]["ETag"] == etag
