@@ -159,3 +159,18 @@ def test_copy_object_write_conditions(s3: Any, bucket: str) -> None:
     status, error = _error(lambda: s3.copy_object(Key="dst", IfMatch='"0000"', **copy))
     assert (status, error["Condition"]) == (412, "If-Match")
     assert s3.copy_object(Key="dst", IfMatch=etag, **copy)["CopyObjectResult"]["ETag"] == etag
+
+
+def test_put_answers_its_checksum_and_type(s3: Any, bucket: str) -> None:
+    # test_buckets.py::test_put_and_get_object_md5 "put_object_response" (boto3 sends a CRC32)
+    put = s3.put_object(Bucket=bucket, Key="obj", Body=b"hello-localstack-s3-put-object")
+    assert put["ETag"] == '"b04bfefd7aa5dfa51c15b389ef4b2d96"'
+    assert (put["ChecksumCRC32"], put["ChecksumType"]) == ("NPeJYw==", "FULL_OBJECT")
+    head = s3.head_object(Bucket=bucket, Key="obj")
+    assert (head["ContentType"], head["AcceptRanges"], head["Metadata"]) == (
+        "binary/octet-stream",
+        "bytes",
+        {},
+    )
+    got = s3.get_object(Bucket=bucket, Key="obj", ChecksumMode="ENABLED")
+    assert (got["ChecksumCRC32"], got["ChecksumType"]) == ("NPeJYw==", "FULL_OBJECT")
