@@ -174,3 +174,40 @@ def test_put_answers_its_checksum_and_type(s3: Any, bucket: str) -> None:
     )
     got = s3.get_object(Bucket=bucket, Key="obj", ChecksumMode="ENABLED")
     assert (got["ChecksumCRC32"], got["ChecksumType"]) == ("NPeJYw==", "FULL_OBJECT")
+
+
+def test_recreating_an_owned_bucket_in_another_region_is_409(s3: Any, bucket: str) -> None:
+    # TestS3::test_create_bucket_with_existing_name: the bucket exists, whatever the region asked
+    for region in ("us-west-1", "us-east-2"):
+        status, error = _error(
+            lambda r=region: s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": r}
+            )
+        )
+        assert (status, error["Code"], error["BucketName"]) == (
+            409,
+            "BucketAlreadyOwnedByYou",
+            bucket,
+        )
+    # a new bucket in a region this gateway does not serve: S3's answer to a region-specific
+    # endpoint (TestS3::test_different_location_constraint "create_bucket_constraint_exc")
+    status, error = _error(
+        lambda: s3.create_bucket(
+            Bucket=bucket + "-x", CreateBucketConfiguration={"LocationConstraint": "us-west-1"}
+        )
+    )
+    assert (status, error["Code"]) == (400, "IllegalLocationConstraintException")
+
+
+def test_bucket_region_on_head_and_list(s3: Any, bucket: str) -> None:
+    # TestS3::test_region_header_exists: HeadBucket and ListObjectsV2 both name the region
+    for answer in (s3.head_bucket(Bucket=bucket), s3.list_objects_v2(Bucket=bucket)):
+        assert answer["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "us-east-1"
+    listed = s3.list_objects_v2(Bucket=bucket)  # test_buckets.py::test_create_list_delete_bucket
+    assert (listed["KeyCount"], listed["MaxKeys"], listed["IsTruncated"], listed["Prefix"]) == (
+        0,
+        1000,
+        False,
+        "",
+    )
+    assert "Contents" not in listed

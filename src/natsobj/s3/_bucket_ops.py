@@ -100,17 +100,19 @@ async def create_bucket(state: State, req: Request) -> Response:
     if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
         raise S3Error("NotImplemented", "natsobj's S3 gateway does not implement object lock")
     body = await req.body().read_all(64 * 1024)
+    where = None
     if body.strip():
         config = _xml.parse(body, "CreateBucketConfiguration")
         where = _xml.child_text(config, "LocationConstraint")
-        if where and where != state.region:
-            raise S3Error(
-                "InvalidLocationConstraint",
-                f"this gateway serves region {state.region!r}, not {where!r}",
-            )
     try:
         await state.client.object_store(name)
     except BucketNotFoundError:
+        if where and where != state.region:  # an existing bucket is refused first, as on S3
+            raise S3Error(
+                "IllegalLocationConstraintException",
+                f"The {where} location constraint is incompatible for the region specific "
+                f"endpoint this request was sent to: this gateway serves {state.region}",
+            ) from None
         try:
             await state.client.create_object_store(
                 name, metadata={OWNER_KEY: req.identity.access_key}
@@ -301,7 +303,9 @@ async def list_objects(state: State, req: Request) -> Response:
             head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
         elif q.get("delimiter"):  # S3 says where to go on only then (else: the last Key)
             head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
-    return xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
+    answer = xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
+    answer.headers.append(("x-amz-bucket-region", state.region))  # as HeadBucket, as S3 does
+    return answer
 
 
 async def list_versions(state: State, req: Request) -> Response:
