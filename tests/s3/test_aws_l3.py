@@ -149,6 +149,7 @@ def test_complete_multipart_upload_honours_if_none_match(s3, bucket) -> None:
     status, error = _error(lambda: _complete(s3, bucket, "k", upload, IfNoneMatch="*"))
     assert (status, error["Code"]) == (409, "ConditionalRequestConflict")
     assert error["Condition"] == "If-None-Match"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)  # nothing written
     # a fresh upload onto the absent key completes
     done = _complete(s3, bucket, "k", _upload(s3, bucket, "k"), IfNoneMatch="*")
     assert done["ETag"] == '"60cd54a928cbbcbb6e7b5595bab46a9e-1"'
@@ -156,7 +157,10 @@ def test_complete_multipart_upload_honours_if_none_match(s3, bucket) -> None:
     upload = _upload(s3, bucket, "k2")
     s3.put_object(Bucket=bucket, Key="k2", Body=b"")
     status, error = _error(lambda: _complete(s3, bucket, "k2", upload, IfNoneMatch="*"))
-    assert (status, error["Code"]) == (412, "PreconditionFailed")
+    assert (status, error["Code"], error["Condition"]) == (
+        412, "PreconditionFailed", "If-None-Match"
+    )  # fmt: skip
+    assert s3.get_object(Bucket=bucket, Key="k2")["Body"].read() == b""  # the PUT's, kept
 
 
 def test_complete_multipart_upload_honours_if_match(s3, bucket) -> None:

@@ -180,7 +180,7 @@ def test_xml_parsing_refuses_what_it_must() -> None:
 def test_xml_text_and_url_encoding_fast_paths_match_the_general_ones() -> None:
     from urllib.parse import quote
 
-    from natsobj.s3._bucket_ops import _url_encoded
+    from natsobj.s3._listing import url_encoded as _url_encoded
 
     table = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
     samples = ["", "plain/key-1.txt", "~_.-/", "a b+c", "&&<<>>", '"q"', "x\r\ny", "é/ü?=#%"]

@@ -5,9 +5,7 @@ implemented), and the object listings (v1, v2, versions)."""
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 from .. import BucketExistsError, BucketNotFoundError
 from . import _listing, _xml
@@ -53,6 +51,8 @@ async def list_buckets(state: State, req: Request) -> Response:
     )
     limit = _max_buckets(req.query.get("max-buckets"))
     statuses = sorted(await state.client.object_stores(), key=lambda s: s.bucket.encode())
+    if req.query.get("bucket-region", state.region) != state.region:
+        statuses = []  # every bucket is in the gateway's region
     shown = [
         s for s in statuses
         if not s.bucket.startswith(INTERNAL_PREFIX) and s.bucket.startswith(prefix)
@@ -100,17 +100,19 @@ async def create_bucket(state: State, req: Request) -> Response:
     if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
         raise S3Error("NotImplemented", "natsobj's S3 gateway does not implement object lock")
     body = await req.body().read_all(64 * 1024)
+    where = None
     if body.strip():
         config = _xml.parse(body, "CreateBucketConfiguration")
         where = _xml.child_text(config, "LocationConstraint")
-        if where and where != state.region:
-            raise S3Error(
-                "InvalidLocationConstraint",
-                f"this gateway serves region {state.region!r}, not {where!r}",
-            )
     try:
         await state.client.object_store(name)
     except BucketNotFoundError:
+        if where and where != state.region:  # an existing bucket is refused first, as on S3
+            raise S3Error(
+                "IllegalLocationConstraintException",
+                f"The {where} location constraint is incompatible for the region specific "
+                f"endpoint this request was sent to: this gateway serves {state.region}",
+            ) from None
         try:
             await state.client.create_object_store(
                 name, metadata={OWNER_KEY: req.identity.access_key}
@@ -215,20 +217,7 @@ def acl_response(req: Request) -> Response:
 
 
 def _encoder(req: Request) -> tuple[str | None, object]:
-    kind = req.query.get("encoding-type")
-    if kind is None:
-        return None, lambda s: s
-    if kind.lower() != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
-    return "url", _url_encoded
-
-
-_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
-"""What quote(s, safe="/") leaves as it is: a key made only of these is its own encoding."""
-
-
-def _url_encoded(value: str) -> str:
-    return value if _URL_PLAIN.fullmatch(value) else quote(value, safe="/")
+    return _listing.encoder(req.query.get("encoding-type"))
 
 
 async def _page(
@@ -284,7 +273,9 @@ async def list_objects(state: State, req: Request) -> Response:
     max_keys = _listing.max_keys_of(q.get("max-keys"))
     if v2:
         token = q.get("continuation-token")
-        after = _listing.marker_of(token) if token else q.get("start-after", "")
+        if token == "":  # a first page is asked for without one
+            raise _listing.bad_token()
+        after = _listing.marker_of(token) if token is not None else q.get("start-after", "")
     else:
         after = q.get("marker", "")
     entries, page = await _page(state, req, after, max_keys)
@@ -310,9 +301,11 @@ async def list_objects(state: State, req: Request) -> Response:
     if page.truncated and page.next_marker is not None:
         if v2:
             head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
-        else:
+        elif q.get("delimiter"):  # S3 says where to go on only then (else: the last Key)
             head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
-    return xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
+    answer = xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
+    answer.headers.append(("x-amz-bucket-region", state.region))  # as HeadBucket, as S3 does
+    return answer
 
 
 async def list_versions(state: State, req: Request) -> Response:
@@ -323,7 +316,10 @@ async def list_versions(state: State, req: Request) -> Response:
     version_marker = q.get("version-id-marker")
     if version_marker and not marker:
         raise S3Error(
-            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            ArgumentName="version-id-marker",
+            ArgumentValue=version_marker,
         )
     entries, page = await _page(state, req, marker, max_keys)
     head: list[tuple[str, object]] = [
@@ -339,6 +335,8 @@ async def list_versions(state: State, req: Request) -> Response:
         head.append(("EncodingType", encoding))
     head.append(("IsTruncated", page.truncated))
     if page.truncated and page.next_marker is not None:
-        head += [("NextKeyMarker", enc(page.next_marker)), ("NextVersionIdMarker", "null")]  # type: ignore[operator]
+        head.append(("NextKeyMarker", enc(page.next_marker)))  # type: ignore[operator]
+        if page.next_marker not in page.common_prefixes:  # a common prefix has no version
+            head.append(("NextVersionIdMarker", "null"))
     body = fields(head) + _contents(entries, page, enc, _me(req).xml, tag="Version", version=True)
     return xml_response("ListVersionsResult", body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from . import _absent as absent
+from . import _attributes as attributes
 from . import _bucket_ops as buckets
 from . import _multipart as multipart
 from . import _object_ops as objects
@@ -142,7 +143,7 @@ def _object_route(req: Request) -> Route:
         if "uploadId" in q:
             return "ListParts", multipart.list_parts, False
         if "attributes" in q:
-            return "GetObjectAttributes", objects.get_attributes, False
+            return "GetObjectAttributes", attributes.get_attributes, False
         return "GetObject", objects.get_object, False
     if m == "HEAD":
         return "HeadObject", objects.head_object, False

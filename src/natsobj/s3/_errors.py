@@ -62,6 +62,11 @@ CODES: dict[str, tuple[int, str]] = {
         400,
         "The encryption request you specified is not valid. The valid value is AES256.",
     ),
+    "IllegalLocationConstraintException": (
+        400,
+        "The location constraint is incompatible for the region specific endpoint this request "
+        "was sent to.",
+    ),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),

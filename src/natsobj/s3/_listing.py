@@ -9,11 +9,16 @@ starts. Skipping a common prefix is a bisect, not a walk over its keys.
 from __future__ import annotations
 
 import base64
+import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from ._errors import S3Error
+
+_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+"""What quote(s, safe="/") leaves as it is: a key made only of these is its own encoding."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,17 @@ def marker_of(token: str) -> str:
     except (ValueError, UnicodeDecodeError):
         marker = None
     if marker is None or token_for(marker) != token:
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+        raise bad_token()
     return marker
+
+
+def bad_token() -> S3Error:
+    """S3's answer to a continuation token it did not give (an empty one too)."""
+    return S3Error(
+        "InvalidArgument",
+        "The continuation token provided is incorrect",
+        ArgumentName="continuation-token",
+    )
 
 
 def max_keys_of(value: str | None) -> int:
@@ -94,3 +108,27 @@ def max_keys_of(value: str | None) -> int:
     if asked < 0:
         raise S3Error("InvalidArgument", "max-keys must not be negative")
     return min(asked, 1000)
+
+
+def url_encoded(value: str) -> str:
+    """A key, prefix or marker as a listing with encoding-type=url shows it."""
+    return value if _URL_PLAIN.fullmatch(value) else quote(value, safe="/")
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def encoder(kind: str | None) -> tuple[str | None, Callable[[str], str]]:
+    """The EncodingType a listing echoes and how it encodes keys, for an `encoding-type`
+    query value (absent: none; "url"; anything else, an empty value too: InvalidArgument)."""
+    if kind is None:
+        return None, _same
+    if kind.lower() != "url":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=kind,
+        )
+    return "url", url_encoded

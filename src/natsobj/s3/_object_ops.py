@@ -1,6 +1,6 @@
 """Object operations: put (verified: payload hash, Content-MD5, x-amz-checksum-*, before the
 meta is stored), get and head (ranges, parts, conditions, response-* overrides), delete, delete
-many, copy (streamed, or an update of the meta onto itself), attributes."""
+many, copy (streamed, or an update of the meta onto itself); attributes are _attributes'."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def verified_headers(
 # get and head
 
 
-async def _open(state: State, req: Request) -> ObjectReader:
+async def open_object(state: State, req: Request) -> ObjectReader:
+    """The object a GET-like request names, opened (NoSuchKey if there is none)."""
     check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     reader = store.open(req.key)
@@ -154,7 +155,7 @@ async def _open(state: State, req: Request) -> ObjectReader:
 
 
 async def get_object(state: State, req: Request, *, head: bool = False) -> Response:
-    reader = await _open(state, req)
+    reader = await open_object(state, req)
     try:
         info = reader.info
         assert info is not None
@@ -428,48 +429,10 @@ async def _copy_streamed(
 
 
 # ---------------------------------------------------------------------------------------------
-# attributes and ACLs
-
-
-async def get_attributes(state: State, req: Request) -> Response:
-    reader = await _open(state, req)
-    await reader.aclose()
-    info = reader.info
-    assert info is not None
-    wanted = {
-        a.strip() for a in req.headers.get("x-amz-object-attributes", "").split(",") if a.strip()
-    }
-    if not wanted:
-        raise S3Error("InvalidArgument", "x-amz-object-attributes must name at least one attribute")
-    parts: list[tuple[str, object]] = []
-    if "ETag" in wanted:
-        parts.append(("ETag", etag_of(info).strip('"')))
-    if "Checksum" in wanted:
-        sums = checksums_of(info)
-        if not parts_of(info):
-            sums.setdefault("SHA256", sha256_b64(info.digest_hex))
-        parts.append(("Checksum", _xml.Raw(fields({f"Checksum{a}": v for a, v in sums.items()}))))
-    if "ObjectParts" in wanted and parts_of(info):
-        sizes = parts_of(info)
-        listed = "".join(
-            f"<Part>{fields({'PartNumber': i + 1, 'Size': s})}</Part>" for i, s in enumerate(sizes)
-        )
-        parts.append(
-            (
-                "ObjectParts",
-                _xml.Raw(fields({"TotalPartsCount": len(sizes), "IsTruncated": False}) + listed),
-            )
-        )
-    if "StorageClass" in wanted:
-        parts.append(("StorageClass", "STANDARD"))
-    if "ObjectSize" in wanted:
-        parts.append(("ObjectSize", info.size))
-    response = xml_response("GetObjectAttributesResponse", fields(parts))
-    response.headers.append(("Last-Modified", object_headers(info)[1][1]))
-    return response
+# ACLs (attributes: _attributes)
 
 
 async def get_acl(state: State, req: Request) -> Response:
-    reader = await _open(state, req)
+    reader = await open_object(state, req)
     await reader.aclose()
     return acl_response(req)
