@@ -194,7 +194,7 @@ def test_a_presigned_url_from_the_future_is_refused() -> None:
 
 @pytest.mark.parametrize("expires", [b"604801", b"-1", b"abc", b"1e3", b""])
 def test_presign_expiry_must_be_0_to_7_days(expires: bytes) -> None:
-    # 0 is a valid X-Amz-Expires on AWS (a URL already expired: see test_conformance_c1)
+    # 0 is a valid X-Amz-Expires on AWS (a URL already expired: see test_conformance_access)
     query = PRESIGNED.replace(b"X-Amz-Expires=86400", b"X-Amz-Expires=" + expires)
     refused("AuthorizationQueryParametersError", "GET", b"/test.txt", query, [(b"host", HOST)])
 

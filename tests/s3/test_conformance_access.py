@@ -1,5 +1,6 @@
-"""S3 behaviour a generic conformance suite checks (listings, buckets, basic objects): each
-test pins an answer where the gateway used to differ from AWS S3."""
+"""Access cases a generic S3 conformance suite checks: presigned URL expiry, anonymous requests
+to missing buckets, the canned `private` ACL; each test pins an answer where the gateway used
+to differ from AWS S3."""
 
 from __future__ import annotations
 
