@@ -67,6 +67,7 @@ def test_a_completed_upload_is_gone_from_every_upload_operation(s3, bucket) -> N
         with pytest.raises(ClientError) as caught:
             call()
         assert error_code(caught.value) == "NoSuchUpload", name
+        assert caught.value.response["Error"]["UploadId"] == upload_id, name
     got = s3.get_object(Bucket=bucket, Key="k")
     assert got["ETag"] == etag and got["Body"].read() == b"".join(body)
     again = s3.complete_multipart_upload(

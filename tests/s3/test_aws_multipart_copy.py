@@ -22,42 +22,6 @@ def _error(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
 # multipart uploads
 
 
-def test_a_completed_upload_is_no_upload_any_more(s3, bucket) -> None:
-    # TestS3::test_multipart_and_list_parts: list-part-after-complete-exc is 404 NoSuchUpload,
-    # list-all-uploads-completed lists no upload
-    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
-    part = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"x" * 65)
-    parts = {"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]}
-    done = s3.complete_multipart_upload(
-        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload=parts
-    )
-    status, error = _error(s3.list_parts, Bucket=bucket, Key="k", UploadId=upload)
-    assert (status, error["Code"], error["UploadId"]) == (404, "NoSuchUpload", upload)
-    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
-    status, error = _error(
-        s3.upload_part, Bucket=bucket, Key="k", UploadId=upload, PartNumber=2, Body=b"y"
-    )
-    assert (status, error["Code"]) == (404, "NoSuchUpload")
-    # a retried Complete still answers as the first one did (clients retry it)
-    again = s3.complete_multipart_upload(
-        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload=parts
-    )
-    assert again["ETag"] == done["ETag"]
-    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x" * 65
-
-
-def test_list_parts_gives_the_next_part_number_marker(s3, bucket) -> None:
-    # TestS3::test_multipart_and_list_parts: NextPartNumberMarker 0 before any part, then the
-    # last part listed, on a page that is not truncated
-    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
-    assert s3.list_parts(Bucket=bucket, Key="k", UploadId=upload)["NextPartNumberMarker"] == 0
-    for number in (1, 2):
-        s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=number, Body=b"x")
-    listed = s3.list_parts(Bucket=bucket, Key="k", UploadId=upload)
-    assert (listed["IsTruncated"], listed["NextPartNumberMarker"]) == (False, 2)
-    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
-
-
 # ---------------------------------------------------------------------------------------------
 # checksums and ranges
 

@@ -270,16 +270,6 @@ def test_a_governance_bypass_is_refused_on_a_bucket_without_object_lock(
 # ListParts (TestS3Multipart::test_upload_part_copy_no_copy_source_range, list-parts)
 
 
-def test_list_parts_names_the_next_part_number_marker_when_not_truncated(s3, bucket) -> None:
-    upload_id, _ = _upload(s3, bucket, "k")
-    s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, Body=b"more", PartNumber=3)
-    listed = s3.list_parts(Bucket=bucket, Key="k", UploadId=upload_id)
-    assert listed["IsTruncated"] is False
-    assert (listed["PartNumberMarker"], listed["NextPartNumberMarker"]) == (0, 3)
-    assert [p["PartNumber"] for p in listed["Parts"]] == [1, 3]
-    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
-
-
 # ---------------------------------------------------------------------------------------------
 # conditional deletes (TestS3DeletePrecondition: AWS refuses each of these deletes; the
 # stored snapshot has no entries for them, so only "refused, object kept" is asserted for the
@@ -310,20 +300,3 @@ def test_a_put_with_a_checksum_answers_its_type(s3, bucket) -> None:
     assert (put["ChecksumCRC32"], put["ChecksumType"]) == ("1jy6qw==", "FULL_OBJECT")
     sha = s3.put_object(Bucket=bucket, Key="k", Body=b"x", ChecksumAlgorithm="SHA256")
     assert sha["ChecksumType"] == "FULL_OBJECT"
-
-
-# ---------------------------------------------------------------------------------------------
-# listings (test_list_object_versions_order_unversioned/list-object-versions: each version
-# with ChecksumAlgorithm [CRC32] and ChecksumType FULL_OBJECT)
-
-
-def test_listings_name_the_checksum_an_object_was_stored_with(s3, bucket) -> None:
-    s3.put_object(Bucket=bucket, Key="a", Body=b"test-object-1", ChecksumAlgorithm="CRC32")
-    s3.put_object(Bucket=bucket, Key="b", Body=b"test-object-2", ChecksumAlgorithm="SHA256")
-    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
-    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
-    for items in (versions, listed):
-        assert [(o["Key"], o["ChecksumAlgorithm"], o["ChecksumType"]) for o in items] == [
-            ("a", ["CRC32"], "FULL_OBJECT"),
-            ("b", ["SHA256"], "FULL_OBJECT"),
-        ]
