@@ -172,6 +172,8 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "aws-chunked body longer than declared": (chunked_longer_than_declared, 400, "InvalidRequest"),
     "broken HTTP chunking": (bad_http_chunking, 400, "InvalidRequest"),
     "versioning status unknown": (signed("PUT", "/{b}?versioning", body=b"<VersioningConfiguration><Status>bogus</Status></VersioningConfiguration>"), 400, "MalformedXML"),  # noqa: E501
+    "list parts text marker": (signed("GET", "/{b}/m?uploadId={u}&part-number-marker=one"), 400, "InvalidArgument"),  # noqa: E501
+    "attributes text max-parts": (signed("GET", "/{b}/k?attributes", {"x-amz-object-attributes": "ObjectParts", "x-amz-max-parts": "ten"}), 400, "InvalidArgument"),  # noqa: E501
     "put without Content-Length": (no_length("/{b}/no-length"), 411, "MissingContentLength"),
     "part without Content-Length": (no_length("/{b}/m?partNumber=1&uploadId={u}"), 411, "MissingContentLength"),  # noqa: E501
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),

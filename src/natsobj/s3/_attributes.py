@@ -7,7 +7,7 @@ from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._object_ops import open_object, sha256_b64
-from ._rules import checksums_of, etag_of, object_headers, parts_of
+from ._rules import checksums_of, etag_of, object_headers, part_page, parts_of
 from ._state import State
 from ._xml import fields
 
@@ -30,8 +30,9 @@ async def get_attributes(state: State, req: Request) -> Response:
         if not parts_of(info):
             sums.setdefault("SHA256", sha256_b64(info.digest_hex))
         parts.append(("Checksum", _xml.Raw(fields({f"Checksum{a}": v for a, v in sums.items()}))))
-    if "ObjectParts" in wanted and parts_of(info):
-        parts.append(("ObjectParts", _xml.Raw(_object_parts(req, parts_of(info)))))
+    page = _page_asked(req) if "ObjectParts" in wanted else None
+    if page is not None and parts_of(info):
+        parts.append(("ObjectParts", _xml.Raw(_object_parts(page, parts_of(info)))))
     if "StorageClass" in wanted:
         parts.append(("StorageClass", "STANDARD"))
     if "ObjectSize" in wanted:
@@ -41,17 +42,21 @@ async def get_attributes(state: State, req: Request) -> Response:
     return response
 
 
-def _object_parts(req: Request, sizes: list[int]) -> str:
-    """One page of a multipart object's parts: after x-amz-part-number-marker, at most
-    x-amz-max-parts of them, with the fields ListParts gives (NextPartNumberMarker: the last
-    part listed, 0 for none) and PartsCount, the element S3 names TotalPartsCount."""
-    try:
-        marker = int(req.headers.get("x-amz-part-number-marker") or 0)
-        max_parts = min(int(req.headers.get("x-amz-max-parts") or 1000), 1000)
-    except ValueError:
-        raise S3Error(
-            "InvalidArgument", "x-amz-part-number-marker and x-amz-max-parts must be integers"
-        ) from None
+def _page_asked(req: Request) -> tuple[int, int]:
+    """x-amz-part-number-marker and x-amz-max-parts (checked whether or not the object has
+    parts)."""
+    return part_page(
+        req.headers.get("x-amz-part-number-marker"),
+        req.headers.get("x-amz-max-parts"),
+        "x-amz-part-number-marker and x-amz-max-parts",
+    )
+
+
+def _object_parts(page: tuple[int, int], sizes: list[int]) -> str:
+    """One page of a multipart object's parts: after the marker, at most max-parts of them,
+    with the fields ListParts gives (NextPartNumberMarker: the last part listed, 0 for none)
+    and PartsCount, the element S3 names TotalPartsCount."""
+    marker, max_parts = page
     numbers = range(max(marker, 0) + 1, len(sizes) + 1)
     shown = list(numbers[: max(max_parts, 0)])
     head = {

@@ -389,3 +389,12 @@ def copy_source(header: str) -> tuple[str, str]:
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
         )
     return bucket, key
+
+
+def part_page(marker: str | None, max_parts: str | None, names: str) -> tuple[int, int]:
+    """The page of parts asked for (ListParts, GetObjectAttributes): the part number to list
+    after and at most how many (1000 at most); InvalidArgument naming `names` otherwise."""
+    try:
+        return int(marker or 0), min(int(max_parts or 1000), 1000)
+    except ValueError:
+        raise S3Error("InvalidArgument", f"{names} must be integers") from None

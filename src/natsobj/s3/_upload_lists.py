@@ -13,7 +13,7 @@ from . import _listing
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._placement import part_size
-from ._rules import bucket_for
+from ._rules import bucket_for, part_page
 from ._state import State
 from ._uploads import STAGING, part_name, record_name, staging, upload_record
 from ._xml import Raw, element, fields
@@ -26,13 +26,11 @@ _EPOCH = datetime.fromtimestamp(0, timezone.utc)
 async def list_parts(state: State, req: Request) -> Response:
     store, record = await upload_record(state, req)
     upload_id = req.query["uploadId"]
-    try:
-        marker = int(req.query.get("part-number-marker") or 0)
-        max_parts = min(int(req.query.get("max-parts") or 1000), 1000)
-    except ValueError:
-        raise S3Error(
-            "InvalidArgument", "part-number-marker and max-parts must be integers"
-        ) from None
+    marker, max_parts = part_page(
+        req.query.get("part-number-marker"),
+        req.query.get("max-parts"),
+        "part-number-marker and max-parts",
+    )
     index = await state.index(STAGING)
     prefix = f"p/{upload_id}/"
     page = await index.page(
