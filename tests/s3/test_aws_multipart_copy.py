@@ -102,3 +102,17 @@ def test_a_modified_since_in_the_future_is_ignored(s3, bucket) -> None:
         CopySourceIfModifiedSince=now,
     )
     assert (status, error["Code"]) == (412, "PreconditionFailed")
+
+
+def test_a_copy_keeps_the_checksum_its_source_was_stored_with(s3, bucket) -> None:
+    # TestS3::test_s3_copy_object... copy-success: the CopyObjectResult of b"data" put with a
+    # CRC32 names ChecksumCRC32 "rfPzYw==", and the copy keeps it (COPY and REPLACE alike:
+    # the checksum describes the bytes, not the metadata)
+    s3.put_object(Bucket=bucket, Key="src", Body=b"data", ChecksumAlgorithm="CRC32")
+    for directive, key in (("COPY", "d1"), ("REPLACE", "d2"), ("REPLACE", "src")):
+        copied = s3.copy_object(
+            Bucket=bucket, Key=key, CopySource=f"{bucket}/src", MetadataDirective=directive
+        )
+        assert copied["CopyObjectResult"].get("ChecksumCRC32") == "rfPzYw==", (directive, key)
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert head.get("ChecksumCRC32") == "rfPzYw==", (directive, key)

@@ -376,6 +376,7 @@ async def copy_object(state: State, req: Request) -> Response:
     src_bucket, src_key, reader, info = await open_copy_source(state, req)
     try:
         headers, metadata = copy_meta(req, info)
+        headers.update(_kept_checksums(info))
         itself = (src_bucket, src_key) == (req.bucket, key)
         if itself:
             check_onto_itself(req.headers)
@@ -388,8 +389,18 @@ async def copy_object(state: State, req: Request) -> Response:
     state.applied(store.bucket, stored)
     # whole seconds, as S3 writes them here (and as Last-Modified says): 2023-11-15T12:02:40.000Z
     moment = last_modified(stored).replace(microsecond=0)
-    result = fields({"LastModified": moment, "ETag": etag_of(stored)})
+    sums = {f"Checksum{alg}": value for alg, value in checksums_of(stored).items()}
+    result = fields({"LastModified": moment, "ETag": etag_of(stored), **sums})
     return xml_response("CopyObjectResult", result)
+
+
+def _kept_checksums(source: ObjectInfo) -> dict[str, list[str]]:
+    """The checksums the source was stored with, kept by its copy whatever the metadata
+    directive (the same bytes, so the same values), as S3 keeps them; none from a multipart
+    source, whose stored checksums describe its parts."""
+    if parts_of(source):
+        return {}
+    return {CHECKSUM_HEADER + alg: [value] for alg, value in checksums_of(source).items()}
 
 
 async def _copy_onto_itself(
