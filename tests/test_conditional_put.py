@@ -1,4 +1,5 @@
-"""Conditional puts (`if_revision`) and the `before_commit` hook: all or nothing, atomically."""
+"""Conditional puts and deletes (`if_revision`) and the `before_commit` hook: all or nothing,
+atomically."""
 
 from __future__ import annotations
 
@@ -81,6 +82,48 @@ async def test_if_revision_lets_one_of_many_racing_writers_win(
     assert await chunk_subjects(client, store) == {wire.chunk_subject(store.bucket, won[0].nuid)}
 
 
+async def test_delete_if_revision_deletes_only_that_revision(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    first = await store.put("a", b"one" * 100_000, chunk_size=64 * 1024)
+    second = await store.put("a", b"two")
+    with pytest.raises(natsobj.RevisionMismatchError) as caught:
+        await store.delete("a", if_revision=first.revision)  # overwritten since
+    assert (caught.value.expected, caught.value.found) == (first.revision, second.revision)
+    assert await store.get("a") == b"two"
+    gone = await store.delete("a", if_revision=second.revision)
+    assert gone.deleted
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        await store.get_info("a")
+    with pytest.raises(natsobj.RevisionMismatchError) as caught:
+        await store.delete("a", if_revision=second.revision)  # deleted meanwhile
+    assert caught.value.found is None
+    await store.status()
+    assert await chunk_subjects(client, store) == set()  # the deleted version's chunks went
+
+
+async def test_delete_if_revision_lets_one_of_racing_deleters_and_writers_win(
+    client: natsobj.Client, store: natsobj.ObjectStore
+) -> None:
+    base = await store.put("a", b"base")
+    other = await client.object_store(store.bucket)  # a second handle: no shared knowledge
+    calls = [
+        store.delete("a", if_revision=base.revision),
+        other.put("a", b"new", if_revision=base.revision),
+        other.delete("a", if_revision=base.revision),
+        store.put("a", b"newer", if_revision=base.revision),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    won = [r for r in results if isinstance(r, natsobj.ObjectInfo)]
+    lost = [r for r in results if isinstance(r, natsobj.RevisionMismatchError)]
+    assert len(won) == 1 and len(lost) == 3, results
+    if won[0].deleted:
+        with pytest.raises(natsobj.ObjectNotFoundError):
+            await store.get("a")
+    else:
+        assert await store.get("a") in (b"new", b"newer")
+
+
 async def test_before_commit_sees_the_stored_info_and_adds_headers(
     store: natsobj.ObjectStore,
 ) -> None:
@@ -128,7 +171,10 @@ def test_sync_put_takes_the_same_conditions(server: natsobj.server.EmbeddedServe
             assert s.get_info("a").headers == {"X-A": ["1"]}
             with pytest.raises(natsobj.RevisionMismatchError):
                 s.put("a", b"two", if_revision=0)
-            s.put("a", b"two", if_revision=first.revision)
+            second = s.put("a", b"two", if_revision=first.revision)
             assert s.get("a") == b"two"
+            with pytest.raises(natsobj.RevisionMismatchError):
+                s.delete("a", if_revision=first.revision)
+            assert s.delete("a", if_revision=second.revision).deleted
         finally:
             c.delete_object_store("syncconditional")

@@ -18,6 +18,7 @@ from .._wire.errors import (
     NoLinkToLinkError,
     ObjectAlreadyExistsError,
     ObjectNotFoundError,
+    RevisionMismatchError,
     UpdateMetaDeletedError,
 )
 from .._wire.models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions
@@ -27,11 +28,20 @@ from .committer import commit
 from .put import normalize_headers
 
 
-async def delete(bucket: Bucket, name: str) -> ObjectInfo:
-    """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
+async def delete(bucket: Bucket, name: str, *, if_revision: int | None = None) -> ObjectInfo:
+    """Replace the object by a tombstone and purge its chunks (a no-op if already deleted).
+
+    `if_revision`: delete only that revision of the live object, atomically (the tombstone is
+    guarded by its sequence, as a conditional put is); RevisionMismatchError otherwise."""
     info = await bucket.find_info(name)
     if info is None:
         raise ObjectNotFoundError(bucket.name, name)
+    guard, strict = Guard.unguarded(), False
+    if if_revision is not None:
+        current = None if info.deleted else info.revision
+        if current != if_revision:
+            raise RevisionMismatchError(bucket.name, name, if_revision, current)
+        guard, strict = Guard.over(info), True
     tombstone = replace(
         info,
         name=name,
@@ -43,7 +53,7 @@ async def delete(bucket: Bucket, name: str) -> ObjectInfo:
         mtime=datetime.now(timezone.utc),
     )
     stored = await commit(
-        bucket, tombstone, Guard.unguarded(), identifiable=False, purge_replaced=False
+        bucket, tombstone, guard, identifiable=False, purge_replaced=False, strict=strict
     )
     if info.nuid and not info.is_link:  # on the caller's path: delete frees the space
         await purge_subject(bucket.js, bucket.name, wire.chunk_subject(bucket.name, info.nuid))

@@ -249,9 +249,12 @@ class ObjectStore:
     # delete, list, watch
 
     @_writes
-    async def delete(self, name: str) -> ObjectInfo:
-        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
-        return await changes.delete(self._bucket, name)
+    async def delete(self, name: str, *, if_revision: int | None = None) -> ObjectInfo:
+        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted).
+
+        `if_revision`: delete only that revision (`info.revision`) of the live object,
+        atomically; RevisionMismatchError if another is there (or none)."""
+        return await changes.delete(self._bucket, name, if_revision=if_revision)
 
     async def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
         """Every object in the bucket ([] when there are none), deleted ones on request."""

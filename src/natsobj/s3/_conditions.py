@@ -115,19 +115,19 @@ async def complete_condition(store: ObjectStore, req: Request, began_at: int | N
     return expected
 
 
-async def check_delete_condition(store: ObjectStore, req: Request) -> None:
-    """DeleteObject's If-Match: deletes only that object (412 for another ETag, 404 if there
-    is none), so a client never deletes what it did not see. Checked, then deleted: not atomic
-    against a write in between. x-amz-if-match-last-modified-time and x-amz-if-match-size are
-    501 NotImplemented: refused, never ignored."""
+async def delete_condition(store: ObjectStore, req: Request) -> int | None:
+    """The revision DeleteObject's If-Match holds on, for `delete(if_revision=...)`: it
+    deletes only that object (412 for another ETag, 404 if there is none), atomically, so a
+    client never deletes what it did not see. x-amz-if-match-last-modified-time and
+    x-amz-if-match-size are 501 NotImplemented: refused, never ignored."""
     for header in ("x-amz-if-match-last-modified-time", "x-amz-if-match-size"):
         if header in req.headers:
             raise _not_implemented(header, "natsobj does not implement this delete condition")
     if_match = req.headers.get("if-match")
     if if_match is None:
-        return
+        return None
     try:
         live = await store.get_info(req.key)
     except ObjectNotFoundError:
         live = None
-    await _matched(store, req, live, if_match)
+    return await _matched(store, req, live, if_match)

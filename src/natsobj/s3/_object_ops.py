@@ -22,7 +22,7 @@ from . import _checksums, _xml
 from ._absent import check_no_governance_bypass
 from ._body import Body, hashed
 from ._bucket_ops import acl_response
-from ._conditions import check_delete_condition, put_condition, refused
+from ._conditions import delete_condition, put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._payload import payload_of
@@ -253,12 +253,14 @@ async def delete_object(state: State, req: Request) -> Response:
     check_version(req.query.get("versionId"))
     store = await state.store(bucket_for(req.bucket))
     check_no_governance_bypass(req)
-    await check_delete_condition(store, req)
+    if_revision = await delete_condition(store, req)
     try:
-        info = await store.delete(req.key)
+        info = await store.delete(req.key, if_revision=if_revision)
         state.applied(store.bucket, info)
     except ObjectNotFoundError:
         pass  # deleting what is not there succeeds, as on S3
+    except RevisionMismatchError:  # written or deleted since If-Match was checked
+        raise S3Error("PreconditionFailed", Condition="If-Match") from None
     return Response(204)
 
 

@@ -223,9 +223,12 @@ class ObjectStore:
         ObjectNotFoundError if the object or a link's target is missing or deleted."""
         return run(self.aio.resolve(name), CALL_TIMEOUT)
 
-    def delete(self, name: str) -> ObjectInfo:
-        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted)."""
-        return run(self.aio.delete(name), CALL_TIMEOUT)
+    def delete(self, name: str, *, if_revision: int | None = None) -> ObjectInfo:
+        """Replace the object by a tombstone and purge its chunks (a no-op if already deleted).
+
+        `if_revision`: delete only that revision (`info.revision`) of the live object,
+        atomically; RevisionMismatchError if another is there (or none)."""
+        return run(self.aio.delete(name, if_revision=if_revision), CALL_TIMEOUT)
 
     def list(self, *, show_deleted: bool = False) -> list[ObjectInfo]:
         """Every object in the bucket ([] when there are none), deleted ones on request."""
