@@ -65,6 +65,13 @@ async def _matched(store: ObjectStore, req: Request, live: ObjectInfo | None, if
     return int(live.revision)
 
 
+async def _live(store: ObjectStore, key: str) -> ObjectInfo | None:
+    try:
+        return await store.get_info(key)
+    except ObjectNotFoundError:
+        return None
+
+
 async def put_condition(store: ObjectStore, req: Request) -> int | None:
     """The store revision a conditional PUT must replace (0: the key must be absent)."""
     if_none, if_match = _asked(req)
@@ -72,11 +79,7 @@ async def put_condition(store: ObjectStore, req: Request) -> int | None:
         return 0
     if if_match is None:
         return None
-    try:
-        live = await store.get_info(req.key)
-    except ObjectNotFoundError:
-        live = None
-    return await _matched(store, req, live, if_match)
+    return await _matched(store, req, await _live(store, req.key), if_match)
 
 
 async def revision_now(store: ObjectStore, key: str) -> int:
@@ -126,8 +129,4 @@ async def delete_condition(store: ObjectStore, req: Request) -> int | None:
     if_match = req.headers.get("if-match")
     if if_match is None:
         return None
-    try:
-        live = await store.get_info(req.key)
-    except ObjectNotFoundError:
-        live = None
-    return await _matched(store, req, live, if_match)
+    return await _matched(store, req, await _live(store, req.key), if_match)
