@@ -9,6 +9,7 @@ async with await natsobj.connect() as client:
 
 from ._client import Client, TransferSettings, connect
 from ._store import ChunkRun, ChunkRuns, ObjectReader, ObjectStore, ObjectWatcher
+from ._transfer import ProgressCallback, PutSource
 from ._wire.errors import (
     BadObjectMetaError,
     BucketExistsError,
@@ -96,6 +97,8 @@ __all__ = [
     "OriginUnreachableError",
     "OrphanChunks",
     "PermissionDeniedError",
+    "ProgressCallback",
+    "PutSource",
     "Replication",
     "RevisionMismatchError",
     "ServerError",
