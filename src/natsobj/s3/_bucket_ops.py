@@ -5,6 +5,7 @@ implemented), and the object listings (v1, v2, versions)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .. import BucketExistsError, BucketNotFoundError
@@ -216,10 +217,6 @@ def acl_response(req: Request) -> Response:
 # listings
 
 
-def _encoder(req: Request) -> tuple[str | None, object]:
-    return _listing.encoder(req.query.get("encoding-type"))
-
-
 async def _page(
     state: State, req: Request, after: str, max_keys: int
 ) -> tuple[dict[str, Entry], _listing.Page]:
@@ -232,7 +229,7 @@ async def _page(
 def _contents(
     entries: dict[str, Entry],
     page: _listing.Page,
-    enc: object,
+    enc: Callable[[str], str],
     owner: str | None,
     tag: str = "Contents",
     version: bool = False,
@@ -255,12 +252,12 @@ def _contents(
             else ""
         )
         out.append(
-            f"<{tag}><Key>{escape(enc(key))}</Key>{latest}"  # type: ignore[operator]
+            f"<{tag}><Key>{escape(enc(key))}</Key>{latest}"
             f"<LastModified>{iso_time(entry.modified)}</LastModified>"
             f"<ETag>{escape(entry.etag)}</ETag>{sums}<Size>{entry.size}</Size>{tail}</{tag}>"
         )
     out += [
-        f"<CommonPrefixes>{element('Prefix', enc(p))}</CommonPrefixes>"  # type: ignore[operator]
+        f"<CommonPrefixes>{element('Prefix', enc(p))}</CommonPrefixes>"
         for p in page.common_prefixes
     ]
     return "".join(out)
@@ -269,7 +266,7 @@ def _contents(
 async def list_objects(state: State, req: Request) -> Response:
     q = req.query
     v2 = q.get("list-type") == "2"
-    encoding, enc = _encoder(req)
+    encoding, enc = _listing.encoder(req.query.get("encoding-type"))
     max_keys = _listing.max_keys_of(q.get("max-keys"))
     if v2:
         token = q.get("continuation-token")
@@ -282,19 +279,19 @@ async def list_objects(state: State, req: Request) -> Response:
     owner = _me(req).xml if (not v2 or q.get("fetch-owner") == "true") else None
     head: list[tuple[str, object]] = [
         ("Name", req.bucket),
-        ("Prefix", enc(q.get("prefix", ""))),  # type: ignore[operator]
+        ("Prefix", enc(q.get("prefix", ""))),
     ]
     if v2:
         head += [("KeyCount", len(page.keys) + len(page.common_prefixes))]
         if "continuation-token" in q:
             head.append(("ContinuationToken", q["continuation-token"]))
         if "start-after" in q:
-            head.append(("StartAfter", enc(q["start-after"])))  # type: ignore[operator]
+            head.append(("StartAfter", enc(q["start-after"])))
     else:
-        head.append(("Marker", enc(after)))  # type: ignore[operator]
+        head.append(("Marker", enc(after)))
     head += [("MaxKeys", max_keys)]
     if q.get("delimiter"):
-        head.append(("Delimiter", enc(q["delimiter"])))  # type: ignore[operator]
+        head.append(("Delimiter", enc(q["delimiter"])))
     if encoding:
         head.append(("EncodingType", encoding))
     head.append(("IsTruncated", page.truncated))
@@ -302,7 +299,7 @@ async def list_objects(state: State, req: Request) -> Response:
         if v2:
             head.append(("NextContinuationToken", _listing.token_for(page.next_marker)))
         elif q.get("delimiter"):  # S3 says where to go on only then (else: the last Key)
-            head.append(("NextMarker", enc(page.next_marker)))  # type: ignore[operator]
+            head.append(("NextMarker", enc(page.next_marker)))
     answer = xml_response("ListBucketResult", fields(head) + _contents(entries, page, enc, owner))
     answer.headers.append(("x-amz-bucket-region", state.region))  # as HeadBucket, as S3 does
     return answer
@@ -310,7 +307,7 @@ async def list_objects(state: State, req: Request) -> Response:
 
 async def list_versions(state: State, req: Request) -> Response:
     q = req.query
-    encoding, enc = _encoder(req)
+    encoding, enc = _listing.encoder(req.query.get("encoding-type"))
     max_keys = _listing.max_keys_of(q.get("max-keys"))
     marker = q.get("key-marker", "")
     version_marker = q.get("version-id-marker")
@@ -324,18 +321,18 @@ async def list_versions(state: State, req: Request) -> Response:
     entries, page = await _page(state, req, marker, max_keys)
     head: list[tuple[str, object]] = [
         ("Name", req.bucket),
-        ("Prefix", enc(q.get("prefix", ""))),  # type: ignore[operator]
-        ("KeyMarker", enc(marker)),  # type: ignore[operator]
+        ("Prefix", enc(q.get("prefix", ""))),
+        ("KeyMarker", enc(marker)),
         ("VersionIdMarker", version_marker or ""),
         ("MaxKeys", max_keys),
     ]
     if q.get("delimiter"):
-        head.append(("Delimiter", enc(q["delimiter"])))  # type: ignore[operator]
+        head.append(("Delimiter", enc(q["delimiter"])))
     if encoding:
         head.append(("EncodingType", encoding))
     head.append(("IsTruncated", page.truncated))
     if page.truncated and page.next_marker is not None:
-        head.append(("NextKeyMarker", enc(page.next_marker)))  # type: ignore[operator]
+        head.append(("NextKeyMarker", enc(page.next_marker)))
         if page.next_marker not in page.common_prefixes:  # a common prefix has no version
             head.append(("NextVersionIdMarker", "null"))
     body = fields(head) + _contents(entries, page, enc, _me(req).xml, tag="Version", version=True)

@@ -251,9 +251,9 @@ async def _record_or_done(
     store: ObjectStore, bucket: str, key: str, upload_id: str
 ) -> dict[str, object]:
     """The upload's record, or the record of it completed (a retried Complete)."""
+    if not upload_id or "/" in upload_id:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
     for name in (record_name(bucket, key, upload_id), done_name(bucket, key, upload_id)):
-        if not upload_id or "/" in upload_id:
-            break
         with contextlib.suppress(ObjectNotFoundError):
             record: dict[str, object] = json.loads(await store.get(name))
             return record

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
 from .. import BucketNotFoundError, ObjectNotFoundError, ObjectStore
 from . import _listing
+from ._bucket_ops import owner_xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._placement import part_size
@@ -50,7 +50,7 @@ async def list_parts(state: State, req: Request) -> Response:
             "Size": entry.size or await _placed_size(store, name),
         }
         parts.append(f"<Part>{fields(values)}</Part>")
-    owner = _owner(record.get("owner"))
+    owner = _owner(state, record.get("owner"))
     head = {
         "Bucket": req.bucket, "Key": req.key, "UploadId": upload_id,
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
@@ -178,7 +178,7 @@ async def _page(
             cut = key.find(delimiter, len(prefix)) if delimiter else -1
             item: Listed | str
             if cut < 0:
-                item = (key, upload_id, initiated, _owner(record.get("owner")))
+                item = (key, upload_id, initiated, _owner(state, record.get("owner")))
             else:
                 item = key[: cut + len(delimiter)]
                 if item == last_common or item.encode() <= key_marker.encode():
@@ -190,10 +190,11 @@ async def _page(
     return shown, False
 
 
-def _owner(name: object) -> Raw:
-    """An upload's Initiator and Owner: the key that created it (as ListBuckets' Owner)."""
-    text = str(name or "")
-    return Raw(fields({"ID": hashlib.sha256(text.encode()).hexdigest(), "DisplayName": text}))
+def _owner(state: State, access_key: object) -> Raw:
+    """An upload's Initiator and Owner: the key that created it, as ListBuckets shows it."""
+    key = str(access_key or "")
+    identity = state.credentials.identities.get(key)
+    return Raw(owner_xml(key, identity.name if identity is not None else ""))
 
 
 async def _records(state: State, names: list[str]) -> list[dict[str, object] | None]:
