@@ -26,7 +26,7 @@ from ._credentials import Credentials, Identity
 from ._dispatch import route
 from ._errors import S3Error, from_store_error, unavailable
 from ._http import Request, Response
-from ._sigv4 import AuthError, verify
+from ._sigv4 import PRESIGN_PARAMS, AuthError, verify
 from ._state import State
 
 log = logging.getLogger("natsobj.s3")
@@ -290,21 +290,14 @@ class Gateway:
         return sent
 
 
-_AUTH_PARAMS = ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
+_AUTH_PARAMS = (*PRESIGN_PARAMS, "AWSAccessKeyId")
+"""Query parameters that make a request signed (SigV4 presigned, or SigV2's, refused later)."""
 
 
-# query parameters of a presigned URL that are its signature, not request headers
-_PRESIGN_PARAMS = frozenset(
-    {
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-expires",
-        "x-amz-signedheaders",
-        "x-amz-signature",
-        "x-amz-security-token",
-        "x-amz-content-sha256",
-    }
+# query parameters of a presigned URL that are no request header (its signature, a session
+# token, a payload hash the URL does not sign)
+_NOT_HEADERS = frozenset(
+    {p.lower() for p in PRESIGN_PARAMS} | {"x-amz-security-token", "x-amz-content-sha256"}
 )
 
 
@@ -315,7 +308,7 @@ def _hoist_presigned(query: dict[str, str], headers: dict[str, str]) -> None:
         return
     for name, value in query.items():
         lower = name.lower()
-        if lower.startswith("x-amz-") and lower not in _PRESIGN_PARAMS:
+        if lower.startswith("x-amz-") and lower not in _NOT_HEADERS:
             headers.setdefault(lower, value)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "EMPTY_SHA256",
     "MAX_EXPIRES",
     "MAX_SKEW",
+    "PRESIGN_PARAMS",
     "STREAMING_SIGNED",
     "STREAMING_SIGNED_TRAILER",
     "STREAMING_UNSIGNED_TRAILER",
@@ -65,7 +66,7 @@ _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 # The query parameters of a presigned URL, in the order S3's own error message names them.
-_PRESIGN_PARAMS = (
+PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
     "X-Amz-Signature",
@@ -73,6 +74,7 @@ _PRESIGN_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Expires",
 )
+"""The query parameters of a presigned URL that make its signature."""
 
 
 @dataclass(frozen=True)
@@ -393,11 +395,11 @@ def _presign_params(pairs: list[tuple[bytes, bytes]], code: str) -> dict[str, st
     params: dict[str, str] = {}
     for raw_key, raw_value in pairs:
         key = _decoded(raw_key)
-        if key in _PRESIGN_PARAMS:
+        if key in PRESIGN_PARAMS:
             if key in params:
                 raise AuthError(code, f"the query parameter {key} is given twice")
             params[key] = _decoded(raw_value)
-    if any(name not in params for name in _PRESIGN_PARAMS):
+    if any(name not in params for name in PRESIGN_PARAMS):
         raise AuthError(
             code,
             "Query-string authentication version 4 requires the X-Amz-Algorithm, "
