@@ -174,6 +174,7 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "versioning status unknown": (signed("PUT", "/{b}?versioning", body=b"<VersioningConfiguration><Status>bogus</Status></VersioningConfiguration>"), 400, "MalformedXML"),  # noqa: E501
     "list parts text marker": (signed("GET", "/{b}/m?uploadId={u}&part-number-marker=one"), 400, "InvalidArgument"),  # noqa: E501
     "attributes text max-parts": (signed("GET", "/{b}/k?attributes", {"x-amz-object-attributes": "ObjectParts", "x-amz-max-parts": "ten"}), 400, "InvalidArgument"),  # noqa: E501
+    "copy source of a version never issued": (signed("PUT", "/{b}/copied", {"x-amz-copy-source": "/bad-input/k?versionId=abc"}), 400, "InvalidArgument"),  # noqa: E501
     "put without Content-Length": (no_length("/{b}/no-length"), 411, "MissingContentLength"),
     "part without Content-Length": (no_length("/{b}/m?partNumber=1&uploadId={u}"), 411, "MissingContentLength"),  # noqa: E501
     "key of 1025 bytes": (signed("PUT", "/{b}/" + "k" * 1025, body=b"x"), 400, "KeyTooLongError"),

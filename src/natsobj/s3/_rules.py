@@ -29,8 +29,9 @@ CHECKSUM_HEADER = PRIVATE_PREFIX + "Checksum-"
 INTERNAL_PREFIX = "natsobj_s3_"
 """Buckets of the gateway's own (multipart staging): never listed, never S3-addressable."""
 OWNER_KEY = "natsobj.s3.owner"
-VERSIONING_KEY = "natsobj.s3.versioning"  # "Suspended" once a client set it so
 """Bucket metadata: the access key that created the bucket through the gateway."""
+VERSIONING_KEY = "natsobj.s3.versioning"
+"""Bucket metadata: "Suspended" once a client suspended versioning (GetBucketVersioning)."""
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 STORED_HEADERS = {
@@ -379,8 +380,11 @@ def copy_source(header: str) -> tuple[str, str]:
     """(bucket, key) of x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded; a `+`
     is a space there, as S3 decodes this header)."""
     path, _, query = header.partition("?")
-    if query and not (query == "versionId=null"):
-        raise S3Error("NoSuchVersion", "natsobj keeps one version: only versionId=null exists")
+    if query:
+        name, _, version = query.partition("=")
+        if name != "versionId":
+            raise S3Error("InvalidArgument", "Copy Source takes no query but versionId")
+        check_version(unquote_plus(version))  # the one versionId rule of every request
     path = unquote_plus(path).lstrip("/")
     bucket, _, key = path.partition("/")
     if not bucket or not key:
