@@ -116,15 +116,21 @@ def date(delta: float) -> str:
     ],
 )
 def test_conditions_follow_rfc_7232(headers: dict[str, str], verdict: int | None) -> None:
-    assert _rules.precondition(headers, '"e"', NOW) == verdict
+    decided = _rules.evaluate_conditions(headers, '"e"', NOW)
+    assert (decided[0] if decided is not None else None) == verdict
 
 
 def test_copy_source_conditions_are_all_412() -> None:
     prefix = "x-amz-copy-source-"
-    assert _rules.precondition({prefix + "if-none-match": '"e"'}, '"e"', NOW, prefix=prefix) == 412
-    assert (
-        _rules.precondition({prefix + "if-modified-since": date(60)}, '"e"', NOW, prefix=prefix)
-        == 412
+    none_match = {prefix + "if-none-match": '"e"'}
+    assert _rules.evaluate_conditions(none_match, '"e"', NOW, prefix=prefix) == (
+        412,
+        prefix + "If-None-Match",
+    )
+    since = {prefix + "if-modified-since": date(60)}
+    assert _rules.evaluate_conditions(since, '"e"', NOW, prefix=prefix) == (
+        412,
+        prefix + "If-Modified-Since",
     )
 
 

@@ -37,12 +37,11 @@ from ._rules import (
     checksums_of,
     copy_source,
     etag_of,
-    failed_condition,
+    evaluate_conditions,
     last_modified,
     object_headers,
     parse_range,
     parts_of,
-    precondition,
     stored_meta,
 )
 from ._state import State
@@ -180,9 +179,9 @@ async def head_object(state: State, req: Request) -> Response:
 def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]], tuple[int, int]]:
     """(status, headers, (first byte, length)) of a GET or HEAD of `info`."""
     etag, modified = etag_of(info), last_modified(info)
-    verdict = precondition(req.headers, etag, modified)
+    verdict, condition = evaluate_conditions(req.headers, etag, modified) or (None, "")
     if verdict == 412:
-        raise S3Error("PreconditionFailed", Condition=failed_condition(req.headers, etag, modified))
+        raise S3Error("PreconditionFailed", Condition=condition)
     headers = object_headers(info)
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
@@ -365,10 +364,10 @@ async def open_copy_source(state: State, req: Request) -> tuple[str, str, Object
     info = reader.info
     assert info is not None
     etag, modified, prefix = etag_of(info), last_modified(info), "x-amz-copy-source-"
-    if precondition(req.headers, etag, modified, prefix=prefix):
+    decided = evaluate_conditions(req.headers, etag, modified, prefix=prefix)
+    if decided is not None:
         await reader.aclose()
-        condition = failed_condition(req.headers, etag, modified, prefix=prefix)
-        raise S3Error("PreconditionFailed", Condition=condition)
+        raise S3Error("PreconditionFailed", Condition=decided[1])
     return src_bucket, src_key, reader, info
 
 

@@ -325,54 +325,36 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-def failed_condition(
-    headers: Mapping[str, str], etag: str, modified: datetime, *, prefix: str = ""
-) -> str:
-    """The header a 412 of `precondition` names in S3's Condition element (prefixed for a
-    copy source, as x-amz-copy-source-If-None-Match), found in the same evaluation order."""
-    modified = modified.replace(microsecond=0)
-    if_match = headers.get(prefix + "if-match")
-    if if_match is not None:
-        if not etag_matches(if_match, etag):
-            return prefix + "If-Match"
-    else:
-        since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
-        if since is not None and modified > since:
-            return prefix + "If-Unmodified-Since"
-    if headers.get(prefix + "if-none-match") is not None:
-        return prefix + "If-None-Match"
-    return prefix + "If-Modified-Since"
-
-
-def precondition(
+def evaluate_conditions(
     headers: Mapping[str, str],
     etag: str,
     modified: datetime,
     *,
     prefix: str = "",
     read: bool = True,
-) -> int | None:
-    """RFC 7232's evaluation order: 412, 304 (for reads) or None to go on. `prefix` reads the
-    copy-source variants (x-amz-copy-source-if-...), where every failure is 412."""
+) -> tuple[int, str] | None:
+    """RFC 7232's evaluation order: (412 or, for reads, 304, the header that decided it, as
+    S3's Condition element names it), or None to go on. `prefix` reads the copy-source variants
+    (x-amz-copy-source-if-..., named so), where every failure is 412."""
     modified = modified.replace(microsecond=0)
     if_match = headers.get(prefix + "if-match")
     if if_match is not None:
         if not etag_matches(if_match, etag):
-            return 412
+            return 412, prefix + "If-Match"
     else:
         since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
         if since is not None and modified > since:
-            return 412
+            return 412, prefix + "If-Unmodified-Since"
     if_none = headers.get(prefix + "if-none-match")
     if if_none is not None:
         if etag_matches(if_none, etag):
-            return 304 if read and not prefix else 412
+            return (304 if read and not prefix else 412), prefix + "If-None-Match"
     else:
         since = parse_http_date(headers.get(prefix + "if-modified-since"))
         if since is not None and since > datetime.now(timezone.utc):
             since = None  # S3 ignores a date in the future
         if since is not None and modified <= since and (read or prefix):
-            return 304 if not prefix else 412
+            return (304 if not prefix else 412), prefix + "If-Modified-Since"
     return None
 
 
