@@ -381,9 +381,11 @@ async def copy_object(state: State, req: Request) -> Response:
         itself = (src_bucket, src_key) == (req.bucket, key)
         if itself:
             check_onto_itself(req.headers)
-        if itself and (info.bucket, info.name) == (store.bucket, key):  # not through a link
+        in_place = itself and (info.bucket, info.name) == (store.bucket, key)  # not a link
+        if in_place and not parts_of(info):
             stored = await _copy_onto_itself(store, info, headers, metadata)
-        else:  # another key, or a link onto itself (info is its target's): the bytes are copied
+        else:  # the bytes are copied: to another key, through a link onto itself, or a
+            # multipart object onto itself (a copy's ETag is its bytes' MD5, as S3 gives it)
             stored = await _copy_streamed(store, req, key, reader, headers, metadata)
     finally:
         await reader.aclose()
