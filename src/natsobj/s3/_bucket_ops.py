@@ -100,19 +100,15 @@ async def create_bucket(state: State, req: Request) -> Response:
     name = check_new_bucket_name(req.bucket)
     if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
         raise S3Error("NotImplemented", "natsobj's S3 gateway does not implement object lock")
-    body = await req.body().read_all(64 * 1024)
-    where = None
-    if body.strip():
-        config = _xml.parse(body, "CreateBucketConfiguration")
-        where = _xml.child_text(config, "LocationConstraint")
+    where = _location_constraint(await req.body().read_all(64 * 1024), state.region)
     try:
         await state.client.object_store(name)
     except BucketNotFoundError:
-        if where and where != state.region:  # an existing bucket is refused first, as on S3
+        if (where or "us-east-1") != state.region:  # an existing bucket is refused first
             raise S3Error(
                 "IllegalLocationConstraintException",
-                f"The {where} location constraint is incompatible for the region specific "
-                f"endpoint this request was sent to: this gateway serves {state.region}",
+                f"The {where or 'unspecified'} location constraint is incompatible for the "
+                "region specific endpoint this request was sent to.",
             ) from None
         try:
             await state.client.create_object_store(
@@ -123,6 +119,19 @@ async def create_bucket(state: State, req: Request) -> Response:
             pass  # created meanwhile by another caller: answer as for an existing one
     await _refuse_existing(state, name, req.identity.access_key)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _location_constraint(body: bytes, region: str) -> str | None:
+    """The LocationConstraint a CreateBucket body names (None: none, which is us-east-1, whose
+    endpoint refuses one naming itself, as S3's does); an empty one is MalformedXML."""
+    if not body.strip():
+        return None
+    where = _xml.child_text(_xml.parse(body, "CreateBucketConfiguration"), "LocationConstraint")
+    if not where:
+        raise S3Error("MalformedXML", "the CreateBucketConfiguration names no LocationConstraint")
+    if where == "us-east-1" == region:
+        raise S3Error("InvalidLocationConstraint", LocationConstraint=where)
+    return where
 
 
 async def _refuse_existing(state: State, name: str, access_key: str) -> None:

@@ -67,7 +67,7 @@ CODES: dict[str, tuple[int, str]] = {
         "The location constraint is incompatible for the region specific endpoint this request "
         "was sent to.",
     ),
-    "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
+    "InvalidLocationConstraint": (400, "The specified location-constraint is not valid"),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
