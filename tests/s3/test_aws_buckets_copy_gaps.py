@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .conftest import KEYS, start_gateway, stop_gateway
+from .conftest import KEYS, Gateway, start_gateway, stop_gateway
 
 PART = 5 * 1024 * 1024
 
@@ -93,27 +93,35 @@ def test_another_region_is_incompatible_with_the_endpoint(s3) -> None:
 
 
 @pytest.fixture
-def eu_west(server, tmp_path) -> Iterator[Any]:
-    """A client of a gateway serving eu-west-1."""
-    gateway = start_gateway(server.url, tmp_path, "--region", "eu-west-1")
+def regional(server, tmp_path) -> Iterator[Callable[[str], Any]]:
+    """A client of a gateway started with --region `region`, for each region asked for."""
+    started: list[Gateway] = []
     access, secret = KEYS[0]
-    try:
-        yield boto3.client(
+
+    def client(region: str) -> Any:
+        gateway = start_gateway(server.url, tmp_path, "--region", region)
+        started.append(gateway)
+        return boto3.client(
             "s3",
             endpoint_url=gateway.endpoint,
             aws_access_key_id=access,
             aws_secret_access_key=secret,
-            region_name="eu-west-1",
+            region_name=region,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
+
+    try:
+        yield client
     finally:
-        stop_gateway(gateway)
+        for gateway in started:
+            stop_gateway(gateway)
 
 
-def test_a_region_endpoint_needs_its_own_constraint(eu_west) -> None:
+def test_a_region_endpoint_needs_its_own_constraint(regional) -> None:
     # TestS3::test_different_location_constraint: a regional endpoint refuses a CreateBucket
     # naming no region ("The unspecified location constraint ...") or another one (us-east-1
     # included), takes its own, and GetBucketLocation then names it
+    eu_west = regional("eu-west-1")
     for config, named in (({}, "unspecified"), ({"LocationConstraint": "us-east-1"}, "us-east-1")):
         kwargs = {"CreateBucketConfiguration": config} if config else {}
         status, error = _error(eu_west.create_bucket, Bucket=_name(), **kwargs)
@@ -159,3 +167,38 @@ def test_a_copy_of_a_multipart_object_has_the_md5_of_its_bytes(s3, bucket) -> No
     assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="mp", PartNumber=1)
     body = s3.get_object(Bucket=bucket, Key="mp")["Body"].read()
     assert body == b"".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# ListBuckets' bucket-region
+
+
+def test_list_buckets_refuses_a_region_aws_does_not_have(s3, bucket) -> None:
+    # TestS3ListBuckets::test_list_buckets_region_validation "bad-region": 400 InvalidArgument,
+    # "Argument value eu-east-1 is not a valid AWS Region", ArgumentName bucket-region; an AWS
+    # region the gateway does not serve lists nothing (test_list_buckets_by_bucket_region)
+    status, error = _error(s3.list_buckets, BucketRegion="eu-east-1")
+    assert (status, error["Code"], error["ArgumentName"]) == (
+        400,
+        "InvalidArgument",
+        "bucket-region",
+    )
+    assert error["Message"] == "Argument value eu-east-1 is not a valid AWS Region"
+    other = s3.list_buckets(Prefix=bucket, BucketRegion="ap-southeast-2")
+    assert (other["Buckets"], other["Prefix"]) == ([], bucket)
+    mine = s3.list_buckets(Prefix=bucket, BucketRegion="us-east-1", MaxBuckets=1)
+    assert [(b["Name"], b["BucketRegion"]) for b in mine["Buckets"]] == [(bucket, "us-east-1")]
+
+
+def test_a_gateways_own_region_is_a_region(regional) -> None:
+    # the gateway's --region, whatever its name, is the region its buckets are listed in
+    local = regional("local-1")
+    name = _name()
+    local.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "local-1"})
+    try:
+        listed = local.list_buckets(Prefix=name, BucketRegion="local-1")["Buckets"]
+        assert [(b["Name"], b["BucketRegion"]) for b in listed] == [(name, "local-1")]
+        assert local.list_buckets(Prefix=name, BucketRegion="us-east-1")["Buckets"] == []
+        assert _error(local.list_buckets, BucketRegion="local-2")[1]["Code"] == "InvalidArgument"
+    finally:
+        local.delete_bucket(Bucket=name)

@@ -19,6 +19,7 @@ from ._rules import (
     VERSIONING_KEY,
     bucket_for,
     check_new_bucket_name,
+    check_region,
 )
 from ._state import State
 from ._xml import Raw, element, escape, fields, iso_time, text
@@ -51,8 +52,10 @@ async def list_buckets(state: State, req: Request) -> Response:
         else ""
     )
     limit = _max_buckets(req.query.get("max-buckets"))
+    region = req.query.get("bucket-region") or state.region  # empty: none asked for
+    check_region(region, state.region, "bucket-region")
     statuses = sorted(await state.client.object_stores(), key=lambda s: s.bucket.encode())
-    if req.query.get("bucket-region", state.region) != state.region:
+    if region != state.region:
         statuses = []  # every bucket is in the gateway's region
     shown = [
         s for s in statuses

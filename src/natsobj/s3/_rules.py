@@ -91,6 +91,32 @@ def _is_ip(name: str) -> bool:
     return True
 
 
+AWS_REGIONS = frozenset(
+    {
+        *("af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2"),
+        *("ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2"),
+        *("ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6"),
+        *("ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2"),
+        *("eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3"),
+        *("il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1"),
+        *("us-east-1", "us-east-2", "us-west-1", "us-west-2", "cn-north-1", "cn-northwest-1"),
+        *("us-gov-east-1", "us-gov-west-1"),
+    }
+)
+"""The regions S3 knows by name (a gateway's own --region is one too, whatever its name)."""
+
+
+def check_region(name: str, own: str, argument: str) -> None:
+    """S3's InvalidArgument, for the request's `argument`, unless `name` is a region (AWS's,
+    or `own`, the gateway's)."""
+    if name != own and name not in AWS_REGIONS:
+        raise S3Error(
+            "InvalidArgument",
+            f"Argument value {name} is not a valid AWS Region",
+            ArgumentName=argument,
+        )
+
+
 def check_key(key: str) -> str:
     if not key:
         raise S3Error("InvalidArgument", "the object key must not be empty")
