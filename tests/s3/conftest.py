@@ -43,7 +43,7 @@ class Gateway:
         """What boto3's `verify=` wants: the CA file over HTTPS."""
         return str(self.ca) if self.ca is not None else True
 
-    def client(self, key: int = 0, **config: object) -> object:
+    def client(self, key: int = 0, region: str = "us-east-1", **config: object) -> object:
         access, secret = KEYS[key]
         return boto3.client(
             "s3",
@@ -51,7 +51,7 @@ class Gateway:
             verify=self.verify,
             aws_access_key_id=access,
             aws_secret_access_key=secret,
-            region_name="us-east-1",
+            region_name=region,
             config=Config(
                 s3={"addressing_style": "path"},
                 signature_version="s3v4",

@@ -9,12 +9,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .conftest import KEYS, Gateway, start_gateway, stop_gateway
+from .conftest import Gateway, start_gateway, stop_gateway
 
 PART = 5 * 1024 * 1024
 
@@ -96,19 +94,10 @@ def test_another_region_is_incompatible_with_the_endpoint(s3) -> None:
 def regional(server, tmp_path) -> Iterator[Callable[[str], Any]]:
     """A client of a gateway started with --region `region`, for each region asked for."""
     started: list[Gateway] = []
-    access, secret = KEYS[0]
 
     def client(region: str) -> Any:
-        gateway = start_gateway(server.url, tmp_path, "--region", region)
-        started.append(gateway)
-        return boto3.client(
-            "s3",
-            endpoint_url=gateway.endpoint,
-            aws_access_key_id=access,
-            aws_secret_access_key=secret,
-            region_name=region,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        started.append(start_gateway(server.url, tmp_path, "--region", region))
+        return started[-1].client(region=region)
 
     try:
         yield client
