@@ -107,11 +107,11 @@ async def create_bucket(state: State, req: Request) -> Response:
     try:
         await state.client.object_store(name)
     except BucketNotFoundError:
-        if (where or "us-east-1") != state.region:  # an existing bucket is refused first
+        if where is not None and where != state.region:  # an existing bucket is refused first
             raise S3Error(
                 "IllegalLocationConstraintException",
-                f"The {where or 'unspecified'} location constraint is incompatible for the "
-                "region specific endpoint this request was sent to.",
+                f"The {where} location constraint is incompatible for the region specific "
+                "endpoint this request was sent to.",
             ) from None
         try:
             await state.client.create_object_store(
@@ -125,8 +125,11 @@ async def create_bucket(state: State, req: Request) -> Response:
 
 
 def _location_constraint(body: bytes, region: str) -> str | None:
-    """The LocationConstraint a CreateBucket body names (None: none, which is us-east-1, whose
-    endpoint refuses one naming itself, as S3's does); an empty one is MalformedXML."""
+    """The LocationConstraint a CreateBucket body names (None: none, which is the gateway's
+    region); an empty one is MalformedXML, us-east-1 named to us-east-1 InvalidLocationConstraint
+    as on S3. (A region's S3 endpoint also refuses a request naming none; the gateway serves
+    one region, so none has one meaning, and it takes it, as MinIO and Ceph RGW do: tools
+    such as rclone send no constraint unless told to.)"""
     if not body.strip():
         return None
     where = _xml.child_text(_xml.parse(body, "CreateBucketConfiguration"), "LocationConstraint")
