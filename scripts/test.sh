@@ -10,5 +10,6 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/python -m ruff check src tests bench
+.venv/bin/python -m ruff format --check src tests bench
 .venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

@@ -139,10 +139,14 @@ async def test_before_commit_sees_the_stored_info_and_adds_headers(
         hashlib.sha256(body).digest()
     )
     again = await store.get_info("a")
-    assert again.headers == info.headers == {
-        "Content-Type": ["text/plain"],
-        "X-Md5": [hashlib.md5(body).hexdigest()],
-    }
+    assert (
+        again.headers
+        == info.headers
+        == {
+            "Content-Type": ["text/plain"],
+            "X-Md5": [hashlib.md5(body).hexdigest()],
+        }
+    )
 
 
 @pytest.mark.parametrize("size", [10, 300_000])

@@ -233,9 +233,7 @@ def test_rename_keeps_the_data_and_drops_the_old_name(sstore: natsobj.sync.Objec
 
 
 @pytest.fixture
-def make_orphan(
-    server: EmbeddedServer, sstore: natsobj.sync.ObjectStore
-) -> Callable[[int], str]:
+def make_orphan(server: EmbeddedServer, sstore: natsobj.sync.ObjectStore) -> Callable[[int], str]:
     """Publish raw chunk messages under a fresh nuid no meta names, as a killed put leaves them;
     returns their subject."""
 

@@ -182,9 +182,7 @@ def unmatched_sync_members(
         f"SYNC_ONLY names {key}, which is not a blocking-only member (any more)"
         for key in sorted(sync_only)
         if key.startswith(f"{label}.")
-        and (
-            key.split(".", 1)[1] not in sync_members or key.split(".", 1)[1] in async_members
-        )
+        and (key.split(".", 1)[1] not in sync_members or key.split(".", 1)[1] in async_members)
     ]
     return problems
 

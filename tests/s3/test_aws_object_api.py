@@ -248,9 +248,7 @@ def test_a_versioning_configuration_without_status_is_illegal(s3, bucket) -> Non
 
 
 @pytest.mark.parametrize("bypass", [True, False])
-def test_a_governance_bypass_is_refused_on_a_bucket_without_object_lock(
-    s3, bucket, bypass
-) -> None:
+def test_a_governance_bypass_is_refused_on_a_bucket_without_object_lock(s3, bucket, bypass) -> None:
     # snapshot keys delete-object-bypass-no-lock(-false), delete-objects-bypass-no-lock
     s3.put_object(Bucket=bucket, Key="k", Body=b"test")
     calls = [

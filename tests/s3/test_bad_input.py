@@ -108,7 +108,7 @@ def chunked_longer_than_declared(site: Site) -> Answer:
         "Content-Encoding": "aws-chunked", "Content-Length": str(len(body)),
         "x-amz-decoded-content-length": "5", "x-amz-trailer": "x-amz-checksum-crc32",
     }  # fmt: skip
-    signed_headers = sign(site.endpoint, "PUT", target, headers, payload="STREAMING-UNSIGNED-PAYLOAD-TRAILER")  # noqa: E501
+    signed_headers = sign(site.endpoint, "PUT", target, headers, payload="STREAMING-UNSIGNED-PAYLOAD-TRAILER")  # noqa: E501  # fmt: skip
     return request(site.endpoint, "PUT", target, signed_headers, body)
 
 
@@ -151,6 +151,7 @@ def part(number: str) -> Send:
     return signed("PUT", "/{b}/m?partNumber=" + number + "&uploadId={u}", body=b"part")
 
 
+# fmt: off
 CASES: dict[str, tuple[Send, int, str]] = {
     "delete-objects malformed": (signed("POST", "/{b}?delete", body=b"<Delete><Object>"), 400, "MalformedXML"),  # noqa: E501
     "delete-objects wrong root": (signed("POST", "/{b}?delete", body=b"<Other/>"), 400, "MalformedXML"),  # noqa: E501
@@ -193,6 +194,7 @@ CASES: dict[str, tuple[Send, int, str]] = {
     "presigned for 7 days and 1 s": (presigned(604801), 400, "AuthorizationQueryParametersError"),
     "presigned for 0 s": (presigned(0), 403, "AccessDenied"),  # valid, already expired (as AWS)
 }
+# fmt: on
 
 
 @pytest.mark.parametrize("case", list(CASES))
