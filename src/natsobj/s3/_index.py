@@ -251,4 +251,3 @@ class BucketIndex:
             self._task.cancel()
             with contextlib.suppress(BaseException):
                 await self._task
-

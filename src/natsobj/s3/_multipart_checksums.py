@@ -27,6 +27,7 @@ __all__ = [
     "check_whole",
     "combined",
     "created",
+    "of_record",
     "shown",
 ]
 
@@ -87,6 +88,17 @@ def created(algorithm: str | None, checksum_type: str | None) -> UploadChecksum:
             f"The {kind} checksum type cannot be used with the {alg.lower()} checksum algorithm.",
         )
     return UploadChecksum(alg, kind)
+
+
+def of_record(record: Mapping[str, object]) -> UploadChecksum:
+    """The checksum an upload's record keeps (one recorded before types were: its default)."""
+    alg, kind = record.get("checksum"), record.get("checksum_type")
+    try:
+        return created(
+            alg if isinstance(alg, str) else None, kind if isinstance(kind, str) else None
+        )
+    except S3Error:
+        return UploadChecksum()
 
 
 def check_part(upload: UploadChecksum, sent: Mapping[str, object]) -> None:
