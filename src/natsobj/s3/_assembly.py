@@ -33,13 +33,15 @@ async def assemble(
     parts: list[ObjectInfo],
     etag: str,
     if_revision: int | None = None,
+    sums: dict[str, str] | None = None,
 ) -> ObjectInfo:
-    """Store the upload's object from `parts` (checked, in order) and return its info; only
-    over the key's revision `if_revision` if given (0: only if absent)."""
+    """Store the upload's object from `parts` (checked, in order), with its checksum headers
+    `sums`, and return its info; only over the key's revision `if_revision` if given (0: only
+    if absent)."""
     sizes = ",".join(str(part_size(p)) for p in parts)
 
     async def tag(_: ObjectInfo) -> dict[str, str]:
-        return {ETAG_HEADER: etag, PARTS_HEADER: sizes}
+        return {ETAG_HEADER: etag, PARTS_HEADER: sizes, **(sums or {})}
 
     key = str(record["key"])
     headers = dict(record.get("headers") or {})  # type: ignore[call-overload]

@@ -3,11 +3,20 @@ parts a page at a time (x-amz-max-parts, x-amz-part-number-marker) as ListParts 
 
 from __future__ import annotations
 
+from .. import ObjectInfo
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._object_ops import open_object, sha256_b64
-from ._rules import checksums_of, etag_of, object_headers, part_page, parts_of
+from ._rules import (
+    checksum_type_of,
+    checksums_of,
+    etag_of,
+    object_headers,
+    part_checksums_of,
+    part_page,
+    parts_of,
+)
 from ._state import State
 from ._xml import fields
 
@@ -26,13 +35,15 @@ async def get_attributes(state: State, req: Request) -> Response:
     if "ETag" in wanted:
         parts.append(("ETag", etag_of(info).strip('"')))
     if "Checksum" in wanted:
-        sums = checksums_of(info)
+        sums = checksums_of(info)  # a composite one without S3's "-N" here
         if not parts_of(info):
             sums.setdefault("SHA256", sha256_b64(info.digest_hex))
-        parts.append(("Checksum", _xml.Raw(fields({f"Checksum{a}": v for a, v in sums.items()}))))
+        shown = {f"Checksum{a}": v for a, v in sums.items()}
+        shown |= {"ChecksumType": checksum_type_of(info)} if sums else {}
+        parts.append(("Checksum", _xml.Raw(fields(shown))))
     page = _page_asked(req) if "ObjectParts" in wanted else None
     if page is not None and parts_of(info):
-        parts.append(("ObjectParts", _xml.Raw(_object_parts(page, parts_of(info)))))
+        parts.append(("ObjectParts", _xml.Raw(_object_parts(page, info))))
     if "StorageClass" in wanted:
         parts.append(("StorageClass", "STANDARD"))
     if "ObjectSize" in wanted:
@@ -52,11 +63,13 @@ def _page_asked(req: Request) -> tuple[int, int]:
     )
 
 
-def _object_parts(page: tuple[int, int], sizes: list[int]) -> str:
+def _object_parts(page: tuple[int, int], info: ObjectInfo) -> str:
     """One page of a multipart object's parts: after the marker, at most max-parts of them,
-    with the fields ListParts gives (NextPartNumberMarker: the last part listed, 0 for none)
-    and PartsCount, the element S3 names TotalPartsCount."""
-    marker, max_parts = page
+    with the fields ListParts gives (NextPartNumberMarker: the last part listed, 0 for none),
+    a COMPOSITE object's part checksums, and PartsCount, the element S3 names TotalPartsCount."""
+    sizes, marker, max_parts = parts_of(info), *page
+    part_sums = part_checksums_of(info)
+    alg = next(iter(checksums_of(info)), "")
     numbers = range(max(marker, 0) + 1, len(sizes) + 1)
     shown = list(numbers[: max(max_parts, 0)])
     head = {
@@ -67,5 +80,10 @@ def _object_parts(page: tuple[int, int], sizes: list[int]) -> str:
         "PartsCount": len(sizes),
     }
     return fields(head) + "".join(
-        f"<Part>{fields({'PartNumber': n, 'Size': sizes[n - 1]})}</Part>" for n in shown
+        f"<Part>{fields(_part_fields(n, sizes, part_sums, alg))}</Part>" for n in shown
     )
+
+
+def _part_fields(n: int, sizes: list[int], part_sums: list[str], alg: str) -> dict[str, object]:
+    sums = {f"Checksum{alg}": part_sums[n - 1]} if len(part_sums) >= n else {}
+    return {**sums, "PartNumber": n, "Size": sizes[n - 1]}

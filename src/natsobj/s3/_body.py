@@ -189,17 +189,23 @@ def _declared_length(headers: Mapping[str, str], verified: Verified | None) -> i
     return value
 
 
-def hashed(source: AsyncIterator[bytes]) -> tuple[AsyncIterator[bytes], Any]:
-    """`source` passed through, and the MD5 of what went by (read it at the end)."""
+def hashed(source: AsyncIterator[bytes], *also: Any) -> tuple[AsyncIterator[bytes], Any]:
+    """`source` passed through, and the MD5 of what went by (read it at the end); the hashers
+    `also` are fed too."""
     md5 = hashlib.md5()
+    hashers = (md5, *also)
+
+    def update(piece: bytes) -> None:
+        for hasher in hashers:
+            hasher.update(piece)
 
     async def through() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         async for piece in source:
             if len(piece) >= OFFLOAD_FROM // 4:
-                await loop.run_in_executor(None, md5.update, piece)
+                await loop.run_in_executor(None, update, piece)
             else:
-                md5.update(piece)
+                update(piece)
             yield piece
 
     return through(), md5

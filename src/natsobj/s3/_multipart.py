@@ -25,20 +25,28 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError, RevisionMismatchError
-from . import _placement, _xml
+from . import _checksums, _placement, _xml
+from . import _multipart_checksums as _mpsums
 from ._assembly import assemble, discard_run
 from ._conditions import complete_condition, refused, revision_now
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
+from ._multipart_checksums import UploadChecksum
 from ._object_ops import open_copy_source, put_object_verified
 from ._placement import part_size
 from ._rules import (
+    CHECKSUM_HEADER,
+    CHECKSUM_TYPE_HEADER,
     ETAG_HEADER,
+    PART_SUMS_HEADER,
     bucket_for,
     check_key,
+    checksum_type_of,
+    checksums_of,
     etag_of,
     last_modified,
     parse_copy_range,
+    shown_checksums,
     stored_meta,
 )
 from ._state import State
@@ -69,6 +77,9 @@ KEEPALIVE_EVERY = 5.0
 async def create(state: State, req: Request) -> Response:
     key = check_key(req.key)
     headers, metadata = stored_meta(req.headers)
+    sums = _mpsums.created(
+        req.headers.get("x-amz-checksum-algorithm"), req.headers.get("x-amz-checksum-type")
+    )
     upload_id = secrets.token_urlsafe(24)
     assert req.identity is not None
     record = {
@@ -78,7 +89,8 @@ async def create(state: State, req: Request) -> Response:
         "metadata": metadata,
         "owner": req.identity.access_key,
         "initiated": datetime.now(timezone.utc).isoformat(),
-        "checksum": req.headers.get("x-amz-checksum-algorithm", "").upper() or None,
+        "checksum": sums.algorithm,
+        "checksum_type": sums.type,
     }
     target = await state.store(bucket_for(req.bucket))
     record["revision"] = await revision_now(target, key)  # for a conditional Complete
@@ -90,7 +102,13 @@ async def create(state: State, req: Request) -> Response:
     if run is not None:
         _placement.reserve(state, upload_id, req.bucket, key, run)
     body = fields({"Bucket": req.bucket, "Key": key, "UploadId": upload_id})
-    return xml_response("InitiateMultipartUploadResult", body)
+    response = xml_response("InitiateMultipartUploadResult", body)
+    if sums.algorithm is not None and sums.type is not None:
+        response.headers += [
+            ("x-amz-checksum-algorithm", sums.algorithm),
+            ("x-amz-checksum-type", sums.type),
+        ]
+    return response
 
 
 async def upload_part(state: State, req: Request) -> Response:
@@ -113,8 +131,13 @@ async def _upload_part(
     placement: _placement.Placement | None,
     turn: _placement.Turn | None = None,
 ) -> Response:
-    """Stage the part, or place it if it is its turn (the longer run in `turn`)."""
-    store, _ = await upload_record(state, req)
+    """Stage the part, or place it if it is its turn (the longer run in `turn`), with its
+    upload's checksum (S3's default one for an upload created without)."""
+    store, record = await upload_record(state, req)
+    upload = _mpsums.of_record(record)
+    sent = _checksums.requested(req.header_list)
+    _mpsums.check_part(upload, sent)
+    computed = (upload.computed,)
     declared = (
         req.headers.get("content-length")
         if "x-amz-decoded-content-length" not in req.headers
@@ -127,15 +150,33 @@ async def _upload_part(
         await _placement.body_early(req, placement, number)
     if placement is not None and turn is not None and await placement.turn(number, turn):
         target = await state.store(bucket_for(req.bucket))
-        turn.run, md5 = await _placement.place_part(state, req, placement, target, store, name)
-        return Response(200, [("ETag", f'"{md5}"')])
-    info = await put_object_verified(state, req, store, name)
-    return Response(200, [("ETag", etag_of(info))])
+        turn.run, recorded = await _placement.place_part(
+            state, req, placement, target, store, name, computed
+        )
+        return _part_answer(f'"{recorded[ETAG_HEADER]}"', recorded, sent, upload)
+    info = await put_object_verified(state, req, store, name, computed)
+    stored = {CHECKSUM_HEADER + alg: value for alg, value in checksums_of(info).items()}
+    return _part_answer(etag_of(info), stored, sent, upload)
+
+
+def _part_answer(
+    etag: str, recorded: dict[str, str], sent: dict[str, str | None], upload: UploadChecksum
+) -> Response:
+    """UploadPart's answer: its ETag and the checksums it sent or its upload has (not S3's
+    default one, which S3 keeps quiet about)."""
+    shown = [alg for alg in _checksums.ALGORITHMS if alg in sent or alg == upload.algorithm]
+    out = [("ETag", etag)] + [
+        (_checksums.header_name(alg), recorded[CHECKSUM_HEADER + alg])
+        for alg in shown
+        if CHECKSUM_HEADER + alg in recorded
+    ]
+    return Response(200, out)
 
 
 async def upload_part_copy(state: State, req: Request) -> Response:
     number = part_number(req)
-    store, _ = await upload_record(state, req)
+    store, record = await upload_record(state, req)
+    upload = _mpsums.of_record(record)
     placement = _placement.placement_for(state, req)
     if placement is not None:
         placement.stop()  # a copied part is staged, so nothing after it can be placed
@@ -146,15 +187,16 @@ async def upload_part_copy(state: State, req: Request) -> Response:
         if asked is not None:
             span = parse_copy_range(asked, info.size)
             first, length = span[0], span[1] - span[0] + 1
-        md5 = hashlib.md5()
+        md5, summed = hashlib.md5(), _checksums.new(upload.computed)
 
         async def chunks() -> AsyncIterator[bytes]:
             async for chunk in reader.iter_range(first, length):
                 md5.update(chunk)
+                summed.update(chunk)
                 yield chunk
 
         async def tag(_: ObjectInfo) -> dict[str, str]:
-            return {ETAG_HEADER: md5.hexdigest()}
+            return {ETAG_HEADER: md5.hexdigest(), CHECKSUM_HEADER + upload.computed: summed.b64()}
 
         part = await store.put(
             part_name(req.query["uploadId"], number), chunks(), before_commit=tag
@@ -162,7 +204,8 @@ async def upload_part_copy(state: State, req: Request) -> Response:
     finally:
         await reader.aclose()
     moment = last_modified(part).replace(microsecond=0)  # whole seconds, as S3 writes them
-    body = fields({"ETag": etag_of(part), "LastModified": moment})
+    sums = {f"Checksum{upload.algorithm}": summed.b64()} if upload.algorithm else {}
+    body = fields({"ETag": etag_of(part), "LastModified": moment, **sums})
     return xml_response("CopyPartResult", body)
 
 
@@ -195,17 +238,23 @@ async def _delete_quietly(state: State, store: ObjectStore, name: str) -> None:
 # complete
 
 
-def _asked_parts(raw: bytes) -> list[tuple[int, str]]:
+def _asked_parts(raw: bytes) -> list[tuple[int, str, dict[str, str]]]:
+    """Complete's parts: number, ETag and the checksums each carries ({algorithm: base64})."""
     doc = _xml.parse(raw, "CompleteMultipartUpload")
     asked = []
     for part in doc.findall("Part"):
         number_text, etag = _xml.child_text(part, "PartNumber"), _xml.child_text(part, "ETag")
         if not number_text or not number_text.strip().isdigit() or etag is None:
             raise S3Error("MalformedXML", "every <Part> needs a <PartNumber> and an <ETag>")
-        asked.append((int(number_text), etag.strip().strip('"')))
+        sums = {
+            alg: value.strip()
+            for alg in _checksums.ALGORITHMS
+            if (value := _xml.child_text(part, f"Checksum{alg}")) is not None
+        }
+        asked.append((int(number_text), etag.strip().strip('"'), sums))
     if not asked:
         raise S3Error("MalformedXML", "CompleteMultipartUpload needs at least one <Part>")
-    numbers = [n for n, _ in asked]
+    numbers = [n for n, _, _ in asked]
     if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
         raise S3Error("InvalidPartOrder")
     return asked
@@ -218,17 +267,18 @@ async def complete(state: State, req: Request) -> Response:
     raw = await req.body().read_all(_xml.MAX_XML_BYTES)
     asked = _asked_parts(raw)
     record = await _record_or_done(staging_store, req.bucket, req.key, upload_id)
-    etag = _multipart_etag([e for _, e in asked])
+    etag = _multipart_etag([e for _, e, _ in asked])
     if record.get("done"):  # a retry of a Complete that succeeded
         return await _completed_again(target, req, record, etag)
     parts = await _checked_parts(staging_store, upload_id, asked)
+    sums = _completed_sums(req, _mpsums.of_record(record), asked, parts)
     began = record.get("revision")
     if_revision = await complete_condition(target, req, began if isinstance(began, int) else None)
 
     async def run() -> ObjectInfo:
         try:
             info = await assemble(
-                state, target, staging_store, upload_id, record, parts, etag, if_revision
+                state, target, staging_store, upload_id, record, parts, etag, if_revision, sums
             )
         except RevisionMismatchError:
             raise refused(req) from None
@@ -244,7 +294,48 @@ async def complete(state: State, req: Request) -> Response:
         return info
 
     task = asyncio.ensure_future(run())
-    return Response(200, [("Content-Type", "application/xml")], _keepalive(task, req, etag))
+    answer = _keepalive(task, req, _result(req, etag, _result_sums(sums, len(parts))))
+    return Response(200, [("Content-Type", "application/xml")], answer)
+
+
+def _completed_sums(
+    req: Request,
+    upload: UploadChecksum,
+    asked: list[tuple[int, str, dict[str, str]]],
+    parts: list[ObjectInfo],
+) -> dict[str, str]:
+    """Complete's checksum checks; the completed object's checksum headers (none if a part
+    has no checksum of the upload's algorithm: one staged before checksums were kept)."""
+    stored = [checksums_of(p) for p in parts]
+    kind = req.headers.get("x-amz-checksum-type")
+    _mpsums.check_complete(upload, kind, asked, stored)
+    alg, checksum_type = upload.computed, upload.computed_type
+    if any(alg not in s for s in stored):
+        return {}
+    values = [s[alg] for s in stored]
+    value = _mpsums.combined(
+        alg, checksum_type, list(zip(values, map(part_size, parts), strict=True))
+    )
+    sent = {
+        a: req.headers[_checksums.header_name(a)].strip()
+        for a in _checksums.ALGORITHMS
+        if _checksums.header_name(a) in req.headers
+    }
+    _mpsums.check_whole(upload, kind, sent, value)
+    out = {CHECKSUM_HEADER + alg: value, CHECKSUM_TYPE_HEADER: checksum_type}
+    if checksum_type == _mpsums.COMPOSITE:
+        out[PART_SUMS_HEADER] = ",".join(values)
+    return out
+
+
+def _result_sums(headers: dict[str, str], count: int) -> dict[str, str]:
+    """The ChecksumX and ChecksumType of Complete's result, from the object's headers."""
+    kind = headers.get(CHECKSUM_TYPE_HEADER, _mpsums.FULL_OBJECT)
+    return {
+        f"Checksum{name[len(CHECKSUM_HEADER) :]}": _mpsums.shown(value, kind, count)
+        for name, value in headers.items()
+        if name.startswith(CHECKSUM_HEADER)
+    } | ({"ChecksumType": kind} if headers else {})
 
 
 async def _record_or_done(
@@ -269,16 +360,20 @@ async def _completed_again(
         raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", "")) from None
     if etag_of(info) != f'"{record.get("etag")}"' or record.get("etag") != etag:
         raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", ""))
-    return xml_response("CompleteMultipartUploadResult", _result(req, etag))
+    sums = {f"Checksum{alg}": value for alg, value in shown_checksums(info).items()}
+    sums |= {"ChecksumType": checksum_type_of(info)} if sums else {}
+    return xml_response("CompleteMultipartUploadResult", _result(req, etag, sums))
 
 
-def _result(req: Request, etag: str) -> str:
+def _result(req: Request, etag: str, sums: dict[str, str]) -> str:
+    """The fields of CompleteMultipartUploadResult."""
     return fields(
         {
             "Location": f"/{req.bucket}/{req.key}",
             "Bucket": req.bucket,
             "Key": req.key,
             "ETag": f'"{etag}"',
+            **sums,
         }
     )
 
@@ -289,13 +384,13 @@ def _multipart_etag(part_etags: list[str]) -> str:
 
 
 async def _checked_parts(
-    store: ObjectStore, upload_id: str, asked: list[tuple[int, str]]
+    store: ObjectStore, upload_id: str, asked: list[tuple[int, str, dict[str, str]]]
 ) -> list[ObjectInfo]:
     infos = await asyncio.gather(
-        *(store.get_info(part_name(upload_id, n)) for n, _ in asked), return_exceptions=True
+        *(store.get_info(part_name(upload_id, n)) for n, _, _ in asked), return_exceptions=True
     )
     parts = []
-    for (number, etag), info in zip(asked, infos, strict=True):
+    for (number, etag, _), info in zip(asked, infos, strict=True):
         if isinstance(info, BaseException) and not isinstance(info, ObjectNotFoundError):
             raise info
         if not isinstance(info, ObjectInfo) or etag_of(info).strip('"') != etag:
@@ -326,7 +421,7 @@ async def _discard_parts(
 
 
 async def _keepalive(
-    task: asyncio.Future[ObjectInfo], req: Request, etag: str
+    task: asyncio.Future[ObjectInfo], req: Request, result: str
 ) -> AsyncIterator[bytes]:
     """S3's answer to a long Complete: 200 at once, spaces while it runs, then the result (or
     an <Error> document, which SDKs read as a failure)."""
@@ -348,7 +443,7 @@ async def _keepalive(
     finally:
         if not task.done():  # the client left: finish anyway, so its retry finds it done
             task.add_done_callback(functools.partial(_finished_alone, req.request_id))
-    yield f'<CompleteMultipartUploadResult xmlns="{_xml.NS}">{_result(req, etag)}</CompleteMultipartUploadResult>'.encode()  # noqa: E501
+    yield f'<CompleteMultipartUploadResult xmlns="{_xml.NS}">{result}</CompleteMultipartUploadResult>'.encode()  # noqa: E501
 
 
 def _as_s3_error(exc: S3Error | ObjectStoreError, req: Request) -> S3Error:

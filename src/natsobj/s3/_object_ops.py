@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from .. import (
     ObjectInfo,
@@ -25,6 +25,7 @@ from ._bucket_ops import acl_response
 from ._conditions import delete_condition, put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
+from ._multipart_checksums import COMPOSITE
 from ._payload import payload_of
 from ._rules import (
     CHECKSUM_HEADER,
@@ -34,6 +35,7 @@ from ._rules import (
     check_key,
     check_onto_itself,
     check_version,
+    checksum_type_of,
     checksums_of,
     copy_source,
     etag_of,
@@ -41,7 +43,9 @@ from ._rules import (
     last_modified,
     object_headers,
     parse_range,
+    part_checksums_of,
     parts_of,
+    shown_checksums,
     stored_meta,
 )
 from ._state import State
@@ -73,17 +77,18 @@ async def put_object(state: State, req: Request) -> Response:
 
 
 async def put_object_verified(
-    state: State, req: Request, store: ObjectStore, name: str
+    state: State, req: Request, store: ObjectStore, name: str, computed: tuple[str, ...] = ()
 ) -> ObjectInfo:
     """Store the request's body as `name`: verified before its meta is stored, conditional on
-    If-None-Match / If-Match, with the request's headers and metadata (PutObject, UploadPart)."""
+    If-None-Match / If-Match, with the request's headers and metadata (PutObject, UploadPart),
+    and the checksums of the `computed` algorithms too."""
     headers, metadata = stored_meta(req.headers)
     wanted = _checksums.requested(req.header_list)
     if_revision = await put_condition(store, req)
-    body = req.body(algorithms=_hashed_here(wanted))
+    body = req.body(algorithms=_hashed_here({**wanted, **dict.fromkeys(computed)}))
 
     async def verify(info: ObjectInfo) -> dict[str, str]:
-        return verified_headers(req, body, info.digest_hex, wanted)
+        return verified_headers(req, body, info.digest_hex, wanted, computed)
 
     try:
         return await store.put(
@@ -98,7 +103,7 @@ async def put_object_verified(
         raise refused(req) from None
 
 
-def _hashed_here(wanted: dict[str, str | None]) -> tuple[str, ...]:
+def _hashed_here(wanted: Mapping[str, object]) -> tuple[str, ...]:
     # the SHA-256 is the object's own NATS digest: not computed twice
     return tuple(alg for alg in wanted if alg != "SHA256")
 
@@ -108,11 +113,15 @@ def sha256_b64(digest_hex: str | None) -> str:
 
 
 def verified_headers(
-    req: Request, body: Body, sha256_hex: str | None, wanted: dict[str, str | None]
+    req: Request,
+    body: Body,
+    sha256_hex: str | None,
+    wanted: dict[str, str | None],
+    computed: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Check what the client declared against what arrived (`sha256_hex`: the body's SHA-256),
     before the meta is stored (a mismatch raises, and the put stores nothing); the gateway's
-    headers for the meta."""
+    headers for the meta, with the checksums of the `computed` algorithms."""
     signed = req.verified.payload_sha256 if req.verified is not None else None
     if signed is not None and signed != sha256_hex:
         raise S3Error(
@@ -134,6 +143,10 @@ def verified_headers(
                 "BadDigest", f"The {alg} you specified did not match the calculated checksum."
             )
         out[CHECKSUM_HEADER + alg] = actual
+    for alg in computed:
+        out[CHECKSUM_HEADER + alg] = (
+            sha256_b64(sha256_hex) if alg == "SHA256" else body.checksum_b64(alg)
+        )
     return out
 
 
@@ -188,16 +201,31 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
         return 304, [(k, v) for k, v in headers if k in keep], (0, 0)
     span = _span(req, info, headers)
     status = 206 if any(k == "Content-Range" for k, _ in headers) else 200
-    if req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and span == (0, info.size):
-        sums = checksums_of(info)
-        if not parts_of(info):
-            sums.setdefault("SHA256", sha256_b64(info.digest_hex))
-        headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
-        headers += [("x-amz-checksum-type", "FULL_OBJECT")] if sums else []  # none kept, no type
+    if req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers += _checksum_headers(req, info, span)
     for param, header in _OVERRIDES.items():
         if param in req.query:
             headers = [(k, v) for k, v in headers if k != header] + [(header, req.query[param])]
     return status, headers, span
+
+
+def _checksum_headers(
+    req: Request, info: ObjectInfo, span: tuple[int, int]
+) -> list[tuple[str, str]]:
+    """The checksum of a GET or HEAD in checksum mode: a COMPOSITE object's part's (partNumber),
+    the object's (all of it), else none."""
+    part_sums, number = part_checksums_of(info), req.query.get("partNumber", "")
+    if part_sums and number.isdigit() and 1 <= int(number) <= len(part_sums):
+        alg = next(iter(checksums_of(info)))
+        value = part_sums[int(number) - 1]
+        return [(_checksums.header_name(alg), value), ("x-amz-checksum-type", COMPOSITE)]
+    if span != (0, info.size):
+        return []
+    sums = shown_checksums(info)
+    if not parts_of(info):
+        sums.setdefault("SHA256", sha256_b64(info.digest_hex))
+    out = [(_checksums.header_name(alg), value) for alg, value in sums.items()]
+    return out + ([("x-amz-checksum-type", checksum_type_of(info))] if sums else [])
 
 
 def _span(req: Request, info: ObjectInfo, headers: list[tuple[str, str]]) -> tuple[int, int]:
@@ -386,24 +414,30 @@ async def copy_object(state: State, req: Request) -> Response:
             stored = await _copy_onto_itself(store, info, headers, metadata)
         else:  # the bytes are copied: to another key, through a link onto itself, or a
             # multipart object onto itself (a copy's ETag is its bytes' MD5, as S3 gives it)
-            stored = await _copy_streamed(store, req, key, reader, headers, metadata)
+            recompute = next(iter(checksums_of(info)), None) if _composite(info) else None
+            stored = await _copy_streamed(store, req, key, reader, headers, metadata, recompute)
     finally:
         await reader.aclose()
     state.applied(store.bucket, stored)
     # whole seconds, as S3 writes them here (and as Last-Modified says): 2023-11-15T12:02:40.000Z
     moment = last_modified(stored).replace(microsecond=0)
-    sums = {f"Checksum{alg}": value for alg, value in checksums_of(stored).items()}
+    sums = {f"Checksum{alg}": value for alg, value in shown_checksums(stored).items()}
+    sums |= {"ChecksumType": checksum_type_of(stored)} if sums else {}
     result = fields({"LastModified": moment, "ETag": etag_of(stored), **sums})
     return xml_response("CopyObjectResult", result)
 
 
 def _kept_checksums(source: ObjectInfo) -> dict[str, list[str]]:
     """The checksums the source was stored with, kept by its copy whatever the metadata
-    directive (the same bytes, so the same values), as S3 keeps them; none from a multipart
-    source, whose stored checksums describe its parts."""
-    if parts_of(source):
+    directive (the same bytes, so the same values), as S3 keeps them; not a COMPOSITE one,
+    which describes the source's parts (the copy's is computed anew, FULL_OBJECT)."""
+    if _composite(source):
         return {}
     return {CHECKSUM_HEADER + alg: [value] for alg, value in checksums_of(source).items()}
+
+
+def _composite(info: ObjectInfo) -> bool:
+    return checksum_type_of(info) == COMPOSITE
 
 
 async def _copy_onto_itself(
@@ -426,11 +460,15 @@ async def _copy_streamed(
     reader: ObjectReader,
     headers: dict[str, list[str]],
     metadata: dict[str, str],
+    recompute: str | None = None,
 ) -> ObjectInfo:
-    source, md5 = hashed(aiter(reader))
+    """The copy, with the checksum of the `recompute` algorithm computed over its bytes."""
+    summed = _checksums.new(recompute) if recompute else None
+    source, md5 = hashed(aiter(reader), *([summed] if summed else []))
 
     async def tag(info: ObjectInfo) -> dict[str, str]:
-        return {ETAG_HEADER: md5.hexdigest()}
+        sums = {CHECKSUM_HEADER + summed.algorithm: summed.b64()} if summed else {}
+        return {ETAG_HEADER: md5.hexdigest(), **sums}
 
     if_revision = await put_condition(store, req)
     try:

@@ -188,15 +188,19 @@ async def place_part(
     target: ObjectStore,
     staging_store: ObjectStore,
     name: str,
-) -> tuple[ChunkRun, str]:
+    computed: tuple[str, ...] = (),
+) -> tuple[ChunkRun, dict[str, str]]:
     """Write the request's body after the upload's run, verified as a staged part is, and
-    record it as `name`; the longer run and the part's ETag. All or nothing."""
+    record it as `name` (with the checksums of the `computed` algorithms); the longer run and
+    the part record's headers. All or nothing."""
     wanted = _checksums.requested(req.header_list)
     signed = req.verified.payload_sha256 if req.verified is not None else None
-    part_sha = signed is not None or "SHA256" in wanted
-    hashed = tuple(alg for alg in wanted if alg != "SHA256") + (("SHA256",) if part_sha else ())
+    part_sha = signed is not None or "SHA256" in wanted or "SHA256" in computed
+    asked = {**wanted, **dict.fromkeys(computed)}
+    hashed = tuple(alg for alg in asked if alg != "SHA256") + (("SHA256",) if part_sha else ())
     body = req.body(algorithms=hashed)  # the part's SHA-256 with its MD5, off the event loop
     before = placement.run
+    recorded: dict[str, str] = {}
 
     async def check(longer: ChunkRun) -> None:
         placed = Placed(
@@ -204,11 +208,12 @@ async def place_part(
             longer.last_seq,
         )  # fmt: skip
         sha256 = b64decode(body.checksum_b64("SHA256")).hex() if part_sha else None
-        headers = {**verified_headers(req, body, sha256, wanted), PLACED_HEADER: placed.header()}
+        recorded.update(verified_headers(req, body, sha256, wanted, computed))
+        headers = {**recorded, PLACED_HEADER: placed.header()}
         state.applied(STAGING, await staging_store.put(name, b"", headers=headers))
 
     longer = await target.runs.append(before, body, hold_until=placement.hold_until, check=check)
-    return longer, body.md5_hex
+    return longer, recorded
 
 
 async def body_early(req: Request, placement: Placement, number: int) -> None:

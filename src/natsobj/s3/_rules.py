@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 
 from .. import ObjectInfo
 from ._errors import S3Error
+from ._multipart_checksums import FULL_OBJECT, shown
 
 PRIVATE_PREFIX = "Natsobj-S3-"
 ETAG_HEADER = PRIVATE_PREFIX + "Etag"
@@ -25,6 +26,10 @@ PARTS_HEADER = PRIVATE_PREFIX + "Parts"
 """Comma-separated part sizes of an object completed from a multipart upload."""
 CHECKSUM_HEADER = PRIVATE_PREFIX + "Checksum-"
 """+ the algorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256): the base64 checksum."""
+CHECKSUM_TYPE_HEADER = PRIVATE_PREFIX + "Sum-Type"
+"""The type of a multipart object's checksum (COMPOSITE, FULL_OBJECT); none: FULL_OBJECT."""
+PART_SUMS_HEADER = PRIVATE_PREFIX + "Part-Sums"
+"""Comma-separated base64 checksums of a COMPOSITE multipart object's parts."""
 
 INTERNAL_PREFIX = "natsobj_s3_"
 """Buckets of the gateway's own (multipart staging): never listed, never S3-addressable."""
@@ -223,6 +228,24 @@ def checksums_of(info: ObjectInfo) -> dict[str, str]:
         if name.startswith(CHECKSUM_HEADER) and values
     }
     return found
+
+
+def checksum_type_of(info: ObjectInfo) -> str:
+    """The type of the object's stored checksum (FULL_OBJECT unless a multipart upload made it
+    COMPOSITE)."""
+    return (info.headers.get(CHECKSUM_TYPE_HEADER) or [FULL_OBJECT])[0]
+
+
+def shown_checksums(info: ObjectInfo) -> dict[str, str]:
+    """The stored checksums as S3 shows them in headers and results (a composite one "-N")."""
+    kind, count = checksum_type_of(info), len(parts_of(info))
+    return {alg: shown(value, kind, count) for alg, value in checksums_of(info).items()}
+
+
+def part_checksums_of(info: ObjectInfo) -> list[str]:
+    """The parts' checksums of a COMPOSITE multipart object ([] for any other)."""
+    stored = info.headers.get(PART_SUMS_HEADER)
+    return stored[0].split(",") if stored and stored[0] else []
 
 
 def check_version(version: str | None) -> None:

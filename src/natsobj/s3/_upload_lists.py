@@ -12,8 +12,9 @@ from . import _listing
 from ._bucket_ops import owner_xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
+from ._multipart_checksums import of_record
 from ._placement import part_size
-from ._rules import bucket_for, part_page
+from ._rules import bucket_for, checksums_of, part_page
 from ._state import State
 from ._uploads import STAGING, part_name, record_name, staging, upload_record
 from ._xml import Raw, element, fields
@@ -36,6 +37,8 @@ async def list_parts(state: State, req: Request) -> Response:
     page = await index.page(
         prefix=prefix, after=part_name(upload_id, marker) if marker else "", max_keys=max_parts
     )
+    upload = of_record(record)
+    sums = await _part_sums(store, page.keys, upload.algorithm)
     parts = []
     last = 0
     for name in page.keys:
@@ -48,6 +51,7 @@ async def list_parts(state: State, req: Request) -> Response:
             "LastModified": entry.modified,
             "ETag": entry.etag,
             "Size": entry.size or await _placed_size(store, name),
+            f"Checksum{upload.algorithm}": sums.get(name),
         }
         parts.append(f"<Part>{fields(values)}</Part>")
     owner = _owner(state, record.get("owner"))
@@ -56,8 +60,25 @@ async def list_parts(state: State, req: Request) -> Response:
         "Initiator": owner, "Owner": owner, "StorageClass": "STANDARD",
         "PartNumberMarker": marker, "NextPartNumberMarker": last,  # 0: none listed, past marker too
         "MaxParts": max_parts, "IsTruncated": page.truncated,
+        "ChecksumAlgorithm": upload.algorithm, "ChecksumType": upload.type,
     }  # fmt: skip
     return xml_response("ListPartsResult", fields(head) + "".join(parts))
+
+
+async def _part_sums(store: ObjectStore, names: list[str], algorithm: str | None) -> dict[str, str]:
+    """The parts' checksums of the upload's algorithm (none for an upload without one, as S3
+    lists them), read from their records."""
+    if algorithm is None:
+        return {}
+
+    async def one(name: str) -> str | None:
+        try:
+            return checksums_of(await store.get_info(name)).get(algorithm)
+        except ObjectNotFoundError:
+            return None
+
+    found = await asyncio.gather(*(one(name) for name in names))
+    return {name: value for name, value in zip(names, found, strict=True) if value is not None}
 
 
 async def _placed_size(store: ObjectStore, name: str) -> int:
