@@ -107,6 +107,10 @@ def test_a_composite_upload_from_parts_to_copy(s3, bucket) -> None:
     copied = s3.copy_object(Bucket=bucket, Key="copy", CopySource=f"{bucket}/mp")
     result = copied["CopyObjectResult"]  # copy-obj-checksum: the whole object's CRC32
     assert (result["ChecksumCRC32"], result["ChecksumType"]) == ("qSEQSA==", "FULL_OBJECT")
+    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]  # each object's own type
+    assert [(o["Key"], o["ChecksumAlgorithm"], o["ChecksumType"]) for o in listed] == [
+        ("copy", ["CRC32"], "FULL_OBJECT"), ("mp", ["CRC32"], "COMPOSITE"),
+    ]  # fmt: skip
 
 
 def test_a_full_object_upload_checks_complete(s3, bucket) -> None:

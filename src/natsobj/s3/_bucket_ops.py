@@ -262,7 +262,7 @@ def _contents(
         alg = entry.checksum
         sums = (
             f"<ChecksumAlgorithm>{escape(alg)}</ChecksumAlgorithm>"
-            "<ChecksumType>FULL_OBJECT</ChecksumType>"
+            f"<ChecksumType>{entry.checksum_type}</ChecksumType>"
             if alg
             else ""
         )

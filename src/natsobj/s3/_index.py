@@ -34,7 +34,7 @@ from .. import (
     ObjectStoreError,
 )
 from . import _listing
-from ._rules import checksums_of, etag_of, last_modified
+from ._rules import checksum_type_of, checksums_of, etag_of, last_modified
 
 log = logging.getLogger("natsobj.s3")
 
@@ -54,10 +54,14 @@ class Entry:
     """A link to an object: size, ETag and time are its target's, read by entries()."""
     checksum: str = ""
     """The algorithm of the S3 checksum stored with the object ("CRC32"), if any."""
+    checksum_type: str = ""
+    """Its type (FULL_OBJECT, or COMPOSITE for a multipart object's)."""
 
 
-def _checksum(info: ObjectInfo) -> str:
-    return next(iter(checksums_of(info)), "")
+def _checksum(info: ObjectInfo) -> dict[str, str]:
+    """An Entry's checksum fields for the object."""
+    algorithm = next(iter(checksums_of(info)), "")
+    return {"checksum": algorithm, "checksum_type": checksum_type_of(info) if algorithm else ""}
 
 
 class BucketIndex:
@@ -142,7 +146,7 @@ class BucketIndex:
         self._gone.pop(name, None)
         self._entries[name] = Entry(
             info.size, etag_of(info), last_modified(info), info.revision, link is not None,
-            _checksum(info),
+            **_checksum(info),
         )  # fmt: skip
         if len(self._entries) > self._max_entries:
             del self._entries[next(iter(self._entries))]
@@ -177,7 +181,7 @@ class BucketIndex:
             if isinstance(target, ObjectInfo):
                 found[name] = Entry(
                     target.size, etag_of(target), last_modified(target), target.revision,
-                    checksum=_checksum(target),
+                    **_checksum(target),
                 )  # fmt: skip
             elif isinstance(target, (ObjectNotFoundError, LinkError, BadObjectMetaError)):
                 del found[name]
