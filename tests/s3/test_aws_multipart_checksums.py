@@ -182,3 +182,21 @@ def test_a_copied_part_has_the_uploads_checksum(s3, bucket) -> None:
     assert (done["ChecksumCRC32C"], done["ChecksumType"]) == ("F9bAnw==-1", "COMPOSITE")
     got = s3.get_object(Bucket=bucket, Key="pc", ChecksumMode="ENABLED")
     assert got["Body"].read() == b"this is a part" and got["ChecksumCRC32C"] == "F9bAnw==-1"
+
+
+def test_uploads_are_listed_with_their_checksum(s3, bucket) -> None:
+    # ListMultipartUploads' Upload carries ChecksumAlgorithm and ChecksumType (S3's
+    # MultipartUpload type), none for an upload created without an algorithm
+    made = {
+        "crc": s3.create_multipart_upload(Bucket=bucket, Key="crc", ChecksumAlgorithm="CRC32C"),
+        "full": s3.create_multipart_upload(
+            Bucket=bucket, Key="full", ChecksumAlgorithm="CRC64NVME"
+        ),
+        "none": s3.create_multipart_upload(Bucket=bucket, Key="none"),
+    }
+    listed = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u.get("ChecksumAlgorithm"), u.get("ChecksumType")) for u in listed] == [
+        ("crc", "CRC32C", "COMPOSITE"), ("full", "CRC64NVME", "FULL_OBJECT"), ("none", None, None),
+    ]  # fmt: skip
+    for key, answer in made.items():
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=answer["UploadId"])

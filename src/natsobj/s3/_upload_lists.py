@@ -12,7 +12,7 @@ from . import _listing
 from ._bucket_ops import owner_xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._multipart_checksums import of_record
+from ._multipart_checksums import UploadChecksum, of_record
 from ._placement import part_size
 from ._rules import bucket_for, checksums_of, part_page
 from ._state import State
@@ -120,10 +120,11 @@ async def list_uploads(state: State, req: Request) -> Response:
         "Delimiter": enc(delimiter) if delimiter else None, "MaxUploads": max_uploads,
         "EncodingType": encoding, "IsTruncated": truncated,
     })  # fmt: skip
-    for key, upload_id, initiated, owner in uploads:
+    for key, upload_id, initiated, owner, checksum in uploads:
         values = {
             "Key": enc(key), "UploadId": upload_id, "Initiator": owner, "Owner": owner,
             "StorageClass": "STANDARD", "Initiated": initiated,
+            "ChecksumAlgorithm": checksum.algorithm, "ChecksumType": checksum.type,
         }  # fmt: skip
         body += f"<Upload>{fields(values)}</Upload>"
     body += "".join(
@@ -136,8 +137,8 @@ async def list_uploads(state: State, req: Request) -> Response:
 
 Pending = tuple[str, str, datetime | None]
 """An upload's key, id and start time (its record's time: a live record is written once)."""
-Listed = tuple[str, str, datetime | None, Raw]
-"""An upload on a page: key, id, start time, owner."""
+Listed = tuple[str, str, datetime | None, Raw, UploadChecksum]
+"""An upload on a page: key, id, start time, owner, the checksum it was created with."""
 
 
 async def _pending(state: State, bucket: str, prefix: str) -> list[Pending]:
@@ -199,7 +200,8 @@ async def _page(
             cut = key.find(delimiter, len(prefix)) if delimiter else -1
             item: Listed | str
             if cut < 0:
-                item = (key, upload_id, initiated, _owner(state, record.get("owner")))
+                owner = _owner(state, record.get("owner"))
+                item = (key, upload_id, initiated, owner, of_record(record))
             else:
                 item = key[: cut + len(delimiter)]
                 if item == last_common or item.encode() <= key_marker.encode():
