@@ -200,3 +200,16 @@ def test_uploads_are_listed_with_their_checksum(s3, bucket) -> None:
     ]  # fmt: skip
     for key, answer in made.items():
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=answer["UploadId"])
+
+
+def test_complete_checks_the_declared_object_size(s3, bucket) -> None:
+    # CompleteMultipartUpload's MpuObjectSize (x-amz-mp-object-size): a size other than the
+    # parts' total is 400 InvalidRequest, and the upload can still be completed
+    upload_id, parts = _upload(s3, bucket, "sized", "CRC32", [b"abc"], ChecksumAlgorithm="CRC32")
+    kwargs = dict(Bucket=bucket, Key="sized", UploadId=upload_id, MultipartUpload={"Parts": parts})
+    assert _error(s3.complete_multipart_upload, **kwargs, MpuObjectSize=4) == (
+        400, "InvalidRequest",
+        "The provided 'x-amz-mp-object-size' header value 4 does not match what was computed: 3",
+    )  # fmt: skip
+    s3.complete_multipart_upload(**kwargs, MpuObjectSize=3)
+    assert s3.get_object(Bucket=bucket, Key="sized")["Body"].read() == b"abc"

@@ -271,6 +271,7 @@ async def complete(state: State, req: Request) -> Response:
     if record.get("done"):  # a retry of a Complete that succeeded
         return await _completed_again(target, req, record, etag)
     parts = await _checked_parts(staging_store, upload_id, asked)
+    _check_object_size(req.headers.get("x-amz-mp-object-size"), parts)
     sums = _completed_sums(req, _mpsums.of_record(record), asked, parts)
     began = record.get("revision")
     if_revision = await complete_condition(target, req, began if isinstance(began, int) else None)
@@ -405,6 +406,17 @@ async def _checked_parts(
                 PartNumber=str(number_info[0]),
             )
     return parts
+
+
+def _check_object_size(declared: str | None, parts: list[ObjectInfo]) -> None:
+    """Complete's x-amz-mp-object-size, if sent, must be the parts' total size."""
+    total = sum(part_size(p) for p in parts)
+    if declared is not None and declared.strip() != str(total):
+        raise S3Error(
+            "InvalidRequest",
+            f"The provided 'x-amz-mp-object-size' header value {declared} does not match what "
+            f"was computed: {total}",
+        )
 
 
 async def _discard_parts(
