@@ -20,6 +20,7 @@ from awscrt import checksums as _crt
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT",
     "Checksum",
     "ChecksumError",
     "check",
@@ -33,6 +34,8 @@ __all__ = [
 # The algorithms S3 verifies in x-amz-checksum-<alg> headers and trailers, and their digest sizes.
 _SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
 ALGORITHMS: tuple[str, ...] = tuple(_SIZES)
+DEFAULT = "CRC64NVME"
+"""What S3 computes and keeps for an object whose upload sent no checksum (FULL_OBJECT)."""
 # x-amz-checksum-* headers that name no algorithm.
 _NOT_ALGORITHMS = frozenset({"mode", "type", "algorithm"})
 

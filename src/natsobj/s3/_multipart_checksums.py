@@ -34,7 +34,7 @@ __all__ = [
 COMPOSITE = "COMPOSITE"
 FULL_OBJECT = "FULL_OBJECT"
 TYPES = (COMPOSITE, FULL_OBJECT)
-DEFAULT_ALGORITHM = "CRC64NVME"
+DEFAULT_ALGORITHM = _checksums.DEFAULT
 """What S3 computes for an upload created without an algorithm (FULL_OBJECT)."""
 _CRCS = {
     "CRC32": _crt.combine_crc32,

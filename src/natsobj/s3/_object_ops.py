@@ -38,6 +38,7 @@ from ._rules import (
     checksum_type_of,
     checksums_of,
     copy_source,
+    digest_checksum,
     etag_of,
     evaluate_conditions,
     last_modified,
@@ -45,6 +46,7 @@ from ._rules import (
     parse_range,
     part_checksums_of,
     parts_of,
+    sha256_b64,
     shown_checksums,
     stored_meta,
 )
@@ -67,7 +69,9 @@ _OVERRIDES = {
 
 async def put_object(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
-    info = await put_object_verified(state, req, store, check_key(req.key))
+    # a body sent with no checksum gets S3's default one, as S3 computes and keeps it
+    default = () if _checksums.requested(req.header_list) else (_checksums.DEFAULT,)
+    info = await put_object_verified(state, req, store, check_key(req.key), default)
     state.applied(store.bucket, info)
     out = [("ETag", etag_of(info))]
     sums = checksums_of(info)
@@ -106,10 +110,6 @@ async def put_object_verified(
 def _hashed_here(wanted: Mapping[str, object]) -> tuple[str, ...]:
     # the SHA-256 is the object's own NATS digest: not computed twice
     return tuple(alg for alg in wanted if alg != "SHA256")
-
-
-def sha256_b64(digest_hex: str | None) -> str:
-    return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
 
 
 def verified_headers(
@@ -221,9 +221,7 @@ def _checksum_headers(
         return [(_checksums.header_name(alg), value), ("x-amz-checksum-type", COMPOSITE)]
     if span != (0, info.size):
         return []
-    sums = shown_checksums(info)
-    if not parts_of(info):
-        sums.setdefault("SHA256", sha256_b64(info.digest_hex))
+    sums = shown_checksums(info) or digest_checksum(info)
     out = [(_checksums.header_name(alg), value) for alg, value in sums.items()]
     return out + ([("x-amz-checksum-type", checksum_type_of(info))] if sums else [])
 
@@ -414,7 +412,7 @@ async def copy_object(state: State, req: Request) -> Response:
             stored = await _copy_onto_itself(store, info, headers, metadata)
         else:  # the bytes are copied: to another key, through a link onto itself, or a
             # multipart object onto itself (a copy's ETag is its bytes' MD5, as S3 gives it)
-            recompute = next(iter(checksums_of(info)), None) if _composite(info) else None
+            recompute = _recomputed(info)
             stored = await _copy_streamed(store, req, key, reader, headers, metadata, recompute)
     finally:
         await reader.aclose()
@@ -425,6 +423,14 @@ async def copy_object(state: State, req: Request) -> Response:
     sums |= {"ChecksumType": checksum_type_of(stored)} if sums else {}
     result = fields({"LastModified": moment, "ETag": etag_of(stored), **sums})
     return xml_response("CopyObjectResult", result)
+
+
+def _recomputed(source: ObjectInfo) -> str | None:
+    """The checksum a copy computes over its bytes: a COMPOSITE source's algorithm, S3's
+    default for a source stored with none, else none (the source's are kept)."""
+    if _composite(source):
+        return next(iter(checksums_of(source)))
+    return None if checksums_of(source) else _checksums.DEFAULT
 
 
 def _kept_checksums(source: ObjectInfo) -> dict[str, list[str]]:

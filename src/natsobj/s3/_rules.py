@@ -236,6 +236,18 @@ def checksum_type_of(info: ObjectInfo) -> str:
     return (info.headers.get(CHECKSUM_TYPE_HEADER) or [FULL_OBJECT])[0]
 
 
+def sha256_b64(digest_hex: str | None) -> str:
+    """A hex SHA-256 (a NATS digest) as S3 writes a SHA256 checksum: base64."""
+    return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
+
+
+def digest_checksum(info: ObjectInfo) -> dict[str, str]:
+    """The SHA-256 of an object stored with no S3 checksum (say, by another NATS client): its
+    NATS digest, which is the SHA-256 of its bytes (a multipart object's is not a checksum S3
+    could give for it)."""
+    return {} if parts_of(info) else {"SHA256": sha256_b64(info.digest_hex)}
+
+
 def shown_checksums(info: ObjectInfo) -> dict[str, str]:
     """The stored checksums as S3 shows them in headers and results (a composite one "-N")."""
     kind, count = checksum_type_of(info), len(parts_of(info))
