@@ -287,6 +287,17 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:
     assert other["Buckets"] == [] and other["Prefix"] == bucket
 
 
+def test_list_buckets_names_the_arn_and_the_region_only_when_paged(s3, bucket) -> None:
+    """AWS 2026 (localemu's test_s3.snapshot.json, test_delete_bucket_with_content,
+    "list-buckets"): a plain ListBuckets gives each bucket's Name, CreationDate and BucketArn,
+    no BucketRegion; S3 adds BucketRegion when the request has one of its parameters."""
+    plain = [b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket]
+    assert [sorted(b) for b in plain] == [["BucketArn", "CreationDate", "Name"]]
+    assert plain[0]["BucketArn"] == f"arn:aws:s3:::{bucket}"
+    paged = s3.list_buckets(Prefix=bucket, MaxBuckets=5)["Buckets"]
+    assert [sorted(b) for b in paged] == [["BucketArn", "BucketRegion", "CreationDate", "Name"]]
+
+
 # ---------------------------------------------------------------------------------------------
 # every listing: ChecksumAlgorithm and ChecksumType
 

@@ -63,13 +63,16 @@ async def list_buckets(state: State, req: Request) -> Response:
         and s.bucket > after and req.identity.may_use(s.bucket)
     ]  # fmt: skip
     page, more = shown[:limit], len(shown) > limit
+    # S3 names the region only when the request has one of its parameters (none: no region)
+    region_shown = state.region if _PAGING.intersection(req.query) else None
     entries = "".join(
         "<Bucket>"
         + fields(
             {
                 "Name": s.bucket,
                 "CreationDate": (s.created or _EPOCH).replace(microsecond=0),  # as S3: .000Z
-                "BucketRegion": state.region,
+                "BucketRegion": region_shown,
+                "BucketArn": f"arn:aws:s3:::{s.bucket}",
             }
         )
         + "</Bucket>"
@@ -81,6 +84,10 @@ async def list_buckets(state: State, req: Request) -> Response:
     if "prefix" in req.query:
         body += element("Prefix", prefix)
     return xml_response("ListAllMyBucketsResult", body)
+
+
+_PAGING = frozenset({"max-buckets", "continuation-token", "prefix", "bucket-region"})
+"""ListBuckets' parameters."""
 
 
 def _max_buckets(value: str | None) -> int:
