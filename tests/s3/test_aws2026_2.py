@@ -1,0 +1,120 @@
+"""Answers checked against AWS S3's as recorded on 21-02-2026 (localemu/localemu, commit 3098669,
+tests/aws/services/s3/test_s3.snapshot.json): each test's comment names the snapshot entry and
+key it follows; the values asserted are AWS's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+def _parts(s3: Any, bucket: str, key: str, count: int) -> tuple[str, list[dict[str, Any]]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    for number in range(1, count + 1):
+        answer = s3.upload_part(
+            Bucket=bucket, Key=key, Body=b"data", PartNumber=number, UploadId=upload_id
+        )
+        parts.append({"ETag": answer["ETag"], "PartNumber": number})
+    return upload_id, parts
+
+
+def test_upload_part_number_out_of_range_names_the_argument(s3, bucket) -> None:
+    # TestS3::test_complete_multipart_parts_order: upload-part-negative-part-number
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    status, err = _error(
+        s3.upload_part, Bucket=bucket, Key="k", Body=b"", PartNumber=-1, UploadId=upload_id
+    )
+    assert (status, err["Code"], err["ArgumentName"], err["ArgumentValue"]) == (
+        400, "InvalidArgument", "partNumber", "-1",
+    )  # fmt: skip
+    assert err["Message"] == "Part number must be an integer between 1 and 10000, inclusive"
+
+
+def test_complete_with_unordered_parts_names_the_upload(s3, bucket) -> None:
+    # TestS3::test_complete_multipart_parts_order: complete-multipart-unordered
+    upload_id, parts = _parts(s3, bucket, "k", 2)
+    status, err = _error(
+        s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id,
+        MultipartUpload={"Parts": list(reversed(parts))},
+    )  # fmt: skip
+    assert (status, err["Code"], err["UploadId"]) == (400, "InvalidPartOrder", upload_id)
+    assert err["Message"] == (
+        "The list of parts was not in ascending order. Parts must be ordered by part number."
+    )
+
+
+NO_SUCH_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have "
+    "been aborted or completed."
+)
+
+
+def test_an_unknown_upload_is_no_such_upload_even_for_a_complete_without_parts(s3, bucket) -> None:
+    # TestS3::test_multipart_no_such_upload: upload-exc, complete-exc, abort-exc
+    for call, extra in [
+        (s3.upload_part, {"Body": b"data", "PartNumber": 1}),
+        (s3.complete_multipart_upload, {}),
+        (s3.abort_multipart_upload, {}),
+    ]:
+        status, err = _error(call, Bucket=bucket, Key="fake-key", UploadId="fakeid", **extra)
+        assert (status, err["Code"], err["Message"], err["UploadId"]) == (
+            404, "NoSuchUpload", NO_SUCH_UPLOAD, "fakeid",
+        )  # fmt: skip
+
+
+def test_complete_without_parts_and_with_a_too_small_part(s3, bucket) -> None:
+    # TestS3::test_multipart_complete_multipart_too_small: complete-exc-no-parts,
+    # complete-exc-too-small
+    upload_id, parts = _parts(s3, bucket, "k", 2)
+    status, err = _error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id)
+    assert (status, err["Code"], err["Message"]) == (
+        400, "InvalidRequest", "You must specify at least one part",
+    )  # fmt: skip
+    status, err = _error(
+        s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id,
+        MultipartUpload={"Parts": parts},
+    )  # fmt: skip
+    assert status == 400
+    assert {k: v for k, v in err.items() if k != "Resource"} == {
+        "Code": "EntityTooSmall",
+        "ETag": "8d777f385d3dfec8815d20f7496026dc",
+        "Message": "Your proposed upload is smaller than the minimum allowed size",
+        "MinSizeAllowed": "5242880",
+        "PartNumber": "1",
+        "ProposedSize": "4",
+    }
+
+
+def test_complete_with_a_wrong_part_names_the_upload(s3, bucket) -> None:
+    # TestS3::test_multipart_complete_multipart_wrong_part: complete-exc-wrong-part-number,
+    # complete-exc-wrong-etag
+    upload_id, parts = _parts(s3, bucket, "k", 1)
+    etag = parts[0]["ETag"]
+    for asked, number, shown in [
+        (etag, 2, "8d777f385d3dfec8815d20f7496026dc"),
+        ("d41d8cd98f00b204e9800998ecf8427e", 1, "d41d8cd98f00b204e9800998ecf8427e"),
+    ]:
+        status, err = _error(
+            s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id,
+            MultipartUpload={"Parts": [{"ETag": asked, "PartNumber": number}]},
+        )  # fmt: skip
+        assert status == 400
+        assert {k: v for k, v in err.items() if k != "Resource"} == {
+            "Code": "InvalidPart",
+            "ETag": shown,
+            "Message": "One or more of the specified parts could not be found.  The part may "
+            "not have been uploaded, or the specified entity tag may not match the part's "
+            "entity tag.",
+            "PartNumber": str(number),
+            "UploadId": upload_id,
+        }
