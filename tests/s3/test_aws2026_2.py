@@ -118,3 +118,11 @@ def test_complete_with_a_wrong_part_names_the_upload(s3, bucket) -> None:
             "PartNumber": str(number),
             "UploadId": upload_id,
         }
+
+
+def test_a_failed_if_match_says_what_s3_says(s3, bucket) -> None:
+    # TestS3::test_s3_get_object_headers: if_match_err_1
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    status, err = _error(s3.get_object, Bucket=bucket, Key="k", IfMatch="etag")
+    assert (status, err["Code"], err["Condition"]) == (412, "PreconditionFailed", "If-Match")
+    assert err["Message"] == "At least one of the pre-conditions you specified did not hold"
