@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+JSON_BODY = '{"key": "value"}'  # the body of test_s3_copy_object_with_checksum
+
 
 def _error(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
     with pytest.raises(ClientError) as caught:
@@ -126,3 +128,51 @@ def test_a_failed_if_match_says_what_s3_says(s3, bucket) -> None:
     status, err = _error(s3.get_object, Bucket=bucket, Key="k", IfMatch="etag")
     assert (status, err["Code"], err["Condition"]) == (412, "PreconditionFailed", "If-Match")
     assert err["Message"] == "At least one of the pre-conditions you specified did not hold"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "value"),
+    [
+        ("CRC32C", "078Ilw=="),
+        ("SHA1", "5zXdjmjYk4EJ8Cw4PMnQVslCpRQ="),
+        ("SHA256", "lyTB4g5uPk1/V+0l+dTvsAblCFkNUoyQ2ll/andcE+U="),
+    ],
+)
+def test_a_copy_takes_the_checksum_algorithm_it_asks_for(s3, bucket, algorithm, value) -> None:
+    # TestS3::test_s3_copy_object_with_checksum[CRC32C|SHA1|SHA256]:
+    # copy-object-in-place-with-checksum, object-attrs-after-copy,
+    # copy-object-to-dest-keep-checksum
+    s3.put_object(
+        Bucket=bucket, Key="source-object", Body=JSON_BODY, ContentType="application/json",
+        Metadata={"key": "value"},
+    )  # fmt: skip
+    wanted = {f"Checksum{algorithm}": value, "ChecksumType": "FULL_OBJECT"}
+    copied = s3.copy_object(
+        Bucket=bucket, CopySource=f"{bucket}/source-object", Key="source-object",
+        ChecksumAlgorithm=algorithm, Metadata={"key1": "value1"}, MetadataDirective="REPLACE",
+    )["CopyObjectResult"]  # fmt: skip
+    assert {k: v for k, v in copied.items() if k.startswith("Checksum")} == wanted
+    assert copied["ETag"] == '"88bac95f31528d13a072c05f2a1cf371"'
+    attrs = s3.get_object_attributes(
+        Bucket=bucket, Key="source-object", ObjectAttributes=["Checksum"]
+    )
+    assert attrs["Checksum"] == wanted
+    kept = s3.copy_object(Bucket=bucket, CopySource=f"{bucket}/source-object", Key="dest-object")
+    assert {k: v for k, v in kept["CopyObjectResult"].items() if k.startswith("Checksum")} == (
+        wanted
+    )
+    assert s3.get_object(Bucket=bucket, Key="dest-object")["Body"].read() == JSON_BODY.encode()
+
+
+def test_a_copy_onto_itself_with_storage_class_and_checksum_algorithm(s3, bucket) -> None:
+    # TestS3::test_s3_copy_object_in_place: copy-object-in-place-with-storage-class
+    s3.put_object(Bucket=bucket, Key="k", Body=JSON_BODY, Metadata={"key": "value"})
+    copied = s3.copy_object(
+        Bucket=bucket, CopySource=f"{bucket}/k", Key="k", ChecksumAlgorithm="SHA256",
+        StorageClass="STANDARD",
+    )["CopyObjectResult"]  # fmt: skip
+    assert {k: v for k, v in copied.items() if k.startswith("Checksum")} == {
+        "ChecksumSHA256": "lyTB4g5uPk1/V+0l+dTvsAblCFkNUoyQ2ll/andcE+U=",
+        "ChecksumType": "FULL_OBJECT",
+    }
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"key": "value"}
