@@ -4,6 +4,8 @@ key it follows; the values asserted are AWS's."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -176,3 +178,21 @@ def test_a_copy_onto_itself_with_storage_class_and_checksum_algorithm(s3, bucket
         "ChecksumType": "FULL_OBJECT",
     }
     assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"key": "value"}
+
+
+def test_complete_with_a_part_checksum_of_another_algorithm_is_bad_digest(s3, bucket) -> None:
+    # TestS3MultipartUploadChecksum::test_multipart_parts_checksum_exceptions_composite:
+    # complete-part-with-checksum (a CRC32 upload, a part given with its right SHA-256)
+    upload_id = s3.create_multipart_upload(
+        Bucket=bucket, Key="k", ChecksumType="COMPOSITE", ChecksumAlgorithm="CRC32"
+    )["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="k", Body=b"abc", PartNumber=1, UploadId=upload_id)
+    assert part["ChecksumCRC32"] == "NSRBwg=="
+    sha = base64.b64encode(hashlib.sha256(b"abc").digest()).decode()
+    status, err = _error(
+        s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id,
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1, "ChecksumSHA256": sha}]},
+    )  # fmt: skip
+    assert (status, err["Code"], err["Message"]) == (
+        400, "BadDigest", "The sha256 you specified for part 1 did not match what we received.",
+    )  # fmt: skip

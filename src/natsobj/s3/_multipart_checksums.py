@@ -128,8 +128,8 @@ def check_complete(
 ) -> None:
     """Complete's x-amz-checksum-type and the checksums its <Part>s carry (number, ETag,
     {algorithm: base64}) against the parts' stored ones: the type must be the upload's; with
-    COMPOSITE every part needs its checksum; one that differs, or one of an upload created
-    without an algorithm, is InvalidPart."""
+    COMPOSITE every part needs its checksum; one of another algorithm is BadDigest; one that
+    differs, or one of an upload created without an algorithm, is InvalidPart."""
     kind = checksum_type.strip().upper() if checksum_type else None
     if kind is not None and kind != upload.type:
         raise S3Error(
@@ -142,6 +142,13 @@ def check_complete(
             if sums:
                 raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
             continue
+        other = next((alg for alg in sums if alg != upload.algorithm), None)
+        if other is not None:  # the part has no checksum of that algorithm to match
+            raise S3Error(
+                "BadDigest",
+                f"The {other.lower()} you specified for part {number} did not match what we "
+                "received.",
+            )
         if upload.type == COMPOSITE and upload.algorithm not in sums:
             raise S3Error(
                 "InvalidRequest",
