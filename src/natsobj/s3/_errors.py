@@ -24,7 +24,8 @@ from .. import (
     StoreTimeoutError,
 )
 
-# code -> (HTTP status, default message), as the S3 API reference lists them
+# code -> (HTTP status, default message), as the S3 API reference lists them, or as AWS
+# answers them where its recorded answers were checked
 CODES: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
@@ -37,10 +38,7 @@ CODES: dict[str, tuple[int, str]] = {
     ),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
-    "EntityTooSmall": (
-        400,
-        "Your proposed upload is smaller than the minimum allowed object size.",
-    ),
+    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed size"),
     "IllegalVersioningConfigurationException": (
         400,
         "The versioning configuration specified in the request is invalid.",
@@ -68,8 +66,15 @@ CODES: dict[str, tuple[int, str]] = {
         "was sent to.",
     ),
     "InvalidLocationConstraint": (400, "The specified location-constraint is not valid"),
-    "InvalidPart": (400, "One or more of the specified parts could not be found."),
-    "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
+    "InvalidPart": (
+        400,
+        "One or more of the specified parts could not be found.  The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+    ),
+    "InvalidPartOrder": (
+        400,
+        "The list of parts was not in ascending order. Parts must be ordered by part number.",
+    ),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
@@ -95,8 +100,8 @@ CODES: dict[str, tuple[int, str]] = {
     "NoSuchTagSet": (404, "The TagSet does not exist."),
     "NoSuchUpload": (
         404,
-        "The specified multipart upload does not exist. The upload ID might be invalid, or the "
-        "multipart upload might have been aborted or completed.",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
     ),
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchWebsiteConfiguration": (
@@ -111,7 +116,7 @@ CODES: dict[str, tuple[int, str]] = {
         404,
         "Object Lock configuration does not exist for this bucket.",
     ),
-    "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the server's time is too large.",

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 
 from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError, RevisionMismatchError
@@ -239,7 +239,10 @@ async def _delete_quietly(state: State, store: ObjectStore, name: str) -> None:
 
 
 def _asked_parts(raw: bytes) -> list[tuple[int, str, dict[str, str]]]:
-    """Complete's parts: number, ETag and the checksums each carries ({algorithm: base64})."""
+    """Complete's parts: number, ETag and the checksums each carries ({algorithm: base64});
+    a Complete with no body at all names none, which S3 refuses as InvalidRequest."""
+    if not raw.strip():
+        raise S3Error("InvalidRequest", "You must specify at least one part")
     doc = _xml.parse(raw, "CompleteMultipartUpload")
     asked = []
     for part in doc.findall("Part"):
@@ -265,14 +268,15 @@ async def complete(state: State, req: Request) -> Response:
     staging_store = await staging(state)
     target = await state.store(bucket_for(req.bucket))
     raw = await req.body().read_all(_xml.MAX_XML_BYTES)
-    asked = _asked_parts(raw)
     record = await _record_or_done(staging_store, req.bucket, req.key, upload_id)
-    etag = _multipart_etag([e for _, e, _ in asked])
-    if record.get("done"):  # a retry of a Complete that succeeded
-        return await _completed_again(target, req, record, etag)
-    parts = await _checked_parts(staging_store, upload_id, asked)
-    _check_object_size(req.headers.get("x-amz-mp-object-size"), parts)
-    sums = _completed_sums(req, _mpsums.of_record(record), asked, parts)
+    with _naming_upload(upload_id):
+        asked = _asked_parts(raw)
+        etag = _multipart_etag([e for _, e, _ in asked])
+        if record.get("done"):  # a retry of a Complete that succeeded
+            return await _completed_again(target, req, record, etag)
+        parts = await _checked_parts(staging_store, upload_id, asked)
+        _check_object_size(req.headers.get("x-amz-mp-object-size"), parts)
+        sums = _completed_sums(req, _mpsums.of_record(record), asked, parts)
     began = record.get("revision")
     if_revision = await complete_condition(target, req, began if isinstance(began, int) else None)
 
@@ -339,6 +343,18 @@ def _result_sums(headers: dict[str, str], count: int) -> dict[str, str]:
     } | ({"ChecksumType": kind} if headers else {})
 
 
+@contextlib.contextmanager
+def _naming_upload(upload_id: str) -> Iterator[None]:
+    """Complete's errors about the parts it lists (InvalidPart, InvalidPartOrder) name the
+    upload, as S3's do."""
+    try:
+        yield
+    except S3Error as err:
+        if err.code in ("InvalidPart", "InvalidPartOrder"):
+            err.fields.setdefault("UploadId", upload_id)
+        raise
+
+
 async def _record_or_done(
     store: ObjectStore, bucket: str, key: str, upload_id: str
 ) -> dict[str, object]:
@@ -397,13 +413,14 @@ async def _checked_parts(
         if not isinstance(info, ObjectInfo) or etag_of(info).strip('"') != etag:
             raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
         parts.append(info)
-    for number_info, info in zip(asked[:-1], parts[:-1], strict=True):
+    for (number, etag, _), info in zip(asked[:-1], parts[:-1], strict=True):
         if part_size(info) < MIN_PART:
             raise S3Error(
                 "EntityTooSmall",
                 ProposedSize=str(part_size(info)),
                 MinSizeAllowed=str(MIN_PART),
-                PartNumber=str(number_info[0]),
+                PartNumber=str(number),
+                ETag=etag,
             )
     return parts
 

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_ALGORITHM",
     "FULL_OBJECT",
     "UploadChecksum",
+    "algorithm_named",
     "check_complete",
     "check_part",
     "check_whole",
@@ -73,12 +74,7 @@ def created(algorithm: str | None, checksum_type: str | None) -> UploadChecksum:
                 "x-amz-checksum-algorithm header.",
             )
         return UploadChecksum()
-    if alg not in _checksums.ALGORITHMS:
-        raise S3Error(
-            "InvalidRequest",
-            "Checksum algorithm provided is unsupported. Please try again with any of the valid "
-            f"types: [{', '.join(sorted(_checksums.ALGORITHMS))}]",
-        )
+    alg = algorithm_named(alg)
     if kind is not None and kind not in TYPES:
         raise S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.")
     kind = kind or (FULL_OBJECT if alg == "CRC64NVME" else COMPOSITE)
@@ -88,6 +84,18 @@ def created(algorithm: str | None, checksum_type: str | None) -> UploadChecksum:
             f"The {kind} checksum type cannot be used with the {alg.lower()} checksum algorithm.",
         )
     return UploadChecksum(alg, kind)
+
+
+def algorithm_named(text: str) -> str:
+    """An x-amz-checksum-algorithm value, upper-cased; one S3 does not know is InvalidRequest."""
+    alg = text.strip().upper()
+    if alg not in _checksums.ALGORITHMS:
+        raise S3Error(
+            "InvalidRequest",
+            "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+            f"types: [{', '.join(sorted(_checksums.ALGORITHMS))}]",
+        )
+    return alg
 
 
 def of_record(record: Mapping[str, object]) -> UploadChecksum:
@@ -120,8 +128,8 @@ def check_complete(
 ) -> None:
     """Complete's x-amz-checksum-type and the checksums its <Part>s carry (number, ETag,
     {algorithm: base64}) against the parts' stored ones: the type must be the upload's; with
-    COMPOSITE every part needs its checksum; one that differs, or one of an upload created
-    without an algorithm, is InvalidPart."""
+    COMPOSITE every part needs its checksum; one of another algorithm is BadDigest; one that
+    differs, or one of an upload created without an algorithm, is InvalidPart."""
     kind = checksum_type.strip().upper() if checksum_type else None
     if kind is not None and kind != upload.type:
         raise S3Error(
@@ -134,6 +142,13 @@ def check_complete(
             if sums:
                 raise S3Error("InvalidPart", PartNumber=str(number), ETag=etag)
             continue
+        other = next((alg for alg in sums if alg != upload.algorithm), None)
+        if other is not None:  # the part has no checksum of that algorithm to match
+            raise S3Error(
+                "BadDigest",
+                f"The {other.lower()} you specified for part {number} did not match what we "
+                "received.",
+            )
         if upload.type == COMPOSITE and upload.algorithm not in sums:
             raise S3Error(
                 "InvalidRequest",

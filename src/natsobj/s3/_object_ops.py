@@ -25,7 +25,7 @@ from ._bucket_ops import acl_response
 from ._conditions import delete_condition, put_condition, refused
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
-from ._multipart_checksums import COMPOSITE
+from ._multipart_checksums import COMPOSITE, algorithm_named
 from ._payload import payload_of
 from ._rules import (
     CHECKSUM_HEADER,
@@ -402,17 +402,20 @@ async def copy_object(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
     src_bucket, src_key, reader, info = await open_copy_source(state, req)
     try:
+        named = req.headers.get("x-amz-checksum-algorithm")  # the copy's checksum, if asked
+        asked = algorithm_named(named) if named is not None else None
         headers, metadata = copy_meta(req, info)
-        headers.update(_kept_checksums(info))
+        headers.update(_kept_checksums(info) if asked is None else {})
         itself = (src_bucket, src_key) == (req.bucket, key)
         if itself:
             check_onto_itself(req.headers)
         in_place = itself and (info.bucket, info.name) == (store.bucket, key)  # not a link
-        if in_place and not parts_of(info):
+        if in_place and not parts_of(info) and asked is None:
             stored = await _copy_onto_itself(store, info, headers, metadata)
-        else:  # the bytes are copied: to another key, through a link onto itself, or a
-            # multipart object onto itself (a copy's ETag is its bytes' MD5, as S3 gives it)
-            recompute = _recomputed(info)
+        else:  # the bytes are copied: to another key, through a link onto itself, a multipart
+            # object onto itself (a copy's ETag is its bytes' MD5, as S3 gives it), or to give
+            # the copy the checksum it asks for, computed over them as S3 does
+            recompute = asked or _recomputed(info)
             stored = await _copy_streamed(store, req, key, reader, headers, metadata, recompute)
     finally:
         await reader.aclose()

@@ -67,6 +67,9 @@ def part_number(req: Request) -> int:
         number = 0
     if not 1 <= number <= 10_000:
         raise S3Error(
-            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=req.query.get("partNumber", ""),
         )
     return number
