@@ -92,7 +92,7 @@ CODES: dict[str, tuple[int, str]] = {
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "MissingRequestBodyError": (400, "Request Body is empty."),
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
-    "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),  # no period, as S3 says it
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist."),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
