@@ -111,7 +111,7 @@ CODES: dict[str, tuple[int, str]] = {
         404,
         "Object Lock configuration does not exist for this bucket.",
     ),
-    "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the server's time is too large.",

@@ -1,0 +1,33 @@
+"""The gateway against AWS's answers recorded on 21-02-2026 (LocalStack fork localemu, commit
+3098669, tests/aws/services/s3/test_s3.snapshot.json): each test names the snapshot entry and
+key it follows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _error(call: Callable[[], Any]) -> tuple[int, dict[str, str]]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+def test_get_precondition_failed_says_what_s3_says(s3: Any, bucket: str) -> None:
+    # TestS3::test_s3_get_object_preconditions[get_object] "precondition-if-match" and
+    # "precondition-if-unmodified-since": S3's message, "pre-conditions" and no full stop
+    s3.put_object(Bucket=bucket, Key="obj", Body=b"data")
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    for condition, asked in [
+        ("If-Match", {"IfMatch": "etag123"}),
+        ("If-Unmodified-Since", {"IfUnmodifiedSince": yesterday}),
+    ]:
+        status, error = _error(lambda a=asked: s3.get_object(Bucket=bucket, Key="obj", **a))
+        assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", condition)
+        assert error["Message"] == "At least one of the pre-conditions you specified did not hold"
