@@ -31,3 +31,26 @@ def test_get_precondition_failed_says_what_s3_says(s3: Any, bucket: str) -> None
         status, error = _error(lambda a=asked: s3.get_object(Bucket=bucket, Key="obj", **a))
         assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", condition)
         assert error["Message"] == "At least one of the pre-conditions you specified did not hold"
+
+
+def test_part_number_not_satisfiable_names_both_counts(s3: Any, bucket: str) -> None:
+    # TestS3::test_get_object_part "part-doesnt-exist" and "part-no-multipart": 416
+    # InvalidPartNumber with PartNumberRequested and ActualPartCount
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    parts = []
+    for number, body in ((1, b"a" * (5 << 20)), (2, b"test content 123")):
+        etag = s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload, PartNumber=number, Body=body
+        )["ETag"]
+        parts.append({"ETag": etag, "PartNumber": number})
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    s3.put_object(Bucket=bucket, Key="single", Body=b"test-123")
+    for key, asked, actual in (("mp", 10, "2"), ("single", 2, "1")):
+        status, error = _error(
+            lambda k=key, n=asked: s3.get_object(Bucket=bucket, Key=k, PartNumber=n)
+        )
+        assert (status, error["Code"]) == (416, "InvalidPartNumber")
+        assert error["Message"] == "The requested partnumber is not satisfiable"
+        assert (error["PartNumberRequested"], error["ActualPartCount"]) == (str(asked), actual)
