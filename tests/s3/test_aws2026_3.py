@@ -54,3 +54,20 @@ def test_part_number_not_satisfiable_names_both_counts(s3: Any, bucket: str) -> 
         assert (status, error["Code"]) == (416, "InvalidPartNumber")
         assert error["Message"] == "The requested partnumber is not satisfiable"
         assert (error["PartNumberRequested"], error["ActualPartCount"]) == (str(asked), actual)
+
+
+def test_copy_source_without_a_key_is_an_invalid_copy_source_key(s3: Any, bucket: str) -> None:
+    # TestS3::test_s3_copy_object_wrong_format "copy-object-wrong-copy-source": S3 names the
+    # header in both ArgumentName and ArgumentValue
+    status, error = _error(
+        lambda: s3.copy_object(Bucket=bucket, CopySource="wrongformat", Key="destination-key")
+    )
+    assert (status, error["Code"], error["Message"]) == (
+        400,
+        "InvalidArgument",
+        "Invalid copy source object key",
+    )
+    assert (error["ArgumentName"], error["ArgumentValue"]) == (
+        "x-amz-copy-source",
+        "x-amz-copy-source",
+    )
