@@ -71,3 +71,18 @@ def test_copy_source_without_a_key_is_an_invalid_copy_source_key(s3: Any, bucket
         "x-amz-copy-source",
         "x-amz-copy-source",
     )
+
+
+def test_get_in_checksum_mode_answers_the_one_stored_checksum(s3: Any, bucket: str) -> None:
+    # TestS3::test_s3_get_object_preconditions[get_object] "obj-success" and
+    # test_get_object_part "get-obj-no-multipart": boto3 PUTs with a CRC32 and GETs in checksum
+    # mode; S3 answers that CRC32 and nothing else (the gateway added the SHA-256 NATS keeps)
+    s3.put_object(Bucket=bucket, Key="obj", Body=b"data")
+    got = s3.get_object(Bucket=bucket, Key="obj", ChecksumMode="ENABLED")
+    sums = {k: v for k, v in got.items() if k.startswith("Checksum")}
+    assert sums == {"ChecksumCRC32": "rfPzYw==", "ChecksumType": "FULL_OBJECT"}
+    part = s3.get_object(Bucket=bucket, Key="obj", PartNumber=1, ChecksumMode="ENABLED")
+    assert "ChecksumSHA256" not in part and part["ChecksumCRC32"] == "rfPzYw=="
+    # GetObjectAttributes likewise (test_s3_copy_object_with_checksum[CRC32] "object-attrs")
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="obj", ObjectAttributes=["Checksum"])
+    assert attrs["Checksum"] == {"ChecksumCRC32": "rfPzYw==", "ChecksumType": "FULL_OBJECT"}

@@ -112,6 +112,12 @@ def sha256_b64(digest_hex: str | None) -> str:
     return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
 
 
+def or_sha256(sums: dict[str, str], info: ObjectInfo) -> dict[str, str]:
+    """`sums`, the checksums an object was stored with (S3 answers only these); for a
+    single-part object stored with none, the SHA-256 of its bytes that NATS keeps."""
+    return sums or ({} if parts_of(info) else {"SHA256": sha256_b64(info.digest_hex)})
+
+
 def verified_headers(
     req: Request,
     body: Body,
@@ -221,9 +227,7 @@ def _checksum_headers(
         return [(_checksums.header_name(alg), value), ("x-amz-checksum-type", COMPOSITE)]
     if span != (0, info.size):
         return []
-    sums = shown_checksums(info)
-    if not parts_of(info):
-        sums.setdefault("SHA256", sha256_b64(info.digest_hex))
+    sums = or_sha256(shown_checksums(info), info)
     out = [(_checksums.header_name(alg), value) for alg, value in sums.items()]
     return out + ([("x-amz-checksum-type", checksum_type_of(info))] if sums else [])
 
