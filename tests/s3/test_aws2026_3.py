@@ -4,6 +4,8 @@ key it follows."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -86,3 +88,18 @@ def test_get_in_checksum_mode_answers_the_one_stored_checksum(s3: Any, bucket: s
     # GetObjectAttributes likewise (test_s3_copy_object_with_checksum[CRC32] "object-attrs")
     attrs = s3.get_object_attributes(Bucket=bucket, Key="obj", ObjectAttributes=["Checksum"])
     assert attrs["Checksum"] == {"ChecksumCRC32": "rfPzYw==", "ChecksumType": "FULL_OBJECT"}
+
+
+def test_two_checksum_headers_get_s3s_message(s3: Any, bucket: str) -> None:
+    # TestS3PutObjectChecksum::test_s3_checksum_no_algorithm "put-2-checksums"
+    body = b"test-data-x"
+    sha256 = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    status, error = _error(
+        lambda: s3.put_object(
+            Bucket=bucket, Key="k", Body=body, ChecksumSHA256=sha256, ChecksumCRC32="AAAAAA=="
+        )
+    )
+    assert (status, error["Code"]) == (400, "InvalidRequest")
+    assert error["Message"] == (
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+    )
