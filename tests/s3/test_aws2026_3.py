@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -102,4 +104,19 @@ def test_two_checksum_headers_get_s3s_message(s3: Any, bucket: str) -> None:
     assert (status, error["Code"]) == (400, "InvalidRequest")
     assert error["Message"] == (
         "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+    )
+
+
+def test_presigned_url_with_a_double_encoded_credential(s3: Any, bucket: str) -> None:
+    # TestS3PresignedUrl::test_presigned_double_encoded_credentials "error-malformed": the
+    # credential's slashes encoded twice are no credential
+    s3.put_object(Bucket=bucket, Key="obj", Body=b"data")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "obj"})
+    response = httpx.get(url.replace("%2F", "%252F"), timeout=10)
+    assert response.status_code == 400
+    error = ET.fromstring(response.content)
+    assert error.findtext("Code") == "AuthorizationQueryParametersError"
+    assert error.findtext("Message") == (
+        "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
+        'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
     )
