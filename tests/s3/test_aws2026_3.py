@@ -120,3 +120,20 @@ def test_presigned_url_with_a_double_encoded_credential(s3: Any, bucket: str) ->
         "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
         'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
     )
+
+
+def test_missing_bucket_and_upload_messages_are_s3s(s3: Any, bucket: str) -> None:
+    # TestS3ObjectLockRetention::test_s3_object_retention_exc "put-object-retention-no-bucket"
+    # (and test_s3_copy_object_src_not_exists): no full stop; TestS3::
+    # test_multipart_key_validation "upload-part-wrong-key-name": S3's NoSuchUpload wording
+    status, error = _error(lambda: s3.list_objects_v2(Bucket=bucket + "-none"))
+    assert (status, error["Message"]) == (404, "The specified bucket does not exist")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="key")["UploadId"]
+    status, error = _error(
+        lambda: s3.upload_part(Bucket=bucket, Key="other", UploadId=upload, PartNumber=1, Body=b"x")
+    )
+    assert (status, error["Code"], error["UploadId"]) == (404, "NoSuchUpload", upload)
+    assert error["Message"] == (
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed."
+    )

@@ -87,7 +87,7 @@ CODES: dict[str, tuple[int, str]] = {
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "MissingRequestBodyError": (400, "Request Body is empty."),
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
-    "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist."),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
@@ -95,8 +95,8 @@ CODES: dict[str, tuple[int, str]] = {
     "NoSuchTagSet": (404, "The TagSet does not exist."),
     "NoSuchUpload": (
         404,
-        "The specified multipart upload does not exist. The upload ID might be invalid, or the "
-        "multipart upload might have been aborted or completed.",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
     ),
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchWebsiteConfiguration": (
