@@ -255,7 +255,12 @@ def _part_span(text: str, parts: list[int]) -> tuple[int, int]:
             "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
         )
     if number > len(parts):
-        err = S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable")
+        err = S3Error(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            PartNumberRequested=str(number),
+            ActualPartCount=str(len(parts)),
+        )
         err.status = 416
         raise err
     first = sum(parts[: number - 1])

@@ -430,10 +430,12 @@ def copy_source(header: str) -> tuple[str, str]:
         check_version(unquote_plus(version))  # the one versionId rule of every request
     path = unquote_plus(path).lstrip("/")
     bucket, _, key = path.partition("/")
-    if not bucket or not key:
+    if not bucket or not key:  # S3 names the header, not the value, as ArgumentValue
         raise S3Error(
             "InvalidArgument",
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            "Invalid copy source object key",
+            ArgumentName="x-amz-copy-source",
+            ArgumentValue="x-amz-copy-source",
         )
     return bucket, key
 

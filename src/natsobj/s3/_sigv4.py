@@ -146,11 +146,14 @@ class _Credential:
 def _parse_credential(value: str, code: str, region: str) -> _Credential:
     parts = value.rsplit("/", 4)
     if len(parts) != 5 or not parts[0] or parts[4] != "aws4_request":
-        raise AuthError(
-            code,
-            f"the credential {value!r} is malformed; expecting "
-            '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"',
-        )
+        expecting = 'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
+        if code == "AuthorizationQueryParametersError":  # S3's words for a presigned URL
+            raise AuthError(
+                code,
+                "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
+                f"{expecting}.",
+            )
+        raise AuthError(code, f"the credential {value!r} is malformed; {expecting}")
     access_key, date, cred_region, service, _ = parts
     if not re.fullmatch(r"\d{8}", date):
         raise AuthError(code, f"the credential date {date!r} is not a YYYYMMDD date")
