@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from . import _absent as absent
 from . import _attributes as attributes
 from . import _bucket_ops as buckets
+from . import _copy_ops as copies
 from . import _multipart as multipart
 from . import _object_ops as objects
 from ._errors import S3Error
@@ -136,7 +137,7 @@ def _object_route(req: Request) -> Route:
             _length_declared(req)
             return "UploadPart", multipart.upload_part, True
         if "x-amz-copy-source" in h:
-            return "CopyObject", objects.copy_object, True
+            return "CopyObject", copies.copy_object, True
         _length_declared(req)
         return "PutObject", objects.put_object, True
     if m == "GET":

@@ -29,10 +29,11 @@ from . import _checksums, _placement, _xml
 from . import _multipart_checksums as _mpsums
 from ._assembly import assemble, discard_run
 from ._conditions import complete_condition, refused, revision_now
+from ._copy_ops import open_copy_source
 from ._errors import S3Error, from_store_error
 from ._http import Request, Response, xml_response
 from ._multipart_checksums import UploadChecksum
-from ._object_ops import open_copy_source, put_object_verified
+from ._object_ops import put_object_verified
 from ._placement import part_size
 from ._rules import (
     CHECKSUM_HEADER,
