@@ -70,7 +70,7 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidLocationConstraint": (400, "The specified location-constraint is not valid"),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
-    "InvalidRange": (416, "The requested range is not satisfiable."),
+    "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidTag": (400, "The tag you provided is not valid."),
@@ -78,30 +78,29 @@ CODES: dict[str, tuple[int, str]] = {
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedXML": (
         400,
-        "The XML you provided was not well-formed or did not validate against our published "
-        "schema.",
+        "The XML you provided was not well-formed or did not validate against our published schema",
     ),
     "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "MissingRequestBodyError": (400, "Request Body is empty."),
-    "MissingSecurityHeader": (400, "Your request is missing a required header."),
-    "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "MissingSecurityHeader": (400, "Your request was missing a required header"),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist."),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
-    "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist."),
+    "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
     "NoSuchTagSet": (404, "The TagSet does not exist."),
     "NoSuchUpload": (
         404,
-        "The specified multipart upload does not exist. The upload ID might be invalid, or the "
-        "multipart upload might have been aborted or completed.",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
     ),
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchWebsiteConfiguration": (
         404,
-        "The specified bucket does not have a website configuration.",
+        "The specified bucket does not have a website configuration",
     ),
     "NotImplemented": (
         501,
@@ -111,7 +110,7 @@ CODES: dict[str, tuple[int, str]] = {
         404,
         "Object Lock configuration does not exist for this bucket.",
     ),
-    "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the server's time is too large.",

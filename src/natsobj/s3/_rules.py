@@ -79,12 +79,7 @@ def check_new_bucket_name(name: str) -> str:
         or _is_ip(name)
     )
     if bad:
-        raise S3Error(
-            "InvalidBucketName",
-            f"bucket name {name!r} is not valid: use 3 to 63 lowercase letters, digits and "
-            "'-', starting and ending with a letter or digit",
-            BucketName=name,
-        )
+        raise S3Error("InvalidBucketName", BucketName=name)  # S3's own message
     return bucket_for(name)
 
 

@@ -1,0 +1,84 @@
+"""The gateway against AWS's answers recorded on 21-02-2026 (LocalStack's fork localemu,
+tests/aws/services/s3/test_s3.snapshot.json, TestS3 and TestS3PutObjectChecksum): each test
+names the snapshot entry and key it follows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# error documents
+
+
+def test_error_documents_carry_s3s_fields_and_messages_only(s3, bucket) -> None:
+    """test_get_object_no_such_bucket "expected_error", test_range_key_not_exists "exc",
+    test_invalid_range_error "exc", test_precondition_failed_error "get-object-if-match",
+    test_s3_uppercase_bucket_name "uppercase-bucket": S3's messages (no trailing period but
+    NoSuchKey's, "pre-conditions") and its fields, no Resource element."""
+    missing = f"nb-{uuid.uuid4().hex[:10]}"
+    assert _error(s3.get_object, Bucket=missing, Key="foobar") == (
+        404,
+        {
+            "Code": "NoSuchBucket",
+            "Message": "The specified bucket does not exist",
+            "BucketName": missing,
+        },
+    )
+    assert _error(s3.get_object, Bucket=bucket, Key="my-key", Range="bytes=1024-4096") == (
+        404,
+        {"Code": "NoSuchKey", "Message": "The specified key does not exist.", "Key": "my-key"},
+    )
+    s3.put_object(Bucket=bucket, Key="my-key", Body=b"abcdefgh")
+    assert _error(s3.get_object, Bucket=bucket, Key="my-key", Range="bytes=1024-4096") == (
+        416,
+        {
+            "Code": "InvalidRange",
+            "Message": "The requested range is not satisfiable",
+            "ActualObjectSize": "8",
+            "RangeRequested": "bytes=1024-4096",
+        },
+    )
+    assert _error(s3.get_object, Bucket=bucket, Key="my-key", IfMatch='"not good etag"') == (
+        412,
+        {
+            "Code": "PreconditionFailed",
+            "Message": "At least one of the pre-conditions you specified did not hold",
+            "Condition": "If-Match",
+        },
+    )
+    upper = f"TESTUPPERCASE-{uuid.uuid4().hex[:6]}"
+    assert _error(s3.create_bucket, Bucket=upper) == (
+        400,
+        {
+            "Code": "InvalidBucketName",
+            "Message": "The specified bucket is not valid.",
+            "BucketName": upper,
+        },
+    )
+
+
+def test_no_such_upload_has_s3s_message(s3, bucket) -> None:
+    """test_multipart_and_list_parts "list-part-after-complete-exc"."""
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
+    assert _error(s3.list_parts, Bucket=bucket, Key="k", UploadId=upload_id) == (
+        404,
+        {
+            "Code": "NoSuchUpload",
+            "Message": "The specified upload does not exist. The upload ID may be invalid, or "
+            "the upload may have been aborted or completed.",
+            "UploadId": upload_id,
+        },
+    )
