@@ -4,6 +4,8 @@ names the snapshot entry and key it follows."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from typing import Any
 
@@ -82,3 +84,34 @@ def test_no_such_upload_has_s3s_message(s3, bucket) -> None:
             "UploadId": upload_id,
         },
     )
+
+
+def test_a_wrong_content_md5_names_both_digests(s3, bucket) -> None:
+    """test_s3_invalid_content_md5 "md5-error-bad-digest" and "upload-part-md5-bad-digest":
+    BadDigest gives the computed MD5 (base64) and the one sent, hex for a PutObject and as
+    sent for an UploadPart."""
+    sent = base64.b64encode(hashlib.md5(b"something1").digest()).decode()
+    computed = base64.b64encode(hashlib.md5(b"something").digest()).decode()
+    message = "The Content-MD5 you specified did not match what we received."
+    put = {"Bucket": bucket, "Key": "k", "Body": b"something", "ContentMD5": sent}
+    assert _error(s3.put_object, **put) == (
+        400,
+        {
+            "Code": "BadDigest",
+            "Message": message,
+            "CalculatedDigest": computed,
+            "ExpectedDigest": "09891eb590524e35fc73372cddc5d596",
+        },
+    )
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    part = {"Key": "m", "UploadId": upload_id, "PartNumber": 1}
+    assert _error(s3.upload_part, **{**put, **part}) == (
+        400,
+        {
+            "Code": "BadDigest",
+            "Message": message,
+            "CalculatedDigest": computed,
+            "ExpectedDigest": "CYketZBSTjX8czcs3cXVlg==",
+        },
+    )
+    s3.abort_multipart_upload(Bucket=bucket, Key="m", UploadId=upload_id)
