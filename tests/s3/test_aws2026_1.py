@@ -115,3 +115,28 @@ def test_a_wrong_content_md5_names_both_digests(s3, bucket) -> None:
         },
     )
     s3.abort_multipart_upload(Bucket=bucket, Key="m", UploadId=upload_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# checksums shown
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "value"),
+    [("CRC32", "cZWHwQ=="), ("CRC32C", "Pf4upw=="), ("SHA1", "B++3uSfJMSHWToQMQ1g6lIJY5Eo=")],
+)
+def test_an_object_shows_its_stored_checksum_alone(s3, bucket, algorithm, value) -> None:
+    """TestS3PutObjectChecksum::test_put_object_checksum "head-object-with-checksum" and
+    "get-object-attrs-generated", TestS3::test_put_and_get_object_with_utf8_key "get-object":
+    HEAD/GET in checksum mode and GetObjectAttributes show the checksum stored, not the
+    SHA-256 beside it."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"test data..", ChecksumAlgorithm=algorithm)
+    expected = {f"Checksum{algorithm}": value, "ChecksumType": "FULL_OBJECT"}
+
+    def shown(response: dict) -> dict:
+        return {k: v for k, v in response.items() if k.startswith("Checksum")}
+
+    assert shown(s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")) == expected
+    assert shown(s3.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")) == expected
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["Checksum"])
+    assert attrs["Checksum"] == expected

@@ -7,7 +7,7 @@ from .. import ObjectInfo
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
-from ._object_ops import open_object, sha256_b64
+from ._object_ops import open_object, or_nats_digest
 from ._rules import (
     checksum_type_of,
     checksums_of,
@@ -35,9 +35,7 @@ async def get_attributes(state: State, req: Request) -> Response:
     if "ETag" in wanted:
         parts.append(("ETag", etag_of(info).strip('"')))
     if "Checksum" in wanted:
-        sums = checksums_of(info)  # a composite one without S3's "-N" here
-        if not parts_of(info):
-            sums.setdefault("SHA256", sha256_b64(info.digest_hex))
+        sums = or_nats_digest(checksums_of(info), info)  # a composite one without "-N" here
         shown = {f"Checksum{a}": v for a, v in sums.items()}
         shown |= {"ChecksumType": checksum_type_of(info)} if sums else {}
         parts.append(("Checksum", _xml.Raw(fields(shown))))

@@ -112,6 +112,14 @@ def sha256_b64(digest_hex: str | None) -> str:
     return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
 
 
+def or_nats_digest(sums: dict[str, str], info: ObjectInfo) -> dict[str, str]:
+    """The checksums to show of an object: those stored, as S3 shows only its own; for a
+    single-part object stored without one, the SHA-256 NATS keeps of it."""
+    if sums or parts_of(info):
+        return sums
+    return {"SHA256": sha256_b64(info.digest_hex)}
+
+
 def check_content_md5(req: Request, body: Body) -> None:
     """A Content-MD5 that is not the body's: BadDigest, with S3's CalculatedDigest (base64)
     and ExpectedDigest (hex for a PutObject, as sent for an UploadPart)."""
@@ -233,9 +241,7 @@ def _checksum_headers(
         return [(_checksums.header_name(alg), value), ("x-amz-checksum-type", COMPOSITE)]
     if span != (0, info.size):
         return []
-    sums = shown_checksums(info)
-    if not parts_of(info):
-        sums.setdefault("SHA256", sha256_b64(info.digest_hex))
+    sums = or_nats_digest(shown_checksums(info), info)
     out = [(_checksums.header_name(alg), value) for alg, value in sums.items()]
     return out + ([("x-amz-checksum-type", checksum_type_of(info))] if sums else [])
 
