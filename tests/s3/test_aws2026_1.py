@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from boto3.s3.transfer import KB, TransferConfig
 from botocore.exceptions import ClientError
 
 
@@ -140,3 +141,22 @@ def test_an_object_shows_its_stored_checksum_alone(s3, bucket, algorithm, value)
     assert shown(s3.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")) == expected
     attrs = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["Checksum"])
     assert attrs["Checksum"] == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# multipart objects
+
+
+def test_parts_count_comes_only_with_a_part(s3, bucket, tmp_path) -> None:
+    """test_upload_file_multipart "get_object", test_multipart_and_list_parts
+    "head-multipart-checksum": no PartsCount for the whole object (S3 gives
+    x-amz-mp-parts-count to a GET/HEAD of a partNumber)."""
+    file = tmp_path / "f.bin"
+    file.write_bytes(b"1" * (6 * KB))
+    config = TransferConfig(multipart_threshold=5 * KB, multipart_chunksize=1 * KB)
+    s3.upload_file(Bucket=bucket, Key="my-key", Filename=str(file), Config=config)
+    got = s3.get_object(Bucket=bucket, Key="my-key")
+    assert (got["ChecksumCRC32"], got["ChecksumType"]) == ("B63YTw==-1", "COMPOSITE")
+    assert "PartsCount" not in got
+    assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="my-key", ChecksumMode="ENABLED")
+    assert s3.head_object(Bucket=bucket, Key="my-key", PartNumber=1)["PartsCount"] == 1

@@ -216,6 +216,8 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     if verdict == 412:
         raise S3Error("PreconditionFailed", Condition=condition)
     headers = object_headers(info)
+    if parts_of(info) and "partNumber" in req.query:  # S3 counts the parts only for a part
+        headers.append(("x-amz-mp-parts-count", str(len(parts_of(info)))))
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
         return 304, [(k, v) for k, v in headers if k in keep], (0, 0)

@@ -208,9 +208,6 @@ def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
     if content_type is None:
         out.append(("Content-Type", DEFAULT_CONTENT_TYPE))
     out.extend((f"x-amz-meta-{k}", _rfc2047(v)) for k, v in info.metadata.items())
-    parts = parts_of(info)
-    if parts:
-        out.append(("x-amz-mp-parts-count", str(len(parts))))
     return out
 
 
