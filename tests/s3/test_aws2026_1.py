@@ -160,3 +160,25 @@ def test_parts_count_comes_only_with_a_part(s3, bucket, tmp_path) -> None:
     assert "PartsCount" not in got
     assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="my-key", ChecksumMode="ENABLED")
     assert s3.head_object(Bucket=bucket, Key="my-key", PartNumber=1)["PartsCount"] == 1
+
+
+def test_object_attributes_of_a_full_object_upload_count_its_parts(s3, bucket) -> None:
+    """test_get_object_attributes "object-attrs-multiparts-1-part" and "-2-parts": an upload
+    created without an algorithm (CRC64NVME, FULL_OBJECT) has ObjectParts of TotalPartsCount
+    alone, whatever MaxParts asks."""
+    data = b"upload-part-1" * 5
+    for key, parts in (("one", [data]), ("two", [data * (5 * 1024 * 1024 // len(data) + 1), data])):
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        done = [
+            {"PartNumber": n, "ETag": s3.upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=body
+            )["ETag"]}
+            for n, body in enumerate(parts, 1)
+        ]  # fmt: skip
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": done}
+        )
+        attrs = s3.get_object_attributes(
+            Bucket=bucket, Key=key, ObjectAttributes=["ObjectSize", "ObjectParts"], MaxParts=3
+        )
+        assert attrs["ObjectParts"] == {"TotalPartsCount": len(parts)}
