@@ -7,19 +7,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from typing import Any
 
 import pytest
 from boto3.s3.transfer import KB, TransferConfig
-from botocore.exceptions import ClientError
 
-
-def _error(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
-
+from .test_aws_buckets_copy_gaps import _error, _multipart
 
 # ---------------------------------------------------------------------------------------------
 # error documents
@@ -168,16 +160,7 @@ def test_object_attributes_of_a_full_object_upload_count_its_parts(s3, bucket) -
     alone, whatever MaxParts asks."""
     data = b"upload-part-1" * 5
     for key, parts in (("one", [data]), ("two", [data * (5 * 1024 * 1024 // len(data) + 1), data])):
-        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
-        done = [
-            {"PartNumber": n, "ETag": s3.upload_part(
-                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=body
-            )["ETag"]}
-            for n, body in enumerate(parts, 1)
-        ]  # fmt: skip
-        s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": done}
-        )
+        _multipart(s3, bucket, key, parts)
         attrs = s3.get_object_attributes(
             Bucket=bucket, Key=key, ObjectAttributes=["ObjectSize", "ObjectParts"], MaxParts=3
         )
