@@ -8,12 +8,13 @@ from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._multipart_checksums import COMPOSITE
-from ._object_ops import open_object, or_nats_digest
+from ._object_ops import open_object
 from ._rules import (
     checksum_type_of,
     checksums_of,
     etag_of,
     object_headers,
+    or_nats_digest,
     part_checksums_of,
     part_page,
     parts_of,

@@ -42,9 +42,11 @@ from ._rules import (
     evaluate_conditions,
     last_modified,
     object_headers,
+    or_nats_digest,
     parse_range,
     part_checksums_of,
     parts_of,
+    sha256_b64,
     shown_checksums,
     stored_meta,
 )
@@ -106,18 +108,6 @@ async def put_object_verified(
 def _hashed_here(wanted: Mapping[str, object]) -> tuple[str, ...]:
     # the SHA-256 is the object's own NATS digest: not computed twice
     return tuple(alg for alg in wanted if alg != "SHA256")
-
-
-def sha256_b64(digest_hex: str | None) -> str:
-    return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
-
-
-def or_nats_digest(sums: dict[str, str], info: ObjectInfo) -> dict[str, str]:
-    """The checksums to show of an object: those stored, as S3 shows only its own; for a
-    single-part object stored without one, the SHA-256 NATS keeps of it."""
-    if sums or parts_of(info):
-        return sums
-    return {"SHA256": sha256_b64(info.digest_hex)}
 
 
 def check_content_md5(req: Request, body: Body) -> None:

@@ -234,6 +234,18 @@ def shown_checksums(info: ObjectInfo) -> dict[str, str]:
     return {alg: shown(value, kind, count) for alg, value in checksums_of(info).items()}
 
 
+def sha256_b64(digest_hex: str | None) -> str:
+    return base64.b64encode(bytes.fromhex(digest_hex or "")).decode()
+
+
+def or_nats_digest(sums: dict[str, str], info: ObjectInfo) -> dict[str, str]:
+    """The checksums to show of an object: those stored, as S3 shows only its own; for a
+    single-part object stored without one, the SHA-256 NATS keeps of it."""
+    if sums or parts_of(info):
+        return sums
+    return {"SHA256": sha256_b64(info.digest_hex)}
+
+
 def part_checksums_of(info: ObjectInfo) -> list[str]:
     """The parts' checksums of a COMPOSITE multipart object ([] for any other)."""
     stored = info.headers.get(PART_SUMS_HEADER)
