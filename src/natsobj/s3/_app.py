@@ -222,8 +222,7 @@ class Gateway:
         request.identity, request.verified = identity, verified
 
     def _error(self, err: S3Error, scope: dict[str, Any], request_id: str) -> Response:
-        path = scope.get("path", "")
-        body = _xml.error_body(err, resource=path, request_id=request_id)
+        body = _xml.error_body(err, request_id=request_id)
         headers = [("Content-Type", "application/xml"), *err.headers.items()]
         if scope.get("method") == "HEAD":
             return Response(err.status, headers, b"", length=len(body))

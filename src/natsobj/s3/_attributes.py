@@ -7,6 +7,7 @@ from .. import ObjectInfo
 from . import _xml
 from ._errors import S3Error
 from ._http import Request, Response, xml_response
+from ._multipart_checksums import COMPOSITE
 from ._object_ops import open_object
 from ._rules import (
     checksum_type_of,
@@ -63,10 +64,13 @@ def _page_asked(req: Request) -> tuple[int, int]:
 
 
 def _object_parts(page: tuple[int, int], info: ObjectInfo) -> str:
-    """One page of a multipart object's parts: after the marker, at most max-parts of them,
-    with the fields ListParts gives (NextPartNumberMarker: the last part listed, 0 for none),
-    a COMPOSITE object's part checksums, and PartsCount, the element S3 names TotalPartsCount."""
+    """One page of a COMPOSITE multipart object's parts: after the marker, at most max-parts
+    of them, with the fields ListParts gives (NextPartNumberMarker: the last part listed, 0 for
+    none) and their checksums, and PartsCount, the element S3 names TotalPartsCount; of any
+    other multipart object S3 gives the PartsCount alone."""
     sizes, marker, max_parts = parts_of(info), *page
+    if checksum_type_of(info) != COMPOSITE:
+        return fields({"PartsCount": len(sizes)})
     part_sums = part_checksums_of(info)
     alg = next(iter(checksums_of(info)), "")
     numbers = range(max(marker, 0) + 1, len(sizes) + 1)

@@ -35,10 +35,6 @@ class Request:
     """Seconds the request body may stall before the request fails."""
 
     @property
-    def resource(self) -> str:
-        return "/" + self.bucket + ("/" + self.key if self.key else "")
-
-    @property
     def body_unread(self) -> bool:
         """The request came with a body that was not read to its end (then the connection
         must close: the client may still send it, or may never, after Expect: 100-continue)."""

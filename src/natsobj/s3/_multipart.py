@@ -486,7 +486,7 @@ def _as_s3_error(exc: S3Error | ObjectStoreError, req: Request) -> S3Error:
 
 def _late_error(req: Request, err: S3Error) -> bytes:
     """An <Error> document to follow the XML declaration already sent."""
-    return _xml.error_body(err, resource=req.resource, request_id=req.request_id)[len(_xml.HEAD) :]
+    return _xml.error_body(err, request_id=req.request_id)[len(_xml.HEAD) :]
 
 
 def _finished_alone(request_id: str, task: asyncio.Future[ObjectInfo]) -> None:

@@ -108,6 +108,20 @@ def _hashed_here(wanted: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(alg for alg in wanted if alg != "SHA256")
 
 
+def check_content_md5(req: Request, body: Body) -> None:
+    """A Content-MD5 that is not the body's: BadDigest, with S3's CalculatedDigest (base64)
+    and ExpectedDigest (hex for a PutObject, as sent for an UploadPart)."""
+    md5 = _checksums.content_md5(req.header_list)
+    if md5 is None or md5 == body.md5_digest:
+        return
+    raise S3Error(
+        "BadDigest",
+        "The Content-MD5 you specified did not match what we received.",
+        CalculatedDigest=base64.b64encode(body.md5_digest).decode(),
+        ExpectedDigest=req.headers["content-md5"] if "uploadId" in req.query else md5.hex(),
+    )
+
+
 def verified_headers(
     req: Request,
     body: Body,
@@ -125,9 +139,7 @@ def verified_headers(
             ClientComputedContentSHA256=signed,
             S3ComputedContentSHA256=sha256_hex or "",
         )
-    md5 = _checksums.content_md5(req.header_list)
-    if md5 is not None and md5 != body.md5_digest:
-        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    check_content_md5(req, body)
     out = {ETAG_HEADER: body.md5_hex}
     for alg, declared in wanted.items():
         expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
@@ -192,6 +204,8 @@ def _describe(req: Request, info: ObjectInfo) -> tuple[int, list[tuple[str, str]
     if verdict == 412:
         raise S3Error("PreconditionFailed", Condition=condition)
     headers = object_headers(info)
+    if parts_of(info) and "partNumber" in req.query:  # S3 counts the parts only for a part
+        headers.append(("x-amz-mp-parts-count", str(len(parts_of(info)))))
     if verdict == 304:
         keep = {"ETag", "Last-Modified"}
         return 304, [(k, v) for k, v in headers if k in keep], (0, 0)
@@ -340,9 +354,7 @@ def _check_small_body(req: Request, body: Body, raw: bytes, wanted: dict[str, st
     signed = req.verified.payload_sha256 if req.verified is not None else None
     if signed is not None and signed != hashlib.sha256(raw).hexdigest():
         raise S3Error("XAmzContentSHA256Mismatch")
-    md5 = _checksums.content_md5(req.header_list)
-    if md5 is not None and md5 != body.md5_digest:
-        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    check_content_md5(req, body)
     for alg, declared in wanted.items():
         expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
         actual = (

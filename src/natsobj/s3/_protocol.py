@@ -61,8 +61,7 @@ class S3HttpProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         self._refusal_pending = False
         request_id = secrets.token_hex(8).upper()
-        body = _xml.error_body(S3Error("InvalidRequest", UNPARSABLE), resource="",
-                               request_id=request_id)  # fmt: skip
+        body = _xml.error_body(S3Error("InvalidRequest", UNPARSABLE), request_id=request_id)
         head = [STATUS_LINE[400]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]

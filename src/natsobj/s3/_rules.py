@@ -79,12 +79,7 @@ def check_new_bucket_name(name: str) -> str:
         or _is_ip(name)
     )
     if bad:
-        raise S3Error(
-            "InvalidBucketName",
-            f"bucket name {name!r} is not valid: use 3 to 63 lowercase letters, digits and "
-            "'-', starting and ending with a letter or digit",
-            BucketName=name,
-        )
+        raise S3Error("InvalidBucketName", BucketName=name)  # S3's own message
     return bucket_for(name)
 
 
@@ -213,9 +208,6 @@ def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
     if content_type is None:
         out.append(("Content-Type", DEFAULT_CONTENT_TYPE))
     out.extend((f"x-amz-meta-{k}", _rfc2047(v)) for k, v in info.metadata.items())
-    parts = parts_of(info)
-    if parts:
-        out.append(("x-amz-mp-parts-count", str(len(parts))))
     return out
 
 

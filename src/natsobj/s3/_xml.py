@@ -82,13 +82,12 @@ def document(root: str, body: str) -> bytes:
     return f'{HEAD}<{root} xmlns="{NS}">{body}</{root}>'.encode()
 
 
-def error_body(err: S3Error, *, resource: str, request_id: str) -> bytes:
-    """S3's error document (no namespace, as S3 sends it)."""
+def error_body(err: S3Error, *, request_id: str) -> bytes:
+    """S3's error document (no namespace and no Resource element, as S3 sends it)."""
     extra = fields(err.fields)
     return (
         f"{HEAD}<Error><Code>{text(err.code)}</Code><Message>{text(err.message)}</Message>"
-        f"{extra}<Resource>{text(resource)}</Resource><RequestId>{request_id}</RequestId>"
-        f"<HostId>{request_id}</HostId></Error>"
+        f"{extra}<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
     ).encode()
 
 
