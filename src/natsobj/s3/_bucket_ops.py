@@ -14,6 +14,7 @@ from ._errors import S3Error
 from ._http import Request, Response, xml_response
 from ._index import Entry
 from ._rules import (
+    AWS_REGIONS,
     INTERNAL_PREFIX,
     OWNER_KEY,
     VERSIONING_KEY,
@@ -133,16 +134,17 @@ async def create_bucket(state: State, req: Request) -> Response:
 
 def _location_constraint(body: bytes, region: str) -> str | None:
     """The LocationConstraint a CreateBucket body names (None: none, which is the gateway's
-    region); an empty one is MalformedXML, us-east-1 named to us-east-1 InvalidLocationConstraint
-    as on S3. (A region's S3 endpoint also refuses a request naming none; the gateway serves
-    one region, so none has one meaning, and it takes it, as MinIO and Ceph RGW do: tools
-    such as rclone send no constraint unless told to.)"""
+    region); an empty one is MalformedXML; to a us-east-1 gateway, us-east-1 or a name that is
+    no region (aws-global, foo) is InvalidLocationConstraint, as on S3. (A region's S3
+    endpoint also refuses a request naming none; the gateway serves one region, so none has
+    one meaning, and it takes it, as MinIO and Ceph RGW do: tools such as rclone send no
+    constraint unless told to.)"""
     if not body.strip():
         return None
     where = _xml.child_text(_xml.parse(body, "CreateBucketConfiguration"), "LocationConstraint")
     if not where:
         raise S3Error("MalformedXML", "the CreateBucketConfiguration names no LocationConstraint")
-    if where == "us-east-1" == region:
+    if region == "us-east-1" and (where == region or where not in AWS_REGIONS | {"EU"}):
         raise S3Error("InvalidLocationConstraint", LocationConstraint=where)
     return where
 

@@ -23,6 +23,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError, RevisionMismatchError
 from . import _checksums, _placement, _xml
@@ -387,7 +388,7 @@ def _result(req: Request, etag: str, sums: dict[str, str]) -> str:
     """The fields of CompleteMultipartUploadResult."""
     return fields(
         {
-            "Location": f"/{req.bucket}/{req.key}",
+            "Location": f"/{req.bucket}/{quote(req.key, safe='/')}",  # percent-encoded, as S3
             "Bucket": req.bucket,
             "Key": req.key,
             "ETag": f'"{etag}"',

@@ -9,6 +9,8 @@ users see.
 from __future__ import annotations
 
 import base64
+import email.errors
+import email.header
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -159,7 +161,7 @@ def stored_meta(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, s
                 continue
         nats_headers[canonical] = value
     metadata = {
-        k[len("x-amz-meta-") :]: _as_utf8(v)
+        k[len("x-amz-meta-") :]: _decoded(_as_utf8(v))
         for k, v in headers.items()
         if k.startswith("x-amz-meta-")
     }
@@ -184,12 +186,31 @@ def _as_utf8(value: str) -> str:
         return value
 
 
-def _rfc2047(value: str) -> str:
-    """A metadata value for a response header: as S3 does, one that is not ASCII goes out
-    RFC 2047-encoded (`=?UTF-8?B?...?=`), so no character is lost or replaced."""
-    if value.isascii():
+def _decoded(value: str) -> str:
+    """A metadata value sent RFC 2047-encoded (`=?UTF-8?B?YWJj?=`), decoded, as S3 stores it;
+    one that does not decode is kept as sent."""
+    if "=?" not in value:
         return value
-    return f"=?UTF-8?B?{base64.b64encode(value.encode()).decode()}?="
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value
+
+
+def _rfc2047(value: str) -> str:
+    """A metadata value for a response header: as S3 does, one with a character that is not
+    printable ASCII goes out RFC 2047-encoded, so none is lost or replaced: Q-encoded if most
+    of its characters are ASCII (`=?UTF-8?Q?=C3=84M_S3?=`), else B (`=?UTF-8?B?...?=`)."""
+    odd = sum(1 for c in value if ord(c) >= 0x7F or (ord(c) < 0x20 and c not in "\t\r\n"))
+    if not odd:
+        return value
+    if len(value) - odd <= odd:
+        return f"=?UTF-8?B?{base64.b64encode(value.encode()).decode()}?="
+    quoted = "".join(
+        "_" if b == 0x20 else chr(b) if 0x20 < b < 0x7F and b not in b"=_?" else f"={b:02X}"
+        for b in value.encode()
+    )
+    return f"=?UTF-8?Q?{quoted}?="
 
 
 def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:

@@ -158,7 +158,10 @@ def _parse_credential(value: str, code: str, region: str) -> _Credential:
     if not re.fullmatch(r"\d{8}", date):
         raise AuthError(code, f"the credential date {date!r} is not a YYYYMMDD date")
     if cred_region != region:
-        raise AuthError(code, f"the region {cred_region!r} is wrong; expecting {region!r}")
+        wrong = f"the region {cred_region!r} is wrong; expecting {region!r}"
+        if code == "AuthorizationHeaderMalformed":  # as S3 words it, naming the region
+            raise AuthError(code, f"The authorization header is malformed; {wrong}", Region=region)
+        raise AuthError(code, wrong)
     if service != "s3":
         raise AuthError(code, f"the service {service!r} is wrong; expecting 's3'")
     return _Credential(access_key, date, cred_region, service)
