@@ -18,6 +18,7 @@ from ._rules import (
     INTERNAL_PREFIX,
     OWNER_KEY,
     VERSIONING_KEY,
+    bucket_arn,
     bucket_for,
     check_new_bucket_name,
     check_region,
@@ -73,7 +74,7 @@ async def list_buckets(state: State, req: Request) -> Response:
                 "Name": s.bucket,
                 "CreationDate": (s.created or _EPOCH).replace(microsecond=0),  # as S3: .000Z
                 "BucketRegion": region_shown,
-                "BucketArn": f"arn:aws:s3:::{s.bucket}",
+                "BucketArn": bucket_arn(s.bucket),
             }
         )
         + "</Bucket>"
@@ -125,7 +126,7 @@ async def create_bucket(state: State, req: Request) -> Response:
             await state.client.create_object_store(
                 name, metadata={OWNER_KEY: req.identity.access_key}
             )
-            return Response(200, [("Location", "/" + name)])
+            return Response(200, [("Location", "/" + name), ("x-amz-bucket-arn", bucket_arn(name))])
         except BucketExistsError:
             pass  # created meanwhile by another caller: answer as for an existing one
     await _refuse_existing(state, name, req.identity.access_key)
@@ -159,7 +160,11 @@ async def _refuse_existing(state: State, name: str, access_key: str) -> None:
 
 async def head_bucket(state: State, req: Request) -> Response:
     await state.store(bucket_for(req.bucket))
-    headers = [("x-amz-bucket-region", state.region), ("x-amz-access-point-alias", "false")]
+    headers = [
+        ("x-amz-bucket-arn", bucket_arn(req.bucket)),
+        ("x-amz-bucket-region", state.region),
+        ("x-amz-access-point-alias", "false"),
+    ]
     return Response(200, [*headers, ("Content-Type", "application/xml")])  # as S3 sends them
 
 

@@ -119,6 +119,11 @@ def check_region(name: str, own: str, argument: str) -> None:
         )
 
 
+def bucket_arn(name: str) -> str:
+    """The bucket's ARN, as S3 gives it (ListBuckets, CreateBucket, HeadBucket)."""
+    return f"arn:aws:s3:::{name}"
+
+
 def check_key(key: str) -> str:
     if not key:
         raise S3Error("InvalidArgument", "the object key must not be empty")
