@@ -95,14 +95,12 @@ async def create(state: State, req: Request) -> Response:
         "checksum_type": sums.type,
     }
     target = await state.store(bucket_for(req.bucket))
+    run = target.runs.start()  # a read-only bucket (a mirror) refuses here: AccessDenied
     record["revision"] = await revision_now(target, key)  # for a conditional Complete
-    run = None if target.read_only else target.runs.start()
-    if run is not None:
-        record.update(nuid=run.nuid, chunk_size=run.chunk_size)
+    record.update(nuid=run.nuid, chunk_size=run.chunk_size)
     store = await staging(state)
     await store.put(record_name(req.bucket, key, upload_id), json.dumps(record).encode())
-    if run is not None:
-        _placement.reserve(state, upload_id, req.bucket, key, run)
+    _placement.reserve(state, upload_id, req.bucket, key, run)
     body = fields({"Bucket": req.bucket, "Key": key, "UploadId": upload_id})
     response = xml_response("InitiateMultipartUploadResult", body)
     if sums.algorithm is not None and sums.type is not None:
