@@ -4,9 +4,12 @@ TestS3::test_get_object_part_checksum, named in each test's comments)."""
 
 from __future__ import annotations
 
+import base64
+import os
 from typing import Any
 
 import pytest
+from awscrt import checksums as crt
 from botocore.exceptions import ClientError
 
 PART = b"a" * (5 * 1024 * 1024 + 1)
@@ -213,3 +216,26 @@ def test_complete_checks_the_declared_object_size(s3, bucket) -> None:
     )  # fmt: skip
     s3.complete_multipart_upload(**kwargs, MpuObjectSize=3)
     assert s3.get_object(Bucket=bucket, Key="sized")["Body"].read() == b"abc"
+
+
+def test_a_copied_part_and_an_uploaded_one_combine_into_the_whole_objects_crc(s3, bucket) -> None:
+    """An upload created without an algorithm gets S3's CRC64NVME, FULL_OBJECT: the part
+    UploadPartCopy wrote and the part uploaded combine into the CRC of the whole object (here
+    computed over all its bytes at once)."""
+    source, tail = os.urandom(5 * 1024 * 1024 + 7), os.urandom(1000)
+    s3.put_object(Bucket=bucket, Key="src", Body=source)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mixed")["UploadId"]
+    copied = s3.upload_part_copy(
+        Bucket=bucket, Key="mixed", UploadId=upload_id, PartNumber=1, CopySource=f"{bucket}/src"
+    )
+    sent = s3.upload_part(Bucket=bucket, Key="mixed", UploadId=upload_id, PartNumber=2, Body=tail)
+    parts = [
+        {"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]},
+        {"PartNumber": 2, "ETag": sent["ETag"]},
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="mixed", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    whole = base64.b64encode(crt.crc64nvme(source + tail).to_bytes(8, "big")).decode()
+    head = s3.head_object(Bucket=bucket, Key="mixed", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
