@@ -10,11 +10,13 @@ from ._http import Request, Response, xml_response
 from ._multipart_checksums import COMPOSITE
 from ._object_ops import open_object
 from ._rules import (
+    checksum_fields,
     checksum_type_of,
     checksums_of,
     digest_checksum,
     etag_of,
-    object_headers,
+    http_date,
+    last_modified,
     part_checksums_of,
     part_page,
     parts_of,
@@ -38,9 +40,7 @@ async def get_attributes(state: State, req: Request) -> Response:
         parts.append(("ETag", etag_of(info).strip('"')))
     if "Checksum" in wanted:
         sums = checksums_of(info) or digest_checksum(info)  # a composite one without "-N"
-        shown = {f"Checksum{a}": v for a, v in sums.items()}
-        shown |= {"ChecksumType": checksum_type_of(info)} if sums else {}
-        parts.append(("Checksum", _xml.Raw(fields(shown))))
+        parts.append(("Checksum", _xml.Raw(fields(checksum_fields(sums, checksum_type_of(info))))))
     page = _page_asked(req) if "ObjectParts" in wanted else None
     if page is not None and parts_of(info):
         parts.append(("ObjectParts", _xml.Raw(_object_parts(page, info))))
@@ -49,7 +49,7 @@ async def get_attributes(state: State, req: Request) -> Response:
     if "ObjectSize" in wanted:
         parts.append(("ObjectSize", info.size))
     response = xml_response("GetObjectAttributesResponse", fields(parts))
-    response.headers.append(("Last-Modified", object_headers(info)[1][1]))
+    response.headers.append(("Last-Modified", http_date(last_modified(info))))
     return response
 
 

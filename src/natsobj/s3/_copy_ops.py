@@ -25,6 +25,7 @@ from ._rules import (
     bucket_for,
     check_key,
     check_onto_itself,
+    checksum_fields,
     checksum_type_of,
     checksums_of,
     copy_source,
@@ -104,8 +105,7 @@ async def copy_object(state: State, req: Request) -> Response:
     state.applied(store.bucket, stored)
     # whole seconds, as S3 writes them here (and as Last-Modified says): 2023-11-15T12:02:40.000Z
     moment = last_modified(stored).replace(microsecond=0)
-    sums = {f"Checksum{alg}": value for alg, value in shown_checksums(stored).items()}
-    sums |= {"ChecksumType": checksum_type_of(stored)} if sums else {}
+    sums = checksum_fields(shown_checksums(stored), checksum_type_of(stored))
     result = fields({"LastModified": moment, "ETag": etag_of(stored), **sums})
     return xml_response("CopyObjectResult", result)
 

@@ -29,6 +29,7 @@ from .. import ObjectInfo, ObjectNotFoundError, ObjectStore, ObjectStoreError, R
 from . import _checksums, _placement, _xml
 from . import _multipart_checksums as _mpsums
 from ._assembly import assemble, discard_run
+from ._body import hashed
 from ._conditions import complete_condition, refused, revision_now
 from ._copy_ops import open_copy_source
 from ._errors import S3Error, from_store_error
@@ -43,6 +44,7 @@ from ._rules import (
     PART_SUMS_HEADER,
     bucket_for,
     check_key,
+    checksum_fields,
     checksum_type_of,
     checksums_of,
     etag_of,
@@ -187,20 +189,13 @@ async def upload_part_copy(state: State, req: Request) -> Response:
         if asked is not None:
             span = parse_copy_range(asked, info.size)
             first, length = span[0], span[1] - span[0] + 1
-        md5, summed = hashlib.md5(), _checksums.new(upload.computed)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            async for chunk in reader.iter_range(first, length):
-                md5.update(chunk)
-                summed.update(chunk)
-                yield chunk
+        summed = _checksums.new(upload.computed)
+        chunks, md5 = hashed(reader.iter_range(first, length), summed)
 
         async def tag(_: ObjectInfo) -> dict[str, str]:
             return {ETAG_HEADER: md5.hexdigest(), CHECKSUM_HEADER + upload.computed: summed.b64()}
 
-        part = await store.put(
-            part_name(req.query["uploadId"], number), chunks(), before_commit=tag
-        )
+        part = await store.put(part_name(req.query["uploadId"], number), chunks, before_commit=tag)
     finally:
         await reader.aclose()
     moment = last_modified(part).replace(microsecond=0)  # whole seconds, as S3 writes them
@@ -336,11 +331,12 @@ def _completed_sums(
 def _result_sums(headers: dict[str, str], count: int) -> dict[str, str]:
     """The ChecksumX and ChecksumType of Complete's result, from the object's headers."""
     kind = headers.get(CHECKSUM_TYPE_HEADER, _mpsums.FULL_OBJECT)
-    return {
-        f"Checksum{name[len(CHECKSUM_HEADER) :]}": _mpsums.shown(value, kind, count)
+    sums = {
+        name[len(CHECKSUM_HEADER) :]: _mpsums.shown(value, kind, count)
         for name, value in headers.items()
         if name.startswith(CHECKSUM_HEADER)
-    } | ({"ChecksumType": kind} if headers else {})
+    }
+    return checksum_fields(sums, kind)
 
 
 @contextlib.contextmanager
@@ -377,8 +373,7 @@ async def _completed_again(
         raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", "")) from None
     if etag_of(info) != f'"{record.get("etag")}"' or record.get("etag") != etag:
         raise S3Error("NoSuchUpload", UploadId=req.query.get("uploadId", ""))
-    sums = {f"Checksum{alg}": value for alg, value in shown_checksums(info).items()}
-    sums |= {"ChecksumType": checksum_type_of(info)} if sums else {}
+    sums = checksum_fields(shown_checksums(info), checksum_type_of(info))
     return xml_response("CompleteMultipartUploadResult", _result(req, etag, sums))
 
 

@@ -65,9 +65,7 @@ _OVERRIDES = {
 
 async def put_object(state: State, req: Request) -> Response:
     store = await state.store(bucket_for(req.bucket))
-    # a body sent with no checksum gets S3's default one, as S3 computes and keeps it
-    default = () if _checksums.requested(req.header_list) else (_checksums.DEFAULT,)
-    info = await put_object_verified(state, req, store, check_key(req.key), default)
+    info = await put_object_verified(state, req, store, check_key(req.key), default=True)
     state.applied(store.bucket, info)
     out = [("ETag", etag_of(info))]
     sums = checksums_of(info)
@@ -77,13 +75,22 @@ async def put_object(state: State, req: Request) -> Response:
 
 
 async def put_object_verified(
-    state: State, req: Request, store: ObjectStore, name: str, computed: tuple[str, ...] = ()
+    state: State,
+    req: Request,
+    store: ObjectStore,
+    name: str,
+    computed: tuple[str, ...] = (),
+    *,
+    default: bool = False,
 ) -> ObjectInfo:
     """Store the request's body as `name`: verified before its meta is stored, conditional on
     If-None-Match / If-Match, with the request's headers and metadata (PutObject, UploadPart),
-    and the checksums of the `computed` algorithms too."""
+    and the checksums of the `computed` algorithms too (`default`: S3's default checksum if
+    the request sends none, as S3 computes and keeps it)."""
     headers, metadata = stored_meta(req.headers)
     wanted = _checksums.requested(req.header_list)
+    if default and not wanted:
+        computed = (*computed, _checksums.DEFAULT)
     if_revision = await put_condition(store, req)
     body = req.body(algorithms=_hashed_here({**wanted, **dict.fromkeys(computed)}))
 
@@ -141,20 +148,21 @@ def verified_headers(
         )
     check_content_md5(req, body)
     out = {ETAG_HEADER: body.md5_hex}
+
+    def actual(alg: str) -> str:  # the SHA-256 is the body's NATS digest, computed once
+        return sha256_b64(sha256_hex) if alg == "SHA256" else body.checksum_b64(alg)
+
     for alg, declared in wanted.items():
         expected = declared or body.trailers.get(f"x-amz-checksum-{alg.lower()}")
-        actual = sha256_b64(sha256_hex) if alg == "SHA256" else body.checksum_b64(alg)
         if expected is None:
             raise S3Error("InvalidRequest", f"the x-amz-checksum-{alg.lower()} trailer is missing")
-        if expected != actual:
+        if expected != actual(alg):
             raise S3Error(
                 "BadDigest", f"The {alg} you specified did not match the calculated checksum."
             )
-        out[CHECKSUM_HEADER + alg] = actual
+        out[CHECKSUM_HEADER + alg] = expected
     for alg in computed:
-        out[CHECKSUM_HEADER + alg] = (
-            sha256_b64(sha256_hex) if alg == "SHA256" else body.checksum_b64(alg)
-        )
+        out[CHECKSUM_HEADER + alg] = actual(alg)
     return out
 
 

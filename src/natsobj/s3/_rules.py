@@ -238,8 +238,8 @@ def object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
 
 
 def checksums_of(info: ObjectInfo) -> dict[str, str]:
-    """The S3 checksums stored with the object, by algorithm ("CRC32": base64); the SHA-256
-    is the object's own NATS digest, so it is always known for a single-part object."""
+    """The S3 checksums stored with the object, by algorithm ("CRC32": base64); none for an
+    object another NATS client wrote (see digest_checksum)."""
     found = {
         name[len(CHECKSUM_HEADER) :].upper(): values[0]
         for name, values in info.headers.items()
@@ -270,6 +270,13 @@ def shown_checksums(info: ObjectInfo) -> dict[str, str]:
     """The stored checksums as S3 shows them in headers and results (a composite one "-N")."""
     kind, count = checksum_type_of(info), len(parts_of(info))
     return {alg: shown(value, kind, count) for alg, value in checksums_of(info).items()}
+
+
+def checksum_fields(sums: Mapping[str, str], kind: str) -> dict[str, str]:
+    """The ChecksumX elements of an S3 result document (CopyObjectResult, Complete's,
+    GetObjectAttributes'), for checksums by algorithm, and ChecksumType `kind` beside them."""
+    fields = {f"Checksum{alg}": value for alg, value in sums.items()}
+    return {**fields, "ChecksumType": kind} if fields else fields
 
 
 def part_checksums_of(info: ObjectInfo) -> list[str]:

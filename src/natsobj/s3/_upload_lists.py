@@ -51,8 +51,9 @@ async def list_parts(state: State, req: Request) -> Response:
             "LastModified": entry.modified,
             "ETag": entry.etag,
             "Size": entry.size or await _placed_size(store, name),
-            f"Checksum{upload.algorithm}": sums.get(name),
         }
+        if name in sums:  # only an upload created with an algorithm lists its parts' sums
+            values[f"Checksum{upload.algorithm}"] = sums[name]
         parts.append(f"<Part>{fields(values)}</Part>")
     owner = _owner(state, record.get("owner"))
     head = {
